@@ -1,0 +1,3 @@
+"""csops: Customer Success Operations from your CRM, usage and activity exports."""
+
+__version__ = "0.1.0"

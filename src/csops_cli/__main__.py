@@ -1,0 +1,3 @@
+from csops_cli.cli import main
+
+main()

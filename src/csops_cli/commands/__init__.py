@@ -1,0 +1,1 @@
+"""One module per command. Each body: parse options, call the core, render, exit."""

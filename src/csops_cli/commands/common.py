@@ -1,0 +1,42 @@
+"""What data commands share: reading the config and the exports named by the options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..loading import Exports
+
+
+@dataclass(frozen=True)
+class Inputs:
+    data: Path
+    config: Path | None = None
+    accounts: Path | None = None
+    contracts: Path | None = None
+    usage: Path | None = None
+    activities: Path | None = None
+    team: Path | None = None
+
+    def files(self) -> dict[str, Path | None]:
+        return {"accounts": self.accounts, "contracts": self.contracts, "usage": self.usage,
+                "activities": self.activities, "team": self.team}
+
+
+def load(inputs: Inputs, quiet: bool = False,
+         needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team")
+         ) -> tuple[Config, Exports]:
+    from .. import pipeline
+    from ..config import load_config
+    from ..render import note
+
+    label, config = load_config(inputs.config)
+    note(f"config: {label}", quiet)
+    exports = pipeline.load(inputs.data, config, inputs.files(), needs)
+    for table in exports.tables():
+        if table.preset:
+            note(f"{table.path.name}: read as a {table.preset} export", quiet)
+    return config, exports

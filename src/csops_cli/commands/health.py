@@ -1,0 +1,141 @@
+"""csops health: the health table, worst first, and the snapshot for the history store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli import command
+from ..options import (
+    AccountsOpt,
+    ActivitiesOpt,
+    AsOfOpt,
+    ConfigOpt,
+    ContractsOpt,
+    DataArg,
+    FormatOpt,
+    HistoryOpt,
+    NoSaveOpt,
+    OutOpt,
+    OwnerOpt,
+    QuietOpt,
+    SegmentOpt,
+    TeamOpt,
+    UsageOpt,
+)
+from .common import Inputs, load
+
+# the stable machine-readable columns (PRODUCT.md §9), then useful context
+HEALTH_COLUMNS = [
+    "account_id", "account_name", "segment", "health_score", "health_band", "usage_score",
+    "relationship_score", "commercial_score", "partial", "health_change", "arr",
+    "renewal_date", "days_to_renewal", "derived_stage", "csm_owner", "as_of",
+]
+
+
+@command("health")
+def health_command(
+    data: DataArg = Path("."),
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    segment: SegmentOpt = None,
+    owner: OwnerOpt = None,
+    format: FormatOpt = None,
+    out: OutOpt = None,
+    quiet: QuietOpt = False,
+    history: HistoryOpt = Path(".csops/history.db"),
+    no_save: NoSaveOpt = False,
+    accounts: AccountsOpt = None,
+    contracts: ContractsOpt = None,
+    usage: UsageOpt = None,
+    activities: ActivitiesOpt = None,
+    team: TeamOpt = None,
+) -> None:
+    """Score every account's health (worst first) and store the snapshot.
+
+    Example: csops health sample_data --segment Strategic --out health.csv
+    """
+    from .. import output, pipeline
+    from ..history import History
+    from ..render import note
+
+    fmt = output.format_for(out, format)
+    inputs = Inputs(data, config, accounts, contracts, usage, activities, team)
+    settings, exports = load(inputs, quiet)
+    store = History(history)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of), store)
+    for message in result.skipped:
+        note(message, quiet)
+    if not no_save:
+        store.save(result.as_of, result.scored)
+    table = pipeline.filter_accounts(result.scored, segment, owner)
+    table = table.sort_values(["health_score", "arr"], ascending=[True, False])
+    frame = health_frame(table, result.as_of)
+    if fmt == "table":
+        text = render_table(frame, result, len(table))
+        output.write_text(out, text)
+    elif fmt == "csv":
+        output.write_text(out, output.csv_text(frame))
+    else:
+        output.write_text(out, output.json_text(output.records(frame)))
+    if not no_save:
+        note(f"snapshot of {result.as_of:%Y-%m-%d} stored in {history}", quiet)
+
+
+def health_frame(table, as_of):
+    frame = table.reset_index()
+    frame["as_of"] = as_of.strftime("%Y-%m-%d")
+    for column in ("health_score", "usage_score", "relationship_score", "commercial_score",
+                   "health_change"):
+        frame[column] = frame[column].round(1)
+    frame["partial"] = frame["partial"].astype(bool)
+    for column in HEALTH_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    return frame[HEALTH_COLUMNS]
+
+
+def render_table(frame, result, shown: int) -> str:
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render import band_text, blank_if_missing, console, money, number
+
+    table = Table(title=f"Account health as of {result.as_of:%Y-%m-%d}", title_justify="left",
+                  header_style="bold")
+    for name, justify in [("Account", "left"), ("Name", "left"), ("Segment", "left"),
+                          ("ARR", "right"), ("Health", "right"), ("Band", "left"),
+                          ("Usage", "right"), ("Relation.", "right"), ("Commercial", "right"),
+                          ("Change", "right"), ("Renewal", "right"), ("Stage", "left"),
+                          ("CSM", "left")]:
+        table.add_column(name, justify=justify, no_wrap=name not in ("Name",))
+    for row in frame.itertuples(index=False):
+        change = number(row.health_change, signed=True)
+        change_style = "red" if row.health_change < 0 else "green" if row.health_change > 0 \
+            else ""
+        renewal = "" if row.days_to_renewal != row.days_to_renewal else \
+            f"{int(row.days_to_renewal)}d"
+        table.add_row(
+            str(row.account_id), str(row.account_name), blank_if_missing(row.segment),
+            money(row.arr),
+            number(row.health_score) + ("*" if row.partial else ""), band_text(row.health_band),
+            number(row.usage_score), number(row.relationship_score),
+            number(row.commercial_score), Text(change, style=change_style), renewal,
+            blank_if_missing(row.derived_stage), blank_if_missing(row.csm_owner),
+        )
+    bands = frame["health_band"].value_counts()
+    footer = [
+        f"{shown} account(s): {bands.get('red', 0)} red, {bands.get('yellow', 0)} yellow, "
+        f"{bands.get('green', 0)} green",
+    ]
+    if frame["partial"].any():
+        footer.append(f"* partial: {int(frame['partial'].sum())} account(s) missing a whole "
+                      "bucket (weights renormalised)")
+    if result.without_arr:
+        footer.append(f"{result.without_arr} account(s) without ARR on "
+                      f"{result.as_of:%Y-%m-%d} left out (churned or not yet started)")
+    out = console()
+    with out.capture() as capture:
+        out.print(table)
+        for line in footer:
+            out.print(line)
+    return capture.get()

@@ -1,0 +1,72 @@
+"""csops validate: read every export and playbooks.yaml, report every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..cli import command
+from ..options import (
+    AccountsOpt,
+    ActivitiesOpt,
+    ConfigOpt,
+    ContractsOpt,
+    DataArg,
+    QuietOpt,
+    TeamOpt,
+    UsageOpt,
+)
+from .common import Inputs
+
+
+@command("validate")
+def validate_command(
+    data: DataArg = Path("."),
+    config: ConfigOpt = None,
+    quiet: QuietOpt = False,
+    accounts: AccountsOpt = None,
+    contracts: ContractsOpt = None,
+    usage: UsageOpt = None,
+    activities: ActivitiesOpt = None,
+    team: TeamOpt = None,
+) -> None:
+    """Check the exports and playbooks.yaml; list every problem with file, line and fix.
+
+    Example: csops validate sample_data --config playbooks.yaml
+    """
+    from rich.table import Table
+
+    from ..config import load_config
+    from ..errors import CsopsError, InputError
+    from ..loading import find_exports, load_table
+    from ..render import console, show_error
+
+    inputs = Inputs(data, config, accounts, contracts, usage, activities, team)
+    label, settings = load_config(inputs.config)
+    paths = find_exports(inputs.data, inputs.files())
+    summary = Table(title=f"Exports in {inputs.data}", title_justify="left", header_style="bold")
+    for name in ("Table", "File", "Rows", "Read as", "Columns found"):
+        summary.add_column(name)
+    failures: list[CsopsError] = []
+    for name in ("accounts", "contracts", "usage", "activities", "team"):
+        if name not in paths:
+            summary.add_row(name, "-", "", "", "not found: what needs it is skipped")
+            continue
+        try:
+            table = load_table(name, paths[name], settings, big=(name == "usage"))
+        except InputError as error:
+            failures.append(error)
+            summary.add_row(name, paths[name].name, "", "", "[red]problems, see below[/red]")
+            continue
+        mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
+                           for canonical, header in table.source_columns.items())
+        summary.add_row(name, table.path.name, f"{len(table.frame):,}",
+                        table.preset or "canonical", mapped)
+    out = console()
+    out.print(f"config: {label} (valid)")
+    out.print(summary)
+    for error in failures:
+        show_error(error)
+    if failures:
+        total = sum(error.total for error in failures)
+        raise InputError(f"{total} problem(s) in {len(failures)} export(s)")
+    out.print("All exports and the configuration are valid.")

@@ -1,0 +1,334 @@
+"""playbooks.yaml: parsed with a safe loader, validated into pydantic models once."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError, Problem
+from .schema import SIGNALS, TABLES
+
+DEFAULT_CONFIG_NAME = "playbooks.yaml"
+MAX_YAML_NODES = 100_000  # alias bombs expand past any real config long before this
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputsConfig(Strict):
+    preset: Literal["auto", "hubspot", "salesforce", "none"] = "auto"
+    dayfirst: bool = False
+
+
+class ColumnsConfig(Strict):
+    accounts: dict[str, str] = {}
+    contracts: dict[str, str] = {}
+    usage: dict[str, str] = {}
+    activities: dict[str, str] = {}
+    team: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> ColumnsConfig:
+        for table, mapping in self.model_dump().items():
+            known = {column.name for column in TABLES[table]}
+            for canonical in mapping:
+                if canonical not in known:
+                    raise ValueError(_unknown(f"column '{canonical}' of {table}", canonical, known))
+        return self
+
+
+class ProductConfig(Strict):
+    login_events: list[str] = ["login"]
+    core_features: list[str] = []
+
+
+class SignalScale(Strict):
+    weight: Annotated[float, Field(gt=0)]
+    bad: float | None = None
+    good: float | None = None
+    scores: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _bad_good_or_scores(self) -> SignalScale:
+        if self.scores is None and (self.bad is None or self.good is None):
+            raise ValueError("give both 'bad' and 'good', or 'scores' for a categorical signal")
+        if self.scores is None and self.bad == self.good:
+            raise ValueError("'bad' and 'good' must differ")
+        return self
+
+
+class Bucket(Strict):
+    weight: Annotated[float, Field(gt=0)]
+    signals: dict[str, SignalScale]
+
+    @model_validator(mode="after")
+    def _known_signals(self) -> Bucket:
+        for name in self.signals:
+            if name not in SIGNALS:
+                raise ValueError(_unknown(f"signal '{name}'", name, SIGNALS))
+        return self
+
+
+BucketName = Literal["product_usage", "relationship_depth", "commercial_context"]
+
+
+class Bands(Strict):
+    green: float = 70
+    yellow: float = 50
+
+
+class HealthConfig(Strict):
+    bands: Bands = Bands()
+    buckets: dict[BucketName, Bucket]
+
+
+class Segment(Strict):
+    name: str
+    min_arr: Annotated[float, Field(ge=0)]
+
+
+Motion = Literal["csm_led", "co_owned", "tech_touch"]
+
+
+class CoverageConfig(Strict):
+    motions: dict[str, Motion] = {}
+    tech_touch_queue: str = "Automation queue"
+
+
+class LifecycleConfig(Strict):
+    stages: list[str] = ["Onboarding", "Adopt", "Expand", "Renew"]
+    renew_within_days: Annotated[int, Field(ge=0)] = 120
+    expansion_utilization: float = 0.8
+    crm_stage_aliases: dict[str, list[str]] = {}
+
+
+class MetricConfig(Strict):
+    name: str
+    definition: str
+    target: float | None = None
+    window_days: Annotated[int, Field(gt=0)] | None = None
+    value_features: list[str] | None = None
+    touch_types: list[str] | None = None
+    per_arr: Annotated[float, Field(gt=0)] | None = None
+
+
+MetricId = Literal["ttfv", "nrr", "grr", "adoption_rate", "expansion_conversion",
+                   "activity_to_outcome"]
+
+
+class Action(Strict):
+    text: str
+    owner: Literal["csm", "ae", "am", "manager", "tech_touch"]
+    due_in_days: Annotated[int, Field(ge=0)]
+    channel: Literal["task", "email", "opportunity"]
+
+
+class Play(Strict):
+    id: str
+    name: str
+    when: str
+    segments: list[str] | None = None
+    stages: list[str] | None = None
+    priority: Literal["high", "medium", "low"] = "medium"
+    cooldown_days: Annotated[int, Field(ge=0)] = 30
+    measure: str = ""
+    risk: bool = False
+    actions: list[Action]
+
+
+class Config(Strict):
+    version: Literal[1] = 1
+    inputs: InputsConfig = InputsConfig()
+    columns: ColumnsConfig = ColumnsConfig()
+    product: ProductConfig = ProductConfig()
+    health: HealthConfig
+    segments: list[Segment]
+    coverage: CoverageConfig = CoverageConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    metrics: dict[MetricId, MetricConfig] = {}
+    plays: list[Play] = []
+
+    @model_validator(mode="after")
+    def _unique_play_ids(self) -> Config:
+        seen: set[str] = set()
+        for play in self.plays:
+            if play.id in seen:
+                raise ValueError(f"play id '{play.id}' is used twice; give each play its own id")
+            seen.add(play.id)
+        return self
+
+
+def _unknown(what: str, name: str, known: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {what}{hint}"
+
+
+def default_config_text() -> str:
+    return resources.files("csops_cli").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
+
+
+def find_config(explicit: Path | None, data_dir: Path | None = None) -> tuple[str, str]:
+    """Return (label, text) of the config to use: --config, ./playbooks.yaml, or the default."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: no such file; check the --config path")
+        return str(explicit), _read_text(explicit)
+    local = Path(DEFAULT_CONFIG_NAME)
+    if local.is_file():
+        return str(local), _read_text(local)
+    return "(packaged default playbooks.yaml)", default_config_text()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+
+
+def load_config(explicit: Path | None = None) -> tuple[str, Config]:
+    label, text = find_config(explicit)
+    return label, parse_config(text, label)
+
+
+def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = getattr(error, "problem", None) or str(error)
+        fix = "check indentation and quoting on that line"
+        if "\t" in text and "tab" in str(error):
+            fix = "YAML does not allow tabs for indentation; use spaces"
+        raise ConfigError(
+            f"{label}: YAML syntax error", [Problem(label, detail, line=line, fix=fix)]
+        ) from None
+    if root is None:
+        raise ConfigError(f"{label}: the file is empty; start from `csops init`")
+    _check_size(root, label)
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping of sections (inputs, health, plays, ...)")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        problems = [_problem_from_error(item, root, label) for item in error.errors()]
+        raise ConfigError(f"{label}: {len(problems)} problem(s) in the configuration",
+                          problems) from None
+
+
+def _check_size(root: yaml.Node, label: str) -> None:
+    """Refuse alias bombs: count nodes as the document would expand them."""
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise ConfigError(f"{label}: the document expands to more than {MAX_YAML_NODES:,} "
+                              "values (anchors and aliases?); write it out plainly")
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Problem:
+    loc = tuple(item["loc"])
+    path = _format_loc(loc)
+    line = _line_of(root, loc)
+    if item["type"] == "extra_forbidden":
+        key = str(loc[-1])
+        valid = _fields_at(Config, loc[:-1])
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+        fix = f"did you mean '{close[0]}'?" if close else (
+            f"valid keys here: {', '.join(valid)}" if valid else "remove it")
+        return Problem(label, f"unknown key '{key}' at {path}", line=line, column=path, fix=fix)
+    message = item["msg"].removeprefix("Value error, ")
+    value = item.get("input")
+    shown = None if isinstance(value, (dict, list)) else (None if value is None else str(value))
+    return Problem(label, f"{path}: {message}", line=line, column=path, value=shown,
+                   fix=_fix_for(item))
+
+
+def _fix_for(item: dict[str, Any]) -> str | None:
+    kind = item["type"]
+    if kind == "missing":
+        return "add this key"
+    if kind == "literal_error":
+        return "use one of the values listed"
+    if kind in {"float_parsing", "int_parsing", "float_type", "int_type"}:
+        return "write a plain number"
+    return None
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line_of(root: yaml.Node, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest YAML node that ``loc`` reaches."""
+    node = root
+    line = node.start_mark.line + 1
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part < len(node.value):
+                child = node.value[part]
+                line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Valid keys of the model that ``loc`` points into (for 'did you mean')."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif typing.get_origin(annotation) in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional[...] and Annotated[...] down to the model or container inside."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            annotation = args[0]
+        else:
+            return annotation

@@ -1,0 +1,116 @@
+"""Health score: three buckets of scaled signals, weighted, explainable to the point.
+
+Every signal is scaled to 0-100 between its configured ``bad`` and ``good`` values and clipped;
+a bucket is the weighted mean of its available signals, the score the weighted mean of the
+available buckets. Each signal's contribution is its share of the score, so the contributions
+of an account add up to its score exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import Config, HealthConfig, SignalScale
+
+BUCKET_COLUMNS = {
+    "product_usage": "usage_score",
+    "relationship_depth": "relationship_score",
+    "commercial_context": "commercial_score",
+}
+
+
+@dataclass(frozen=True)
+class Health:
+    """Scores for the accounts with ARR on as_of.
+
+    ``scores``: health_score, health_band, the three bucket scores and partial, per account.
+    ``signal_scores``, ``weights``, ``contributions``: one column per (bucket, signal): its
+    0-100 score, its share of the total score after renormalisation (0 when missing), and its
+    points (score x weight), which add up to health_score.
+    """
+
+    scores: pd.DataFrame
+    signal_scores: pd.DataFrame
+    weights: pd.DataFrame
+    contributions: pd.DataFrame
+
+
+def scale(values: pd.Series, spec: SignalScale) -> pd.Series:
+    """A signal's 0-100 score; NaN where the value is missing or not scored."""
+    if spec.scores is not None:
+        mapping = {str(k).lower(): v for k, v in spec.scores.items()}
+        return values.astype("string").str.lower().map(mapping).astype("float64")
+    raw = pd.to_numeric(values, errors="coerce").astype("float64")
+    return ((raw - spec.bad) / (spec.good - spec.bad)).clip(0, 1) * 100
+
+
+def band(score: pd.Series, config: HealthConfig) -> pd.Series:
+    bands = np.select([score >= config.bands.green, score >= config.bands.yellow],
+                      ["green", "yellow"], default="red")
+    return pd.Series(bands, index=score.index, dtype="string").where(score.notna())
+
+
+def score(signals: pd.DataFrame, config: Config) -> Health:
+    """Health of every row of ``signals`` (callers pass the accounts with ARR on as_of)."""
+    health = config.health
+    signal_scores = {}
+    signal_shares = {}
+    bucket_scores = {}
+    bucket_weights = {}
+    for bucket_name, bucket in health.buckets.items():
+        scored = pd.DataFrame({
+            name: (scale(signals[name], spec) if name in signals
+                   else pd.Series(np.nan, index=signals.index))
+            for name, spec in bucket.signals.items()
+        })
+        weights = pd.Series({name: spec.weight for name, spec in bucket.signals.items()})
+        available = scored.notna()
+        weight_sum = available.mul(weights, axis=1).sum(axis=1)
+        share = available.mul(weights, axis=1).div(weight_sum.where(weight_sum > 0), axis=0)
+        bucket_scores[bucket_name] = (scored.fillna(0) * share).sum(axis=1, min_count=1).where(
+            weight_sum > 0)
+        bucket_weights[bucket_name] = bucket.weight
+        for name in bucket.signals:
+            signal_scores[(bucket_name, name)] = scored[name]
+            signal_shares[(bucket_name, name)] = share[name].fillna(0.0)
+
+    buckets = pd.DataFrame(bucket_scores)
+    weights = pd.Series(bucket_weights)
+    available = buckets.notna()
+    weight_sum = available.mul(weights, axis=1).sum(axis=1)
+    bucket_share = available.mul(weights, axis=1).div(weight_sum.where(weight_sum > 0), axis=0)
+    total = (buckets.fillna(0) * bucket_share).sum(axis=1).where(weight_sum > 0)
+
+    weights = pd.DataFrame(signal_shares)
+    for bucket_name, name in weights.columns:
+        weights[(bucket_name, name)] *= bucket_share[bucket_name].fillna(0.0)
+    signal_frame = pd.DataFrame(signal_scores)
+    points = signal_frame.fillna(0.0) * weights
+
+    scores = pd.DataFrame(index=signals.index)
+    scores["health_score"] = total
+    scores["health_band"] = band(total, health)
+    for bucket_name, column in BUCKET_COLUMNS.items():
+        scores[column] = buckets[bucket_name] if bucket_name in buckets else np.nan
+    scores["partial"] = ~available.all(axis=1)
+    return Health(scores, signal_frame, weights, points)
+
+
+def rounded_parts(parts: list[float], total: float, decimals: int = 1) -> list[float]:
+    """Round ``parts`` to ``decimals`` so that they add up to ``total`` rounded the same way
+    (largest remainder), so an explanation never disagrees with the score shown."""
+    unit = 10 ** decimals
+    target = round(round(total, decimals) * unit)
+    scaled = [p * unit for p in parts]
+    floors = [int(np.floor(s)) for s in scaled]
+    remainder = target - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: scaled[i] - floors[i], reverse=True)
+    step = 1 if remainder >= 0 else -1
+    if step < 0:
+        order = order[::-1]
+    for i in order[: abs(remainder)]:
+        floors[i] += step
+    return [f / unit for f in floors]

@@ -1,0 +1,127 @@
+"""The history store: one health snapshot per account and as_of, in a SQLite file.
+
+A snapshot is written in one transaction; re-running the same as_of replaces it. Changes and
+trends are read from the snapshot before the current as_of.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, Problem
+
+DEFAULT_PATH = Path(".csops/history.db")
+SCHEMA_VERSION = 1
+SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",
+                    "commercial_score", "partial", "arr")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS health_snapshots (
+    as_of TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    health_score REAL,
+    health_band TEXT,
+    usage_score REAL,
+    relationship_score REAL,
+    commercial_score REAL,
+    partial INTEGER,
+    arr REAL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (as_of, account_id)
+);
+"""
+
+
+class History:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _connect(self, create: bool) -> sqlite3.Connection:
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA busy_timeout = 30000")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise InputError(f"{self.path}: written by a newer csops (schema {version}); "
+                                 "upgrade csops or use another --history file")
+            connection.executescript(_SCHEMA)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return connection
+        except sqlite3.DatabaseError as error:
+            raise InputError(f"{self.path}: not a usable history database",
+                             [Problem(str(self.path), str(error),
+                                      fix="point --history at another file, or move this one "
+                                          "away to start a new history")]) from None
+
+    def save(self, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
+        """Store the snapshot of ``as_of`` (index account_id), replacing one of the same day."""
+        day = as_of.strftime("%Y-%m-%d")
+        recorded = datetime.now(UTC).isoformat(timespec="seconds")
+        rows = [
+            (day, str(account), _float(r.health_score), _text(r.health_band),
+             _float(r.usage_score), _float(r.relationship_score), _float(r.commercial_score),
+             int(bool(r.partial)), _float(r.arr), recorded)
+            for account, r in zip(scores.index, scores.itertuples(index=False), strict=True)
+        ]
+        with closing(self._connect(create=True)) as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("DELETE FROM health_snapshots WHERE as_of = ?", (day,))
+                connection.executemany(
+                    "INSERT INTO health_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                if "locked" in str(error):
+                    raise InputError(f"{self.path}: the history file is busy (another csops run "
+                                     "is writing it); try again, or use --no-save") from None
+                raise
+
+    def previous(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Each account's latest snapshot before ``as_of`` (index account_id)."""
+        if not self.path.exists():
+            return _empty()
+        day = as_of.strftime("%Y-%m-%d")
+        query = """
+            SELECT s.account_id, s.as_of, s.health_score, s.health_band
+            FROM health_snapshots s
+            JOIN (SELECT account_id, MAX(as_of) AS as_of FROM health_snapshots
+                  WHERE as_of < ? GROUP BY account_id) latest
+              ON s.account_id = latest.account_id AND s.as_of = latest.as_of
+        """
+        with closing(self._connect(create=False)) as connection:
+            rows = connection.execute(query, (day,)).fetchall()
+        frame = pd.DataFrame(rows, columns=["account_id", "as_of", "health_score", "health_band"])
+        return frame.set_index("account_id")
+
+    def trend(self, account_id: str, limit: int = 12) -> pd.DataFrame:
+        """The latest ``limit`` snapshots of one account, oldest first."""
+        if not self.path.exists():
+            return pd.DataFrame(columns=["as_of", *SNAPSHOT_COLUMNS])
+        with closing(self._connect(create=False)) as connection:
+            rows = connection.execute(
+                "SELECT as_of, health_score, health_band, usage_score, relationship_score, "
+                "commercial_score, partial, arr FROM health_snapshots WHERE account_id = ? "
+                "ORDER BY as_of DESC LIMIT ?", (account_id, limit)).fetchall()
+        return pd.DataFrame(rows[::-1], columns=["as_of", *SNAPSHOT_COLUMNS])
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["as_of", "health_score", "health_band"],
+                        index=pd.Index([], name="account_id"))
+
+
+def _float(value) -> float | None:
+    return None if pd.isna(value) else float(value)
+
+
+def _text(value) -> str | None:
+    return None if pd.isna(value) else str(value)

@@ -1,0 +1,317 @@
+"""From export files to canonical tables: find files, map headers, type values, report problems."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import Config
+from ..errors import InputError, Problem
+from ..schema import (
+    CONTRACT_TYPES,
+    GENERIC_ALIASES,
+    PRESET_MARKERS,
+    PRESETS,
+    REQUIRED_TABLES,
+    TABLE_NAMES,
+    TABLES,
+    normalize_header,
+)
+from . import values
+from .files import SUFFIXES, RawFile, read_file
+
+MAX_PROBLEMS_SHOWN = 20
+
+
+@dataclass
+class Table:
+    """One canonical table. ``frame``'s index is the record position in the file."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+    preset: str | None
+    source_columns: dict[str, str]  # canonical column -> header in the file
+    raw: RawFile = field(repr=False)
+
+    def lines(self, positions) -> list[int | None]:
+        return self.raw.lines(list(positions))
+
+    @property
+    def row_word(self) -> str:
+        return self.raw.row_word
+
+
+@dataclass
+class Exports:
+    """The loaded tables of one data folder. Optional tables are None when absent."""
+
+    folder: Path | None
+    accounts: Table
+    contracts: Table
+    usage: Table | None = None
+    activities: Table | None = None
+    team: Table | None = None
+
+    def tables(self) -> list[Table]:
+        return [t for t in (self.accounts, self.contracts, self.usage, self.activities,
+                            self.team) if t is not None]
+
+
+def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = None
+                 ) -> dict[str, Path]:
+    """Files by table name: named explicitly, else found in ``folder`` as ``<table>.<ext>``."""
+    explicit = {name: path for name, path in (explicit or {}).items() if path is not None}
+    found: dict[str, Path] = {}
+    if folder is not None:
+        if not folder.exists():
+            raise InputError(f"{folder}: no such folder",
+                             [Problem(str(folder), "the data folder does not exist",
+                                      fix="give the folder that holds accounts.csv and "
+                                          "contracts.csv (e.g. sample_data)")])
+        if not folder.is_dir():
+            raise InputError(f"{folder}: not a folder; give the folder that holds the exports")
+        by_table: dict[str, list[Path]] = {}
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix.lower() in SUFFIXES:
+                stem = path.stem.lower()
+                if stem in TABLES:
+                    by_table.setdefault(stem, []).append(path)
+        for name, paths in by_table.items():
+            if len(paths) > 1:
+                listed = ", ".join(p.name for p in paths)
+                raise InputError(f"{folder}: more than one {name} export ({listed}); "
+                                 f"keep one or name it with --{name}")
+            found[name] = paths[0]
+    for name, path in explicit.items():
+        if not path.is_file():
+            raise InputError(f"{path}: no such file; check the --{name} path")
+        found[name] = path
+    missing = [name for name in REQUIRED_TABLES if name not in found]
+    if missing:
+        where = f"in {folder}" if folder is not None else "(no data folder given)"
+        raise InputError(
+            f"no {' or '.join(missing)} export {where}",
+            [Problem(str(folder or "."), f"missing the {name} export",
+                     fix=f"add {name}.csv (or .xlsx, .parquet), or name it with --{name}")
+             for name in missing])
+    return found
+
+
+def detect_preset(headers: list[str], table: str, configured: str) -> str | None:
+    if configured in ("hubspot", "salesforce"):
+        return configured
+    if configured == "none":
+        return None
+    present = {h.strip() for h in headers}
+    scores = {name: len(present & markers) for name, markers in PRESET_MARKERS.items()}
+    best = max(scores, key=lambda name: scores[name])
+    return best if scores[best] >= 2 else None
+
+
+def map_headers(headers: list[str], table: str, preset: str | None,
+                user_mapping: dict[str, str]) -> dict[str, str]:
+    """canonical column -> header, by precedence: the user's mapping, an exact canonical name,
+    the preset's aliases, then generic aliases. The first claim on a column wins."""
+    by_key: dict[str, str] = {}
+    for header in headers:
+        by_key.setdefault(normalize_header(header), header)
+    canonical_names = [column.name for column in TABLES[table]]
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+
+    def claim(canonical: str, header: str | None) -> None:
+        if header is not None and canonical not in mapping and header not in used:
+            mapping[canonical] = header
+            used.add(header)
+
+    for canonical, header in user_mapping.items():
+        claim(canonical, by_key.get(normalize_header(header)))
+    for canonical in canonical_names:
+        claim(canonical, by_key.get(normalize_header(canonical)))
+    alias_sets = ([PRESETS[preset][table]] if preset else []) + [GENERIC_ALIASES[table]]
+    for aliases in alias_sets:
+        for key, canonical in aliases.items():
+            if key in by_key:
+                claim(canonical, by_key[key])
+    return mapping
+
+
+def load_table(name: str, path: Path, config: Config, big: bool = False) -> Table:
+    columns = {column.name: column for column in TABLES[name]}
+    state: dict[str, object] = {}
+
+    def wanted(headers: list[str]) -> dict[str, str | None]:
+        preset = detect_preset(headers, name, config.inputs.preset)
+        user_mapping = getattr(config.columns, name)
+        mapping = map_headers(headers, name, preset, user_mapping)
+        missing = [c.name for c in columns.values() if c.required and c.name not in mapping]
+        if missing:
+            raise InputError(f"{path}: missing required column(s): {', '.join(missing)}",
+                             [_missing_column(path, name, canonical, headers)
+                              for canonical in missing])
+        state.update(preset=preset, mapping=mapping)
+        chosen: dict[str, str | None] = {}
+        for canonical, header in mapping.items():
+            kind = columns[canonical].kind
+            chosen[header] = "string" if kind in ("id", "text") else None
+        if name == "accounts":  # every other accounts column is kept for play conditions
+            for header in headers:
+                chosen.setdefault(header, "string")
+        return chosen
+
+    raw = read_file(path, wanted, big=big)
+    mapping: dict[str, str] = state["mapping"]  # type: ignore[assignment]
+    if raw.frame.empty:
+        raise InputError(f"{path}: the file has a header but no data rows",
+                         [Problem(str(path), "no data rows after the header", line=2,
+                                  fix=f"export the {name} table again with its rows, or remove "
+                                      "the file so that csops skips what needs it")])
+    frame, problems = _canonical_frame(raw, name, mapping, config)
+    if problems:
+        raise _problems_error(path, raw, problems)
+    return Table(name, path, frame, state["preset"], mapping, raw)  # type: ignore[arg-type]
+
+
+def _missing_column(path: Path, table: str, canonical: str, headers: list[str]) -> Problem:
+    close = difflib.get_close_matches(canonical, headers, n=1, cutoff=0.4)
+    fix = (f"rename the column to '{canonical}' or map it in playbooks.yaml "
+           f"(columns: {table}: {canonical}: \"{close[0] if close else 'Your header'}\")")
+    shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
+    return Problem(str(path), f"required column '{canonical}' not found (headers: {shown})",
+                   line=1, column=canonical, fix=fix)
+
+
+# (position, column header, value, message, fix) before line numbers are looked up
+Pending = tuple[int, str, str, str, str]
+
+
+def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: Config
+                     ) -> tuple[pd.DataFrame, list[Pending]]:
+    frame = raw.frame
+    data: dict[str, pd.Series] = {}
+    problems: list[Pending] = []
+    for column in TABLES[table]:
+        header = mapping.get(column.name)
+        if header is None:
+            continue
+        source = frame[header]
+        if column.kind in ("id", "text"):
+            parsed = source.astype("string[pyarrow]").str.strip()
+            parsed = parsed.mask(parsed == "")
+            bad = pd.Series(False, index=frame.index)
+        elif column.kind == "date":
+            parsed, bad = values.parse_dates(source, config.inputs.dayfirst)
+            fix = ("write dates as 2026-03-01 or 3/1/2026"
+                   + ("" if config.inputs.dayfirst else
+                      "; for day-first dates set inputs: dayfirst: true"))
+            problems += _pending(source, bad, header, "not a date", fix)
+        elif column.kind == "money":
+            parsed, bad = values.parse_money(source)
+            problems += _pending(source, bad, header, "not an amount",
+                                 "write amounts as 1200, 1,200.50 or $1,200")
+        else:
+            parsed, bad = values.parse_number(source)
+            problems += _pending(source, bad, header, "not a number", "write a plain number")
+        if column.required:
+            empty = parsed.isna() & ~bad
+            problems += _pending(source.astype("string"), empty, header, "missing value",
+                                 f"fill in {column.name} on this row, or delete the row")
+        data[column.name] = parsed
+    canonical = pd.DataFrame(data, index=frame.index)
+    if table == "accounts":
+        used = set(mapping.values())
+        for header in raw.headers:
+            if header not in used and header in frame.columns:
+                name = _extra_name(header, canonical.columns)
+                canonical[name] = _typed_extra(frame[header])
+    _normalize_categories(canonical, table)
+    return canonical, problems
+
+
+def _pending(source: pd.Series, bad: pd.Series, header: str, message: str, fix: str
+             ) -> list[Pending]:
+    if not bad.any():
+        return []
+    rows = source[bad.to_numpy()]
+    return [(int(position), header, "" if pd.isna(value) else str(value), message, fix)
+            for position, value in rows.items()]
+
+
+def _extra_name(header: str, taken) -> str:
+    """Extra accounts columns become snake_case names usable in play conditions."""
+    name = re.sub(r"[^0-9a-z]+", "_", header.lower()).strip("_") or "column"
+    if name[0].isdigit():
+        name = f"c_{name}"
+    base, n = name, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def _typed_extra(source: pd.Series) -> pd.Series:
+    """Numbers stay numbers (for play conditions) unless leading zeros say they are codes."""
+    text = source.astype("string[pyarrow]").str.strip()
+    text = text.mask(text == "")
+    filled = text.dropna()
+    if filled.empty:
+        return text
+    if filled.str.fullmatch(r"0\d+").any():
+        return text
+    numbers, bad = values.parse_number(filled)
+    if bad.any():
+        return text
+    return pd.to_numeric(numbers).reindex(text.index)
+
+
+def _normalize_categories(frame: pd.DataFrame, table: str) -> None:
+    if table == "accounts" and "champion_status" in frame:
+        status = frame["champion_status"].str.lower().str.strip()
+        status = status.replace({"yes": "active", "no": "none", "": pd.NA})
+        frame["champion_status"] = status
+    if table == "contracts" and "contract_type" in frame:
+        keys = frame["contract_type"].str.lower().str.replace(r"[^a-z]", "", regex=True)
+        frame["contract_type"] = keys.map(CONTRACT_TYPES).astype("string").fillna(
+            frame["contract_type"].str.lower())
+    if table in ("usage", "activities"):
+        kind = "feature" if table == "usage" else "activity_type"
+        if kind in frame:
+            frame[kind] = frame[kind].str.strip().str.lower()
+
+
+def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputError:
+    pending.sort(key=lambda item: item[0])
+    shown = pending[:MAX_PROBLEMS_SHOWN]
+    lines = raw.lines([item[0] for item in shown])
+    problems = [Problem(str(path), message, line=line, column=header, value=value, fix=fix)
+                for (_, header, value, message, fix), line in zip(shown, lines, strict=True)]
+    return InputError(f"{path}: {len(pending)} problem(s)", problems, total=len(pending))
+
+
+def load_exports(folder: Path | None, config: Config,
+                 explicit: dict[str, Path | None] | None = None,
+                 only: tuple[str, ...] = TABLE_NAMES) -> Exports:
+    """Load every export found. Problems of all files are collected and raised together."""
+    paths = find_exports(folder, explicit)
+    tables: dict[str, Table] = {}
+    errors: list[InputError] = []
+    for name in TABLE_NAMES:
+        if name in paths and (name in only or name in REQUIRED_TABLES):
+            try:
+                tables[name] = load_table(name, paths[name], config, big=(name == "usage"))
+            except InputError as error:
+                errors.append(error)
+    if errors:
+        if len(errors) == 1:
+            raise errors[0]
+        problems = [p for error in errors for p in error.problems]
+        total = sum(error.total for error in errors)
+        files = ", ".join(str(p.file) for p in {e.problems[0].file: e.problems[0]
+                                                 for e in errors if e.problems}.values())
+        raise InputError(f"{total} problem(s) in {len(errors)} files ({files})", problems, total)
+    return Exports(folder, **tables)
+

@@ -1,0 +1,105 @@
+"""Writing results: CSV safe for Excel, JSON, atomically to files or straight to streams."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from .errors import UsageError
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMATS = ("table", "csv", "json")
+
+
+def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that Excel would read as a formula with ``'``; numbers stay numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
+            text = series.astype("string")
+            risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
+            if risky.any():
+                out[column] = text.mask(risky, "'" + text)
+    return out
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    return excel_safe(frame).to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%d")
+
+
+def _jsonable(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    if hasattr(value, "item"):  # numpy scalars
+        return _jsonable(value.item())
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    columns = list(frame.columns)
+    return [{c: _jsonable(v) for c, v in zip(columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def json_text(payload) -> str:
+    return json.dumps(payload, indent=2, default=_jsonable, ensure_ascii=False) + "\n"
+
+
+def format_for(out: Path | None, requested: str | None) -> str:
+    """--format wins; else the --out suffix; else a table."""
+    if requested:
+        if requested not in FORMATS:
+            raise UsageError(f"--format {requested!r}: use one of {', '.join(FORMATS)}")
+        return requested
+    if out is not None and str(out) != "-":
+        suffix = out.suffix.lower().lstrip(".")
+        if suffix in ("csv", "json"):
+            return suffix
+        if suffix in ("txt", "md", ""):
+            return "table"
+        raise UsageError(f"--out {out}: cannot tell the format from '.{suffix}'; "
+                         "use .csv, .json or .txt, or give --format")
+    return "table"
+
+
+def write_text(path: Path | None, text: str, stream: IO[str] | None = None) -> None:
+    """Write to stdout (``None`` or ``-``), straight into a non-regular file (a pipe,
+    /dev/stdout), or atomically into a regular file: temporary file, then rename."""
+    if path is None or str(path) == "-":
+        (stream or sys.stdout).write(text)
+        return
+    atomic_write(path, lambda handle: handle.write(text))
+
+
+def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            write(handle)
+        return
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"--out {path}: the folder {directory} does not exist")
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=directory,
+                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

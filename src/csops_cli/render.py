@@ -1,0 +1,88 @@
+"""Rich rendering for people: errors and notes on stderr, tables on stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .errors import CsopsError
+
+BAND_STYLES = {"green": "bold green", "yellow": "bold yellow", "red": "bold red"}
+MAX_PROBLEMS_SHOWN = 20
+
+
+def console(stderr: bool = False, file=None) -> Console:
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    interactive = hasattr(stream, "isatty") and stream.isatty()
+    width = None if interactive else int(os.environ.get("COLUMNS", 160))
+    return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None,
+                   highlight=False, soft_wrap=False)
+
+
+def note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        console(stderr=True).print(Text(message, style="dim"))
+
+
+def show_error(error: CsopsError) -> None:
+    err = console(stderr=True)
+    err.print(Text("error: ", style="bold red") + Text(error.message))
+    problems = error.problems[:MAX_PROBLEMS_SHOWN]
+    if not problems:
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    has = {name: any(getattr(p, name) not in (None, "") for p in problems)
+           for name in ("line", "column", "value", "fix")}
+    table.add_column("file")
+    if has["line"]:
+        table.add_column("line", justify="right")
+    if has["column"]:
+        table.add_column("column")
+    if has["value"]:
+        table.add_column("value", overflow="fold", max_width=30)
+    table.add_column("problem")
+    if has["fix"]:
+        table.add_column("fix", overflow="fold")
+    for problem in problems:
+        row = [problem.file]
+        if has["line"]:
+            row.append("" if problem.line is None else str(problem.line))
+        if has["column"]:
+            row.append(problem.column or "")
+        if has["value"]:
+            row.append(problem.value or "")
+        row.append(problem.message)
+        if has["fix"]:
+            row.append(problem.fix or "")
+        table.add_row(*row)
+    err.print(table)
+    if error.total > len(problems):
+        err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
+
+
+def band_text(band) -> Text:
+    if band is None or band != band:
+        return Text("")
+    return Text(str(band), style=BAND_STYLES.get(str(band), ""))
+
+
+def number(value, decimals: int = 1, signed: bool = False) -> str:
+    if value is None or value != value:
+        return ""
+    return f"{value:+.{decimals}f}" if signed else f"{value:,.{decimals}f}"
+
+
+def money(value) -> str:
+    if value is None or value != value:
+        return ""
+    return f"{value:,.0f}"
+
+
+def blank_if_missing(value) -> str:
+    import pandas as pd
+
+    return "" if value is None or pd.isna(value) else str(value)
