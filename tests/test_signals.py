@@ -1,0 +1,114 @@
+"""The signal table of the five-account example in conftest.py, worked out by hand."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from csops_cli.loading import load_exports
+from csops_cli.signals import build_signals
+
+AS_OF = pd.Timestamp("2026-06-30")
+
+
+@pytest.fixture
+def signals(five, default_config):
+    exports = load_exports(five, default_config)
+    return build_signals(exports, default_config, AS_OF).frame
+
+
+def test_arr_on_as_of_counts_contracts_with_start_on_or_before_and_end_after(signals):
+    # 001: C2 120,000 + C3 30,000 (C1 ended 2026-01-01)
+    assert signals.loc["001", "arr"] == 150_000
+    # 002: C5 runs to 2026-07-01, so it is active on 06-30
+    assert signals.loc["002", "arr"] == 40_000
+    # 003: C6 starts on as_of itself: start <= as_of
+    assert signals.loc["003", "arr"] == 8_000
+    # 004: C7 ends on as_of: as_of < end is false, so no ARR
+    assert signals.loc["004", "arr"] == 0
+    assert signals.loc["005", "arr"] == 12_000
+
+
+def test_arr_twelve_months_earlier_and_change(signals):
+    # t0 = 2025-06-30: 001 had C1 (100,000); 002 had C4 (ends 2025-07-01); 004 had C7
+    assert signals.loc["001", "arr_12m_ago"] == 100_000
+    assert signals.loc["001", "arr_change_12m"] == pytest.approx(0.5)  # 150k / 100k - 1
+    assert signals.loc["002", "arr_change_12m"] == pytest.approx(-0.2)  # 40k / 50k - 1
+    assert math.isnan(signals.loc["003", "arr_change_12m"])  # no ARR at t0: new logo
+    assert signals.loc["004", "arr_12m_ago"] == 25_000
+
+
+def test_licenses_renewal_date_and_days_to_renewal(signals):
+    assert signals.loc["001", "licenses"] == 15  # 10 + 5 on active contracts
+    assert signals.loc["001", "renewal_date"] == pd.Timestamp("2027-01-01")
+    assert signals.loc["001", "days_to_renewal"] == 185  # 1 (06-30->07-01) + 184 (Jul..Dec)
+    assert signals.loc["002", "renewal_date"] == pd.Timestamp("2026-07-01")
+    assert signals.loc["002", "days_to_renewal"] == 1
+    assert signals.loc["005", "days_to_renewal"] == 63  # 1 + 31 (Jul) + 31 (Aug)
+    assert pd.isna(signals.loc["004", "renewal_date"])
+    assert math.isnan(signals.loc["005", "licenses"])
+
+
+def test_active_users_and_utilization_over_the_30_day_window(signals):
+    # 001 in 06-01..06-30: u1 (login 06-30 UTC, reports 06-15), u2 (06-01); u3 is 05-31, u4 07-01
+    assert signals.loc["001", "active_users_30d"] == 2
+    assert signals.loc["001", "license_utilization"] == pytest.approx(2 / 15)
+    # 002: u9's event is 2026-07-01 01:00 UTC once converted: after as_of
+    assert signals.loc["002", "active_users_30d"] == 2
+    assert signals.loc["002", "license_utilization"] == pytest.approx(2 / 20)
+    assert signals.loc["003", "license_utilization"] == pytest.approx(1 / 4)
+    assert signals.loc["005", "active_users_30d"] == 0  # no usage at all
+    assert math.isnan(signals.loc["005", "license_utilization"])  # no licenses
+
+
+def test_logins_and_core_feature_adoption(signals):
+    assert signals.loc["001", "logins_30d"] == 1
+    assert signals.loc["002", "logins_30d"] == 2  # pre-as_of logins only
+    # 5 core features configured; 001 used dashboards and reports in the window
+    assert signals.loc["001", "core_features_used_30d"] == 2
+    assert signals.loc["001", "core_feature_adoption"] == pytest.approx(2 / 5)
+    assert signals.loc["002", "core_feature_adoption"] == pytest.approx(1 / 5)
+    assert signals.loc["005", "core_feature_adoption"] == 0
+
+
+def test_new_business_unit_needs_older_usage(signals):
+    # 001: Sales first seen 06-15, and 001 used the product before the window (05-31)
+    assert bool(signals.loc["001", "new_business_unit"]) is True
+    # 002: everything is new, but its usage is not older than the window
+    assert bool(signals.loc["002", "new_business_unit"]) is False
+    assert bool(signals.loc["003", "new_business_unit"]) is False
+
+
+def test_new_feature_used(signals):
+    assert bool(signals.loc["001", "new_feature_used"]) is True  # dashboards first on 06-01
+    assert bool(signals.loc["002", "new_feature_used"]) is True  # integrations first on 06-11
+    assert bool(signals.loc["005", "new_feature_used"]) is False
+
+
+def test_meetings_and_days_since_last_touch(signals):
+    # 90-day window starts 2026-04-02: the 04-02 QBR counts, the 04-01 meeting does not
+    assert signals.loc["001", "meetings_90d"] == 2
+    assert signals.loc["001", "days_since_last_touch"] == 10  # 06-20
+    assert signals.loc["002", "meetings_90d"] == 0  # an email; the 07-02 meeting is after as_of
+    assert signals.loc["002", "days_since_last_touch"] == 2
+    assert signals.loc["005", "days_since_last_touch"] == 166  # 2026-01-15
+    assert signals.loc["003", "meetings_90d"] == 0
+    assert math.isnan(signals.loc["003", "days_since_last_touch"])
+
+
+def test_segments_stages_and_onboarding(signals):
+    assert signals.loc["002", "segment"] == "Commercial"  # blank in the CRM: 40k ARR
+    assert signals.loc["001", "segment"] == "Strategic"
+    assert signals.loc["003", "onboarding_start"] == pd.Timestamp("2026-06-25")  # signed date
+    assert signals.loc["003", "first_value_date"] == pd.Timestamp("2026-06-30")
+    assert signals.loc["003", "days_since_new_contract"] == 5
+    assert signals.loc["001", "onboarding_start"] == pd.Timestamp("2024-12-15")
+    assert signals.loc["002", "derived_stage"] == "Renew"  # renews in 1 day
+    assert signals.loc["005", "derived_stage"] == "Onboarding"  # no value yet
+    assert pd.isna(signals.loc["004", "derived_stage"])  # no ARR
+    assert signals.loc["001", "derived_stage"] == "Expand"  # new business unit
+
+
+def test_default_as_of_is_the_latest_usage_or_activity_date(five, default_config):
+    exports = load_exports(five, default_config)
+    assert build_signals(exports, default_config).as_of == pd.Timestamp("2026-07-02")
