@@ -78,7 +78,7 @@ def five(tmp_path: Path) -> Path:
 def cli(tmp_path, monkeypatch):
     """Run csops in-process from tmp_path (so the history store lands there)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "400")
     monkeypatch.setenv("NO_COLOR", "1")
     runner = CliRunner()
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_CURRENCY = r"(?:[A-Za-z]{3}\s*)?[$€£¥]?"
+_CODES = ("USD|EUR|GBP|CAD|AUD|NZD|JPY|CHF|SEK|NOK|DKK|INR|BRL|MXN|SGD|HKD|ZAR|PLN|CZK|"
+          "CNY|ILS|AED")
+_CURRENCY = rf"(?:(?:{_CODES})\s*)?[$€£¥]?"
 _GROUPED = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"
 _PLAIN = r"\d+(?:\.\d*)?|\.\d+"
 MONEY_PATTERN = (
     rf"^\s*(?P<neg>-)?\s*{_CURRENCY}\s*(?P<neg2>-)?\s*(?P<number>{_GROUPED}|{_PLAIN})"
-    r"\s*(?:[A-Za-z]{3})?\s*$"
+    rf"\s*(?:{_CODES})?\s*$"
 )
 NUMBER_PATTERN = rf"^\s*(?P<neg>[-+])?(?P<number>{_GROUPED}|{_PLAIN}|\d+(?:\.\d+)?[eE][-+]?\d+)\s*$"
 
