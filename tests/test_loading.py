@@ -97,7 +97,8 @@ def test_user_column_mapping_wins(tmp_path):
 
 def test_extra_account_columns_are_kept_and_typed(tmp_path, default_config):
     path = write(tmp_path, "accounts.csv",
-                 "account_id,account_name,NPS Score,Zip Code,Region\n1,A,9,02134,EU\n2,B,7,10001,US\n")
+                 "account_id,account_name,NPS Score,Zip Code,Region\n"
+                 "1,A,9,02134,EU\n2,B,7,10001,US\n")
     frame = load_table("accounts", path, default_config).frame
     assert frame["nps_score"].tolist() == [9, 7]  # numbers stay numbers for play conditions
     assert frame["zip_code"].tolist() == ["02134", "10001"]  # leading zeros: a code, kept as text

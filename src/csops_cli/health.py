@@ -48,6 +48,8 @@ def scale(values: pd.Series, spec: SignalScale) -> pd.Series:
 
 
 def band(score: pd.Series, config: HealthConfig) -> pd.Series:
+    """Band of the score as shown (one decimal): 49.99 shows as 50.0 and is yellow."""
+    score = score.round(1)
     bands = np.select([score >= config.bands.green, score >= config.bands.yellow],
                       ["green", "yellow"], default="red")
     return pd.Series(bands, index=score.index, dtype="string").where(score.notna())

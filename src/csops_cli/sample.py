@@ -63,6 +63,8 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     new_logo = rng.random(n) < 0.08
     since = np.where(new_logo, today - rng.integers(0, 180, n),
                      today - rng.integers(180, 4 * 365, n))
+    just_signed = np.flatnonzero(new_logo)[:2]  # so that the onboarding play has work to do
+    since[just_signed] = today - rng.integers(1, 7, len(just_signed))
     engagement = rng.beta(2.6, 1.5, n)  # 0..1, drives usage, adoption and touches
     ids = np.char.add("A", np.char.zfill(np.arange(1, n + 1).astype(str), 5))
 

@@ -120,10 +120,9 @@ def _value_text(value) -> str:
 
 
 def render(explanation, result, trend) -> str:
-    from rich.table import Table
     from rich.text import Text
 
-    from ..render import band_text, console, number
+    from ..render import console
 
     account = explanation.account
     out = console()
@@ -138,35 +137,44 @@ def render(explanation, result, trend) -> str:
         if not explanation.scored:
             out.print(f"No ARR on {result.as_of:%Y-%m-%d} (churned or not started): "
                       "no health score.")
-            return capture.get()
-        header = Text("Health ") + Text(number(explanation.health_score), style="bold") + \
-            Text(" ") + band_text(account.get("health_band"))
-        if account.get("partial"):
-            header += Text("  (partial: a whole bucket has no data)", style="yellow")
-        out.print(header)
-        table = Table(header_style="bold", show_footer=True)
-        table.add_column("Bucket", footer="Total")
-        table.add_column("Signal")
-        table.add_column("Value", justify="right")
-        table.add_column("Score 0-100", justify="right")
-        table.add_column("Weight", justify="right", footer="100%")
-        table.add_column("Points", justify="right", footer=number(explanation.health_score))
-        for bucket in BUCKET_TITLES:
-            lines = [line for line in explanation.lines if line.bucket == bucket]
-            for index, line in enumerate(lines):
-                bucket_score = number(explanation.bucket_scores.get(bucket))
-                label = f"{BUCKET_TITLES[bucket]} {bucket_score}" if index == 0 else ""
-                table.add_row(label, line.signal, _value_text(line.value),
-                              "missing" if line.score is None else number(line.score),
-                              f"{line.weight:.0%}", f"{line.points:.1f}")
-            table.add_section()
-        out.print(table)
-        if len(trend):
-            history = " → ".join(f"{row.as_of}: {row.health_score:.1f}"
-                                 for row in trend.itertuples() if row.health_score is not None)
-            out.print(f"History: {history}")
-        if account.get("health_change") == account.get("health_change") and \
-                account.get("health_change") is not None:
-            out.print(f"Change since the previous snapshot: "
-                      f"{number(account.get('health_change'), signed=True)}")
+        else:
+            _render_score(out, explanation, account, trend)
     return capture.get()
+
+
+def _render_score(out, explanation, account, trend) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render import band_text, number
+
+    header = Text("Health ") + Text(number(explanation.health_score), style="bold") + \
+        Text(" ") + band_text(account.get("health_band"))
+    if account.get("partial"):
+        header += Text("  (partial: a whole bucket has no data)", style="yellow")
+    out.print(header)
+    table = Table(header_style="bold", show_footer=True)
+    table.add_column("Bucket", footer="Total")
+    table.add_column("Signal")
+    table.add_column("Value", justify="right")
+    table.add_column("Score 0-100", justify="right")
+    table.add_column("Weight", justify="right", footer="100%")
+    table.add_column("Points", justify="right", footer=number(explanation.health_score))
+    for bucket in BUCKET_TITLES:
+        lines = [line for line in explanation.lines if line.bucket == bucket]
+        for index, line in enumerate(lines):
+            bucket_score = number(explanation.bucket_scores.get(bucket))
+            label = f"{BUCKET_TITLES[bucket]} {bucket_score}" if index == 0 else ""
+            table.add_row(label, line.signal, _value_text(line.value),
+                          "missing" if line.score is None else number(line.score),
+                          f"{line.weight:.0%}", f"{line.points:.1f}")
+        table.add_section()
+    out.print(table)
+    if len(trend):
+        history = " → ".join(f"{row.as_of}: {row.health_score:.1f}"
+                             for row in trend.itertuples() if row.health_score is not None)
+        out.print(f"History: {history}")
+    if account.get("health_change") == account.get("health_change") and \
+            account.get("health_change") is not None:
+        out.print(f"Change since the previous snapshot: "
+                  f"{number(account.get('health_change'), signed=True)}")

@@ -1,0 +1,207 @@
+"""Commands end to end, in-process: output names, history, explain, help."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csops_cli.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+HEALTH_FIELDS = ["account_id", "account_name", "segment", "health_score", "health_band",
+                 "usage_score", "relationship_score", "commercial_score", "partial",
+                 "health_change"]
+
+
+def test_health_table_is_worst_first_with_buckets(cli):
+    result = cli("health", SAMPLE, "--no-save")
+    assert result.exit_code == 0, result.output
+    assert "Account health as of 2026-11-20" in result.output
+    for heading in ("Usage", "Relation.", "Commercial", "Band"):
+        assert heading in result.output
+    assert "without ARR on 2026-11-20 left out" in result.output
+
+
+def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
+    result = cli("health", SAMPLE, "--no-save", "--format", "csv", "--quiet")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0])[:10] == HEALTH_FIELDS
+    scores = [float(r["health_score"]) for r in rows]
+    assert scores == sorted(scores)
+    assert {r["health_band"] for r in rows} == {"green", "yellow", "red"}
+    assert all(r["health_score"] == f"{float(r['health_score']):.1f}".rstrip("0").rstrip(".")
+               or len(r["health_score"].split(".")[-1]) <= 1 for r in rows)
+
+
+def test_health_json_and_out_file_match(cli, tmp_path):
+    result = cli("health", SAMPLE, "--no-save", "--format", "json", "--quiet")
+    records = json.loads(result.stdout)
+    assert set(HEALTH_FIELDS) <= set(records[0])
+    assert all(0 <= r["health_score"] <= 100 for r in records)
+    out = tmp_path / "health.json"
+    assert cli("health", SAMPLE, "--no-save", "--out", out).exit_code == 0
+    assert json.loads(out.read_text()) == records
+    assert not list(tmp_path.glob(".health.json.*"))  # no temporary file left behind
+
+
+def test_segment_and_owner_filters(cli):
+    result = cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--segment", "strategic")
+    assert {r["segment"] for r in json.loads(result.stdout)} == {"Strategic"}
+    everyone = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    owner = everyone[0]["csm_owner"]
+    mine = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--owner",
+                          owner).stdout)
+    assert mine and {r["csm_owner"] for r in mine} == {owner}
+
+
+def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
+    history = tmp_path / "h.db"
+    first = cli("health", SAMPLE, "--as-of", "2026-11-13", "--history", history, "-f", "json")
+    assert all(r["health_change"] is None for r in json.loads(first.stdout))
+    second = cli("health", SAMPLE, "--history", history, "-f", "json", "-q")
+    records = {r["account_id"]: r for r in json.loads(second.stdout)}
+    earlier = {r["account_id"]: r for r in json.loads(first.stdout)}
+    changed = [a for a in records if a in earlier]
+    assert changed
+    for account in changed:
+        expected = round(records[account]["health_score"] - earlier[account]["health_score"], 1)
+        assert records[account]["health_change"] == pytest.approx(expected, abs=0.11)
+    cli("health", SAMPLE, "--history", history, "-q")  # same as_of again: replaces
+    import sqlite3
+
+    with sqlite3.connect(history) as db:
+        counts = db.execute("SELECT as_of, COUNT(*) FROM health_snapshots GROUP BY as_of"
+                            ).fetchall()
+    assert counts == [("2026-11-13", len(earlier)), ("2026-11-20", len(records))]
+
+
+def test_no_save_writes_no_history(cli, tmp_path):
+    cli("health", SAMPLE, "--no-save", "-q")
+    assert not (tmp_path / ".csops").exists()
+    cli("health", SAMPLE, "-q")
+    assert (tmp_path / ".csops" / "history.db").exists()
+
+
+def test_explain_points_add_up_to_the_score_shown(cli):
+    records = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    for record in records[:: max(1, len(records) // 25)]:
+        result = cli("explain", record["account_id"], SAMPLE, "-f", "json", "-q")
+        explained = json.loads(result.stdout)
+        assert explained["health_score"] == record["health_score"]
+        points = sum(line["points"] for line in explained["signals"])
+        assert round(points, 1) == record["health_score"]
+        weights = sum(line["weight"] for line in explained["signals"])
+        assert weights == pytest.approx(1, abs=1e-3)
+
+
+def test_explain_table_total_row(cli):
+    record = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)[0]
+    result = cli("explain", record["account_name"], SAMPLE, "-q")
+    assert result.exit_code == 0, result.output
+    assert f"{record['health_score']:.1f}" in result.output.split("Total")[-1]
+    assert "license_utilization" in result.output
+
+
+def test_explain_account_without_arr(cli, five):
+    result = cli("explain", "004", five, "--as-of", "2026-06-30", "-q")
+    assert result.exit_code == 0
+    assert "no health score" in result.output
+
+
+def test_csv_output_is_excel_safe(cli, tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text(
+        'account_id,account_name,csm_owner\n1,"=HYPERLINK(""http://x"")",@ann\n2,+Beta,-Bob\n')
+    (folder / "contracts.csv").write_text(
+        "contract_id,account_id,start_date,end_date,arr\nc1,1,2026-01-01,2027-01-01,5\n"
+        "c2,2,2026-01-01,2027-01-01,5\n")
+    result = cli("health", folder, "--no-save", "-f", "csv", "-q", "--as-of", "2026-06-01")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    names = {r["account_name"] for r in rows}
+    assert names == {"'=HYPERLINK(\"http://x\")", "'+Beta"}
+    assert {r["csm_owner"] for r in rows} == {"'@ann", "'-Bob"}
+    assert all(not r["health_score"].startswith("'") for r in rows)
+
+
+def test_every_command_has_help_with_an_example(cli):
+    import typer.main
+
+    group = typer.main.get_command(app)
+    assert set(group.commands) >= {"health", "explain", "validate", "init", "sample"}
+    for name, command in group.commands.items():
+        assert "Example: csops " in (command.help or ""), name
+        assert cli(name, "--help").exit_code == 0
+
+
+def test_help_does_not_import_pandas():
+    code = ("import sys; sys.argv = ['csops', '--help']\n"
+            "from csops_cli.cli import app\n"
+            "try:\n    app()\nexcept SystemExit:\n    pass\n"
+            "assert 'pandas' not in sys.modules, 'pandas imported'\n"
+            "assert 'pydantic' not in sys.modules, 'pydantic imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_init_writes_config_with_detected_preset(cli, tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "accounts.csv").write_text("Account ID,Account Name,Account Owner\n1,A,Ann\n")
+    result = cli("init", folder)
+    assert result.exit_code == 0, result.output
+    text = (folder / "playbooks.yaml").read_text()
+    assert "preset: salesforce" in text
+    assert cli("init", folder).exit_code == 2  # exists: needs --force
+    # the config is valid, the folder still lacks contracts
+    assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 2
+
+
+def test_sample_is_deterministic(cli, tmp_path):
+    for name in ("a", "b"):
+        assert cli("sample", tmp_path / name, "--accounts", "40", "--seed", "3",
+                   "--as-of", "2026-01-31").exit_code == 0
+    for table in ("accounts", "contracts", "usage", "activities", "team"):
+        assert (tmp_path / "a" / f"{table}.csv").read_bytes() == \
+            (tmp_path / "b" / f"{table}.csv").read_bytes()
+    health = cli("health", tmp_path / "a", "--no-save", "-f", "json", "-q")
+    assert health.exit_code == 0 and json.loads(health.stdout)
+
+
+def test_packaged_default_config_is_the_repository_file():
+    from csops_cli.config import default_config_text
+
+    assert default_config_text() == (ROOT / "playbooks.yaml").read_text()
+
+
+def test_shipped_sample_data_is_what_csops_sample_makes(tmp_path):
+    import pandas as pd
+
+    from csops_cli.sample import generate
+
+    generate(tmp_path, accounts=300, seed=7, as_of=pd.Timestamp("2026-11-20"))
+    for table in ("accounts", "contracts", "usage", "activities", "team"):
+        assert (tmp_path / f"{table}.csv").read_bytes() == \
+            (SAMPLE / f"{table}.csv").read_bytes(), table
+
+
+def test_sample_data_exercises_every_signal(default_config):
+    from csops_cli.loading import load_exports
+    from csops_cli.pipeline import account_health
+
+    result = account_health(load_exports(SAMPLE, default_config), default_config)
+    frame = result.scored
+    assert frame["new_business_unit"].any() and frame["new_feature_used"].any()
+    assert (frame["days_since_new_contract"] <= 7).any()
+    assert (frame["arr_change_12m"] > 0).any() and (frame["arr_change_12m"] < 0).any()
+    assert (frame["license_utilization"] > 0.8).any()
+    assert set(frame["derived_stage"].dropna()) == {"Onboarding", "Adopt", "Expand", "Renew"}
+    assert set(frame["champion_status"].dropna()) == {"active", "none", "left"}
+    assert result.without_arr > 0  # churned accounts
+    assert frame["segment"].nunique() == 3
