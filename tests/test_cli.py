@@ -22,7 +22,7 @@ def test_health_table_is_worst_first_with_buckets(cli):
     result = cli("health", SAMPLE, "--no-save")
     assert result.exit_code == 0, result.output
     assert "Account health as of 2026-11-20" in result.output
-    for heading in ("Usage", "Relation.", "Commercial", "Band"):
+    for heading in ("Usage", "Relat.", "Comm.", "Health", "red"):
         assert heading in result.output
     assert "without ARR on 2026-11-20 left out" in result.output
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,8 +38,28 @@ def load(inputs: Inputs, quiet: bool = False,
 
     label, config = load_config(inputs.config)
     note(f"config: {label}", quiet)
-    exports = pipeline.load(inputs.data, config, inputs.files(), needs)
+    with slow_status("reading exports", quiet):
+        exports = pipeline.load(inputs.data, config, inputs.files(), needs)
     for table in exports.tables():
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)
     return config, exports
+
+
+@contextmanager
+def slow_status(message: str, quiet: bool = False, after_seconds: float = 1.0) -> Iterator[None]:
+    """A spinner on stderr, shown only if the work takes longer than ``after_seconds``."""
+    from ..render import console
+
+    err = console(stderr=True)
+    if quiet or not err.is_terminal:
+        yield
+        return
+    status = err.status(message)
+    timer = threading.Timer(after_seconds, status.start)
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()

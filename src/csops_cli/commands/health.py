@@ -88,6 +88,7 @@ def health_frame(table, as_of):
                    "health_change"):
         frame[column] = frame[column].round(1)
     frame["partial"] = frame["partial"].astype(bool)
+    frame["days_to_renewal"] = frame["days_to_renewal"].astype("Int64")
     for column in HEALTH_COLUMNS:
         if column not in frame:
             frame[column] = None
@@ -100,14 +101,19 @@ def render_table(frame, result, shown: int) -> str:
 
     from ..render import band_text, blank_if_missing, console, money, number
 
+    from rich import box
+
     table = Table(title=f"Account health as of {result.as_of:%Y-%m-%d}", title_justify="left",
-                  header_style="bold")
+                  header_style="bold", box=box.SIMPLE_HEAD, collapse_padding=True,
+                  pad_edge=False)
     for name, justify in [("Account", "left"), ("Name", "left"), ("Segment", "left"),
-                          ("ARR", "right"), ("Health", "right"), ("Band", "left"),
-                          ("Usage", "right"), ("Relation.", "right"), ("Commercial", "right"),
-                          ("Change", "right"), ("Renewal", "right"), ("Stage", "left"),
-                          ("CSM", "left")]:
-        table.add_column(name, justify=justify, no_wrap=name not in ("Name",))
+                          ("ARR", "right"), ("Health", "left"),
+                          ("Usage", "right"), ("Relat.", "right"), ("Comm.", "right"),
+                          ("Change", "right"), ("Renewal", "right"), ("Stage", "left")]:
+        if name == "Name":  # names give way to a narrow terminal, numbers do not
+            table.add_column(name, no_wrap=True, overflow="ellipsis", max_width=24)
+        else:
+            table.add_column(name, justify=justify, no_wrap=True, min_width=len(name))
     for row in frame.itertuples(index=False):
         change = number(row.health_change, signed=True)
         change_style = "red" if row.health_change < 0 else "green" if row.health_change > 0 \
@@ -117,10 +123,11 @@ def render_table(frame, result, shown: int) -> str:
         table.add_row(
             str(row.account_id), str(row.account_name), blank_if_missing(row.segment),
             money(row.arr),
-            number(row.health_score) + ("*" if row.partial else ""), band_text(row.health_band),
+            Text(f"{number(row.health_score):>5}{'*' if row.partial else ' '}")
+            + band_text(row.health_band),
             number(row.usage_score), number(row.relationship_score),
             number(row.commercial_score), Text(change, style=change_style), renewal,
-            blank_if_missing(row.derived_stage), blank_if_missing(row.csm_owner),
+            blank_if_missing(row.derived_stage),
         )
     bands = frame["health_band"].value_counts()
     footer = [
