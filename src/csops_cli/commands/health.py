@@ -96,12 +96,11 @@ def health_frame(table, as_of):
 
 
 def render_table(frame, result, shown: int) -> str:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from ..render import band_text, blank_if_missing, console, money, number
-
-    from rich import box
 
     table = Table(title=f"Account health as of {result.as_of:%Y-%m-%d}", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD, collapse_padding=True,
