@@ -54,7 +54,7 @@ def test_segment_and_owner_filters(cli):
     result = cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--segment", "strategic")
     assert {r["segment"] for r in json.loads(result.stdout)} == {"Strategic"}
     everyone = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
-    owner = everyone[0]["csm_owner"]
+    owner = next(r["csm_owner"] for r in everyone if r["csm_owner"])
     mine = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--owner",
                           owner).stdout)
     assert mine and {r["csm_owner"] for r in mine} == {owner}

@@ -60,7 +60,7 @@ def root(
     """csops: health scores, core CS metrics, plays and renewals from your exports."""
 
 
-from .commands import explain, health, init, sample, validate  # noqa: E402,F401  (registers)
+from .commands import explain, health, init, metrics, sample, validate  # noqa: E402,F401
 
 
 def main() -> None:

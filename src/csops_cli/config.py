@@ -118,6 +118,7 @@ class MetricConfig(Strict):
     value_features: list[str] | None = None
     touch_types: list[str] | None = None
     per_arr: Annotated[float, Field(gt=0)] | None = None
+    signal_lookback_days: Annotated[int, Field(gt=0)] | None = None
 
 
 MetricId = Literal["ttfv", "nrr", "grr", "adoption_rate", "expansion_conversion",

@@ -136,7 +136,7 @@ def _contracts(rng, ids, since, base_arr, segment_index, engagement, today) -> p
     alive = np.cumprod(~churn, axis=1).astype(bool)
     change = rng.random((n, terms))
     factor = np.where(change < 0.10, rng.uniform(0.70, 0.95, (n, terms)),
-                      np.where(change < 0.35, rng.uniform(1.10, 1.50, (n, terms)), 1.03))
+                      np.where(change < 0.30, rng.uniform(1.10, 1.50, (n, terms)), 1.0))
     factor[:, 0] = 1.0
     arr = np.round(base_arr[:, None] * np.cumprod(factor, axis=1), -2)
     keep = alive & (start <= today)
@@ -207,7 +207,7 @@ def _usage(rng, ids, since, engagement, contracts, churned, segment_index, today
     # each account adopts core features one by one: day of adoption per (account, feature)
     ttfv = rng.gamma(2.0, 12.0, n)
     adoption_day = since[:, None] + ttfv[:, None] + rng.exponential(
-        60 / (0.2 + engagement[:, None]), (n, len(CORE_FEATURES)))
+        15 / (0.2 + engagement[:, None]), (n, len(CORE_FEATURES)))
     never = rng.random((n, len(CORE_FEATURES))) > (0.25 + 0.75 * engagement[:, None])
     adoption_day[never] = np.inf
     is_core = feature < len(CORE_FEATURES)

@@ -164,7 +164,7 @@ def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestam
     # the latest new contract signed (or started) on or before as_of
     begun = np.where(np.isnan(signed), start, signed)
     if "contract_type" in contracts:
-        is_new = (contracts["contract_type"].to_numpy(dtype=object)[known] == "new")
+        is_new = contracts["contract_type"].eq("new").fillna(False).to_numpy(dtype=bool)[known]
     else:
         is_new = np.zeros(len(codes), dtype=bool)
         is_new[firsts] = True
@@ -286,10 +286,12 @@ def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd
 
 
 def _segments(frame: pd.DataFrame, config: Config) -> pd.Series:
-    """The CRM's segment when present, else the first configured segment the ARR reaches."""
+    """The CRM's segment when present, else the first configured segment the ARR reaches
+    (for a churned account, the ARR it had twelve months earlier)."""
+    arr = frame["arr"].where(frame["arr"] > 0, frame["arr_12m_ago"])
     by_arr = pd.Series(pd.NA, index=frame.index, dtype="string")
     for segment in sorted(config.segments, key=lambda s: s.min_arr):
-        by_arr = by_arr.mask(frame["arr"] >= segment.min_arr, segment.name)
+        by_arr = by_arr.mask(arr >= segment.min_arr, segment.name)
     if "segment" in frame:
         return frame["segment"].astype("string").fillna(by_arr)
     return by_arr

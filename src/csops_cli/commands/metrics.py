@@ -1,0 +1,211 @@
+"""csops metrics: the five core metrics plus GRR, overall and by segment or owner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..cli import command
+from ..options import (
+    AccountsOpt,
+    ActivitiesOpt,
+    AsOfOpt,
+    ConfigOpt,
+    ContractsOpt,
+    DataArg,
+    FormatOpt,
+    OutOpt,
+    QuietOpt,
+    SegmentOpt,
+    TeamOpt,
+    UsageOpt,
+)
+from .common import Inputs, load
+
+ByOpt = Annotated[str, typer.Option("--by", help="Break down by segment or owner.")]
+
+
+@command("metrics")
+def metrics_command(
+    data: DataArg = Path("."),
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = "segment",
+    segment: SegmentOpt = None,
+    format: FormatOpt = None,
+    out: OutOpt = None,
+    quiet: QuietOpt = False,
+    accounts: AccountsOpt = None,
+    contracts: ContractsOpt = None,
+    usage: UsageOpt = None,
+    activities: ActivitiesOpt = None,
+    team: TeamOpt = None,
+) -> None:
+    """The five core CS metrics and GRR against their targets, by segment or owner.
+
+    Example: csops metrics sample_data --by owner --format json
+    """
+    from .. import metrics, output, pipeline
+    from ..errors import UsageError
+    from ..render import note
+    from ..signals import build_signals
+
+    if by not in ("segment", "owner"):
+        raise UsageError(f"--by {by!r}: use segment or owner")
+    fmt = output.format_for(out, format)
+    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
+                             quiet)
+    signals = build_signals(exports, settings, pipeline.parse_as_of(as_of))
+    for message in signals.skipped:
+        note(message, quiet)
+    if segment:
+        signals = type(signals)(signals.as_of, pipeline.filter_accounts(
+            signals.frame, segment, None), signals.skipped)
+    report = metrics.compute(exports, signals, settings, group_by=by)
+    if fmt == "json":
+        output.write_text(out, output.json_text(report_record(report)))
+    elif fmt == "csv":
+        output.write_text(out, output.csv_text(report_rows(report)))
+    else:
+        output.write_text(out, render(report))
+
+
+def report_record(report) -> dict:
+    key = f"by_{report.group_by}"
+    result = {}
+    for metric_id, metric in report.metrics.items():
+        record = {
+            "name": metric.name, "unit": metric.unit, "value": metric.value,
+            "target": metric.target, "met": metric.met,
+            key: {group: c.value for group, c in metric.by_group.items()},
+            "included": metric.overall.included, "excluded": metric.overall.excluded,
+            "note": metric.overall.note,
+        }
+        record.update(metric.overall.details)
+        record["definition"] = metric.definition
+        result[metric_id] = record
+    return {"as_of": f"{report.as_of:%Y-%m-%d}", "group_by": report.group_by,
+            "metrics": result}
+
+
+def report_rows(report):
+    import pandas as pd
+
+    rows = []
+    for metric_id, metric in report.metrics.items():
+        for group, computation in [("(all)", metric.overall), *metric.by_group.items()]:
+            rows.append({"metric": metric_id, report.group_by: group,
+                         "value": computation.value, "target": metric.target,
+                         "included": computation.included, "note": computation.note})
+    return pd.DataFrame(rows)
+
+
+def show(metric, value) -> str:
+    if value is None:
+        return "n/a"
+    if metric.unit == "ratio":
+        return f"{value:.1%}"
+    if metric.unit == "days":
+        return f"{value:.0f} days"
+    return f"{value:.2f}"
+
+
+def render(report) -> str:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render import console
+
+    groups = sorted({g for m in report.metrics.values() for g in m.by_group})
+    table = Table(title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}", title_justify="left",
+                  header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("Metric")
+    table.add_column("Value", justify="right")
+    table.add_column("Target", justify="right")
+    table.add_column("")
+    for group in groups:
+        table.add_column(group, justify="right")
+    table.add_column("Accounts", justify="right")
+    notes = []
+    for metric in report.metrics.values():
+        status = {True: Text("met", style="green"), False: Text("missed", style="red"),
+                  None: Text("")}[metric.met]
+        table.add_row(metric.name, show(metric, metric.value),
+                      show(metric, metric.target) if metric.target is not None else "",
+                      status, *[show(metric, metric.by_group[g].value)
+                                if g in metric.by_group else "" for g in groups],
+                      str(metric.overall.included))
+        if metric.overall.note:
+            notes.append(f"{metric.name}: n/a, {metric.overall.note}")
+    out = console()
+    with out.capture() as capture:
+        out.print(table)
+        details = _detail_lines(report)
+        for line in details:
+            out.print(line)
+        bridge = _bridge(report)
+        if bridge is not None:
+            out.print(bridge)
+        for line in notes:
+            out.print(Text(line, style="yellow"))
+    return capture.get()
+
+
+def _detail_lines(report) -> list[str]:
+    metrics = report.metrics
+    lines = []
+    ttfv = metrics["ttfv"].overall.details
+    if ttfv:
+        within = ttfv.get("within_target")
+        lines.append(
+            f"TTFV: p90 {_days(ttfv.get('p90'))}; "
+            f"{'n/a' if within is None else f'{within:.0%}'} reached value within target; "
+            f"{ttfv.get('reached_value')} reached value, {ttfv.get('still_onboarding')} still "
+            f"onboarding, {ttfv.get('waiting_past_target')} waiting past target")
+    adoption = metrics["adoption_rate"].overall.details
+    if adoption.get("mean_license_utilization") is not None:
+        lines.append(f"Adoption: mean license utilization "
+                     f"{adoption['mean_license_utilization']:.0%}")
+    expansion = metrics["expansion_conversion"].overall.details
+    if expansion:
+        conversion = expansion.get("signal_conversion")
+        lines.append(f"Expansion: {expansion.get('expanded')} accounts expanded; of "
+                     f"{expansion.get('signal_accounts')} with an expansion signal earlier, "
+                     f"{'n/a' if conversion is None else f'{conversion:.0%}'} expanded since")
+    touches = metrics["activity_to_outcome"].overall.details
+    if touches:
+        lines.append(f"Activity to outcome: {touches.get('touches'):,} touches, "
+                     f"${touches.get('renewed_arr'):,.0f} renewed")
+    excluded = {metric.name: metric.overall.excluded for metric in metrics.values()
+                if metric.overall.excluded}
+    for name, reasons in excluded.items():
+        lines.append(f"{name} excludes " + ", ".join(f"{n} ({reason})"
+                                                     for reason, n in reasons.items()))
+    return lines
+
+
+def _days(value) -> str:
+    return "n/a" if value is None else f"{value:.0f} days"
+
+
+def _bridge(report):
+    from rich import box
+    from rich.table import Table
+
+    nrr = report.metrics["nrr"].overall
+    if nrr.value is None:
+        return None
+    d = nrr.details
+    table = Table(title="NRR bridge", title_justify="left", box=box.SIMPLE_HEAD,
+                  show_header=False, caption="accounts that had ARR 12 months earlier",
+                  caption_justify="left")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for label, value in [("Starting ARR", d["starting_arr"]), ("+ Expansion", d["expansion"]),
+                         ("− Contraction", -d["contraction"]), ("− Churn", -d["churn"]),
+                         ("= Ending ARR", d["ending_arr"])]:
+        table.add_row(label, f"{value:,.0f}")
+    return table

@@ -1,0 +1,304 @@
+"""The five core CS metrics and GRR, overall and per segment or owner, against their targets.
+
+Every metric is a function of a set of accounts (rows of the signal table plus a few per-account
+figures computed here from contracts and activities), so the same code gives the overall value
+and each group's. A metric that cannot be computed says why instead of dividing by zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import Config, MetricConfig
+from .loading import Exports
+from .signals import Signals, build_signals, day_number, days, window_start, year_before
+
+METRIC_IDS = ("ttfv", "nrr", "grr", "adoption_rate", "expansion_conversion",
+              "activity_to_outcome")
+# a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
+LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
+RENEWAL_GAP_DAYS = 7
+UNASSIGNED = "(unassigned)"
+NO_SEGMENT = "(no segment)"
+
+DEFAULTS = {
+    "ttfv": {"window_days": 180, "target": 30},
+    "activity_to_outcome": {"window_days": 365, "per_arr": 10_000,
+                            "touch_types": ["meeting", "call", "email", "qbr", "training"]},
+    "expansion_conversion": {"signal_lookback_days": 90},
+}
+
+
+@dataclass(frozen=True)
+class Computation:
+    """A metric over one set of accounts."""
+
+    value: float | None
+    included: int
+    excluded: dict[str, int] = field(default_factory=dict)
+    details: dict[str, float | int | None] = field(default_factory=dict)
+    note: str | None = None  # why the value is n/a
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    name: str
+    definition: str
+    unit: str  # "days", "ratio" or "touches per $N"
+    higher_is_better: bool
+    target: float | None
+    overall: Computation
+    by_group: dict[str, Computation]
+
+    @property
+    def value(self) -> float | None:
+        return self.overall.value
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or self.target is None:
+            return None
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+
+@dataclass(frozen=True)
+class MetricsReport:
+    as_of: pd.Timestamp
+    group_by: str  # "segment" or "owner"
+    metrics: dict[str, Metric]
+
+
+def parameter(config: Config, metric_id: str, name: str):
+    metric = config.metrics.get(metric_id)
+    value = getattr(metric, name, None) if metric is not None else None
+    return value if value is not None else DEFAULTS.get(metric_id, {}).get(name)
+
+
+def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment"
+            ) -> MetricsReport:
+    as_of = signals.as_of
+    accounts = account_figures(exports, signals, config)
+    if group_by == "owner":
+        groups = accounts["csm_owner"].astype("string").fillna(UNASSIGNED)
+    else:
+        groups = accounts["segment"].astype("string").fillna(NO_SEGMENT)
+    has_usage = exports.usage is not None
+    has_activities = exports.activities is not None
+    functions = {
+        "ttfv": lambda f: ttfv(f, as_of, config, has_usage),
+        "nrr": lambda f: nrr(f, as_of),
+        "grr": lambda f: grr(f, as_of),
+        "adoption_rate": lambda f: adoption_rate(f, config, has_usage),
+        "expansion_conversion": lambda f: expansion_conversion(f, config, has_usage),
+        "activity_to_outcome": lambda f: activity_to_outcome(f, config, has_activities),
+    }
+    metrics = {}
+    for metric_id, function in functions.items():
+        spec = config.metrics.get(metric_id) or MetricConfig(name=metric_id, definition="")
+        by_group = {str(name): function(part)
+                    for name, part in accounts.groupby(groups, sort=True)}
+        unit = "ratio"
+        if metric_id == "ttfv":
+            unit = "days"
+        elif metric_id == "activity_to_outcome":
+            unit = f"touches per ${parameter(config, metric_id, 'per_arr'):,.0f} renewed"
+        metrics[metric_id] = Metric(
+            metric_id, spec.name, spec.definition.strip(), unit,
+            higher_is_better=metric_id not in LOWER_IS_BETTER,
+            target=parameter(config, metric_id, "target"),
+            overall=function(accounts), by_group=by_group)
+    return MetricsReport(as_of, group_by, metrics)
+
+
+def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.DataFrame:
+    """The signal table plus what the metrics need per account and the table does not hold:
+    touches and renewed ARR in the activity window, and the expansion signal at lookback."""
+    frame = signals.frame.copy()
+    as_of = signals.as_of
+    window = parameter(config, "activity_to_outcome", "window_days")
+    first_day = window_start(day_number(as_of), window)
+    today = day_number(as_of)
+    ids = frame.index
+    frame["renewed_arr"] = _renewed_arr(exports.contracts.frame, ids, first_day, today)
+    if exports.activities is not None:
+        activities = exports.activities.frame
+        touch_types = [t.lower() for t in parameter(config, "activity_to_outcome", "touch_types")]
+        day = days(activities["date"])
+        touch = activities["activity_type"].isin(touch_types).to_numpy(dtype=bool) & \
+            (day >= first_day) & (day <= today)
+        codes = ids.get_indexer(activities["account_id"])
+        frame["touches"] = np.bincount(codes[touch & (codes >= 0)], minlength=len(ids))
+        frame.attrs["orphan_touches"] = int((touch & (codes < 0)).sum())
+    else:
+        frame["touches"] = np.nan
+    lookback = parameter(config, "expansion_conversion", "signal_lookback_days")
+    if exports.usage is not None:
+        earlier = build_signals(exports, config, as_of - pd.Timedelta(days=lookback)).frame
+        frame["signal_then"] = earlier["expansion_signal"].reindex(ids).fillna(False)
+        frame["arr_then"] = earlier["arr"].reindex(ids).fillna(0.0)
+    else:
+        frame["signal_then"] = False
+        frame["arr_then"] = np.nan
+    frame["ttfv_days"] = (frame["first_value_date"] - frame["onboarding_start"]).dt.days
+    return frame
+
+
+def _renewed_arr(contracts: pd.DataFrame, ids: pd.Index, first_day: int, today: int
+                 ) -> np.ndarray:
+    """ARR of contracts starting in the period that renew: of type renewal, or starting within
+    seven days of the end of an earlier contract of the same account."""
+    start, end = days(contracts["start_date"]), days(contracts["end_date"])
+    in_period = (start >= first_day) & (start <= today)
+    kind = contracts.get("contract_type", pd.Series(pd.NA, index=contracts.index, dtype="string"))
+    is_renewal = kind.eq("renewal").fillna(False).to_numpy(dtype=bool)
+    pairs = pd.DataFrame({"account": contracts["account_id"].to_numpy(), "start": start,
+                          "end": end, "row": np.arange(len(contracts))})
+    candidates = pairs[in_period & ~is_renewal]
+    joined = candidates.merge(pairs, on="account", suffixes=("", "_before"))
+    follows = (joined["start_before"] < joined["start"]) & \
+        ((joined["start"] - joined["end_before"]).abs() <= RENEWAL_GAP_DAYS)
+    renewing = set(joined.loc[follows, "row"])
+    is_renewal = is_renewal | np.isin(np.arange(len(contracts)), list(renewing))
+    chosen = in_period & is_renewal
+    codes = ids.get_indexer(contracts["account_id"])
+    chosen &= codes >= 0
+    return np.bincount(codes[chosen], weights=contracts["arr"].to_numpy(dtype=float)[chosen],
+                       minlength=len(ids))
+
+
+def _count(mask: pd.Series) -> int:
+    return int(mask.sum())
+
+
+def _reasons(counts: dict[str, int]) -> dict[str, int]:
+    return {reason: n for reason, n in counts.items() if n}
+
+
+def ttfv(frame: pd.DataFrame, as_of: pd.Timestamp, config: Config, has_usage: bool
+         ) -> Computation:
+    window = parameter(config, "ttfv", "window_days")
+    target = parameter(config, "ttfv", "target")
+    start = frame["onboarding_start"]
+    first = as_of - pd.Timedelta(days=window - 1)
+    cohort_mask = (start >= first) & (start <= as_of)
+    excluded = _reasons({"onboarding started before the window": _count(start < first),
+                         "onboarding starts after as_of": _count(start > as_of),
+                         "no contract": _count(start.isna())})
+    cohort = frame[cohort_mask.fillna(False)]
+    if not has_usage:
+        return Computation(None, len(cohort), excluded, note="no usage export: first value "
+                           "cannot be seen")
+    if cohort.empty:
+        return Computation(None, 0, excluded, note=f"no account started onboarding in the last "
+                           f"{window} days")
+    taken = cohort["ttfv_days"]
+    reached = taken.notna()
+    waited = (as_of - cohort["onboarding_start"]).dt.days
+    waiting_past = ~reached & (waited > target)
+    known = reached | waiting_past
+    within = reached & (taken <= target)
+    values = taken[reached].to_numpy(dtype=float)
+    details = {
+        "p90": float(np.percentile(values, 90)) if len(values) else None,
+        "within_target": float(within.sum() / known.sum()) if known.any() else None,
+        "waiting_past_target": _count(waiting_past),
+        "reached_value": _count(reached),
+        "still_onboarding": _count(~reached & ~waiting_past),
+    }
+    if not len(values):
+        return Computation(None, len(cohort), excluded, details,
+                           note="no account in the cohort has reached first value yet")
+    return Computation(float(np.median(values)), len(cohort), excluded, details)
+
+
+def _retention_cohort(frame: pd.DataFrame, as_of: pd.Timestamp
+                      ) -> tuple[pd.DataFrame, dict[str, int], str | None]:
+    had_arr = frame["arr_12m_ago"] > 0
+    excluded = _reasons({"new logo (no ARR at t0)": _count(~had_arr & (frame["arr"] > 0)),
+                         "no ARR at t0 nor on as_of": _count(~had_arr & ~(frame["arr"] > 0))})
+    cohort = frame[had_arr]
+    note = None if len(cohort) else (f"no account had ARR twelve months before as_of "
+                                     f"(t0 = {year_before(as_of):%Y-%m-%d})")
+    return cohort, excluded, note
+
+
+def nrr(frame: pd.DataFrame, as_of: pd.Timestamp) -> Computation:
+    cohort, excluded, note = _retention_cohort(frame, as_of)
+    if note:
+        return Computation(None, 0, excluded, note=note)
+    start, end = cohort["arr_12m_ago"], cohort["arr"]
+    change = end - start
+    details = {
+        "starting_arr": float(start.sum()),
+        "expansion": float(change.clip(lower=0).sum()),
+        "contraction": float(-change[(end > 0) & (change < 0)].sum()),
+        "churn": float(start[end <= 0].sum()),
+        "ending_arr": float(end.sum()),
+    }
+    return Computation(float(end.sum() / start.sum()), len(cohort), excluded, details)
+
+
+def grr(frame: pd.DataFrame, as_of: pd.Timestamp) -> Computation:
+    cohort, excluded, note = _retention_cohort(frame, as_of)
+    if note:
+        return Computation(None, 0, excluded, note=note)
+    start = cohort["arr_12m_ago"]
+    kept = np.minimum(cohort["arr"], start)
+    return Computation(float(kept.sum() / start.sum()), len(cohort), excluded)
+
+
+def adoption_rate(frame: pd.DataFrame, config: Config, has_usage: bool) -> Computation:
+    paying = frame["arr"] > 0
+    cohort = frame[paying]
+    excluded = _reasons({"no ARR on as_of": _count(~paying)})
+    if not has_usage:
+        return Computation(None, len(cohort), excluded, note="no usage export")
+    if not config.product.core_features:
+        return Computation(None, len(cohort), excluded,
+                           note="no core features configured (product.core_features)")
+    if cohort.empty:
+        return Computation(None, 0, excluded, note="no account has ARR on as_of")
+    utilization = cohort["license_utilization"].dropna()
+    details = {"mean_license_utilization": float(utilization.mean()) if len(utilization)
+               else None,
+               "accounts_without_usage": _count(cohort["active_users_30d"].fillna(0) == 0)}
+    return Computation(float(cohort["core_feature_adoption"].fillna(0).mean()), len(cohort),
+                       excluded, details)
+
+
+def expansion_conversion(frame: pd.DataFrame, config: Config, has_usage: bool) -> Computation:
+    had_arr = frame["arr_12m_ago"] > 0
+    cohort = frame[had_arr]
+    excluded = _reasons({"no ARR at t0": _count(~had_arr)})
+    if cohort.empty:
+        return Computation(None, 0, excluded, note="no account had ARR twelve months before "
+                           "as_of")
+    expanded = cohort["arr"] > cohort["arr_12m_ago"]
+    signalled = frame[frame["signal_then"].astype(bool) & (frame["arr_then"] > 0)]
+    details: dict[str, float | int | None] = {"expanded": _count(expanded),
+                                              "signal_accounts": len(signalled)}
+    if has_usage and len(signalled):
+        details["signal_conversion"] = float((signalled["arr"] > signalled["arr_then"]).mean())
+    else:
+        details["signal_conversion"] = None
+    return Computation(float(expanded.mean()), len(cohort), excluded, details)
+
+
+def activity_to_outcome(frame: pd.DataFrame, config: Config, has_activities: bool
+                        ) -> Computation:
+    per_arr = parameter(config, "activity_to_outcome", "per_arr")
+    renewed = float(frame["renewed_arr"].sum())
+    excluded = _reasons({"touches on accounts missing from the accounts export":
+                         int(frame.attrs.get("orphan_touches", 0))})
+    if not has_activities:
+        return Computation(None, len(frame), excluded, note="no activities export")
+    touches = int(frame["touches"].sum())
+    details = {"touches": touches, "renewed_arr": renewed}
+    if renewed <= 0:
+        return Computation(None, len(frame), excluded, details,
+                           note="no ARR renewed in the period")
+    return Computation(touches / (renewed / per_arr), len(frame), excluded, details)
