@@ -60,7 +60,15 @@ def root(
     """csops: health scores, core CS metrics, plays and renewals from your exports."""
 
 
-from .commands import explain, health, init, metrics, sample, validate  # noqa: E402,F401
+from .commands import (  # noqa: E402,F401  (registers the commands)
+    audit,
+    explain,
+    health,
+    init,
+    metrics,
+    sample,
+    validate,
+)
 
 
 def main() -> None:

@@ -1,0 +1,348 @@
+"""The week-1 audit: what each metric means and covers, and what is wrong with the data.
+
+Each check returns a finding with a severity, a count and up to five example rows located by
+file and line, or nothing when the data is clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .loading import Exports, Table
+from .metrics import MetricsReport, parameter
+from .signals import USAGE_WINDOW_DAYS, Signals, year_before
+
+EXAMPLES = 5
+SEVERITIES = ("error", "warning", "info")
+
+FORMULAS = {
+    "ttfv": ("median(first_value_date − onboarding_start) over the cohort that reached value",
+             "contracts.signed_date, contracts.start_date, usage.timestamp, usage.feature"),
+    "nrr": ("Σ ARR(as_of) ÷ Σ ARR(t0), over accounts with ARR(t0) > 0",
+            "contracts.start_date, contracts.end_date, contracts.arr"),
+    "grr": ("Σ min(ARR(as_of), ARR(t0)) ÷ Σ ARR(t0), over accounts with ARR(t0) > 0",
+            "contracts.start_date, contracts.end_date, contracts.arr"),
+    "adoption_rate": ("mean(core features used in 30 days ÷ core features configured), over "
+                      "accounts with ARR(as_of) > 0",
+                      "usage.timestamp, usage.feature, contracts.arr, contracts.licenses"),
+    "expansion_conversion": ("count(ARR(as_of) > ARR(t0)) ÷ count(ARR(t0) > 0)",
+                             "contracts.*, usage.* (expansion signal)"),
+    "activity_to_outcome": ("touches in the window ÷ (ARR renewed in the window ÷ per_arr)",
+                            "activities.date, activities.activity_type, contracts.*"),
+}
+
+
+@dataclass(frozen=True)
+class Example:
+    file: str
+    line: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: str  # error | warning | info
+    title: str
+    count: int
+    fix: str
+    examples: list[Example] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MetricAudit:
+    id: str
+    name: str
+    definition: str
+    formula: str
+    inputs: str
+    window: str
+    value: float | None
+    included: int
+    excluded: dict[str, int]
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Audit:
+    as_of: pd.Timestamp
+    metrics: list[MetricAudit]
+    findings: list[Finding]
+    coverage: dict[str, tuple[str, str, int]]  # table -> (first date, last date, days)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+
+def run(exports: Exports, signals: Signals, report: MetricsReport, config: Config) -> Audit:
+    findings = [finding for check in CHECKS
+                if (finding := check(exports, signals, config)) is not None]
+    findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -f.count))
+    return Audit(signals.as_of, _metric_audits(report, config), findings,
+                 _coverage(exports, signals.as_of))
+
+
+def _metric_audits(report: MetricsReport, config: Config) -> list[MetricAudit]:
+    lookback = "signal_lookback_days"
+    windows = {
+        "ttfv": f"cohort: onboarding in the last {parameter(config, 'ttfv', 'window_days')} days",
+        "nrr": f"trailing 12 months (t0 = {year_before(report.as_of):%Y-%m-%d})",
+        "grr": f"trailing 12 months (t0 = {year_before(report.as_of):%Y-%m-%d})",
+        "adoption_rate": f"last {USAGE_WINDOW_DAYS} days",
+        "expansion_conversion": "trailing 12 months; signal look-back "
+                                f"{parameter(config, 'expansion_conversion', lookback)} days",
+        "activity_to_outcome": f"last {parameter(config, 'activity_to_outcome', 'window_days')} "
+                               "days",
+    }
+    audits = []
+    for metric_id, metric in report.metrics.items():
+        formula, inputs = FORMULAS[metric_id]
+        audits.append(MetricAudit(metric_id, metric.name, metric.definition, formula, inputs,
+                                  windows[metric_id], metric.value, metric.overall.included,
+                                  metric.overall.excluded, metric.overall.note))
+    return audits
+
+
+def _coverage(exports: Exports, as_of: pd.Timestamp) -> dict[str, tuple[str, str, int]]:
+    coverage = {}
+    for table, column in (("usage", "timestamp"), ("activities", "date"),
+                          ("contracts", "start_date")):
+        loaded = getattr(exports, table)
+        if loaded is None or loaded.frame.empty:
+            continue
+        dates = loaded.frame[column].dropna()
+        first, last = dates.min(), min(dates.max(), as_of)
+        coverage[table] = (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}",
+                           int((as_of - first).days) + 1)
+    return coverage
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def _examples(table: Table, mask, describe: Callable[[pd.Series], str]) -> list[Example]:
+    rows = table.frame[np.asarray(mask, dtype=bool)].head(EXAMPLES)
+    lines = table.lines(list(rows.index))
+    return [Example(table.path.name, line, describe(row))
+            for (_, row), line in zip(rows.iterrows(), lines, strict=True)]
+
+
+def _finding(check, severity, title, table: Table, mask, describe, fix) -> Finding | None:
+    count = int(np.asarray(mask, dtype=bool).sum())
+    if not count:
+        return None
+    return Finding(check, severity, title, count, fix, _examples(table, mask, describe))
+
+
+def _account_mask(exports: Exports, account_ids) -> np.ndarray:
+    """Rows of the accounts export (first occurrence) of the given account ids."""
+    frame = exports.accounts.frame
+    first = ~frame["account_id"].duplicated()
+    return (frame["account_id"].isin(list(account_ids)) & first).to_numpy(dtype=bool)
+
+
+def _text(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "(blank)"
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
+
+
+# --- checks --------------------------------------------------------------------------------------
+
+def duplicate_account_ids(exports, signals, config):
+    table = exports.accounts
+    mask = table.frame["account_id"].duplicated()
+    return _finding("duplicate_account_ids", "error", "Duplicate account IDs", table, mask,
+                    lambda r: f"account_id {r.account_id} seen before",
+                    "keep one row per account; csops uses the first")
+
+
+def duplicate_contract_ids(exports, signals, config):
+    table = exports.contracts
+    mask = table.frame["contract_id"].duplicated()
+    return _finding("duplicate_contract_ids", "error", "Duplicate contract IDs", table, mask,
+                    lambda r: f"contract_id {r.contract_id} seen before",
+                    "remove the repeated rows: both count towards ARR")
+
+
+def _orphans(name: str, severity: str, fix: str):
+    def check(exports, signals, config):
+        table = getattr(exports, name)
+        if table is None:
+            return None
+        known = exports.accounts.frame["account_id"]
+        mask = ~table.frame["account_id"].isin(known)
+        return _finding(f"orphan_{name}", severity, f"{name.capitalize()} rows for accounts "
+                        "missing from the accounts export", table, mask,
+                        lambda r: f"account_id {r.account_id}", fix)
+    return check
+
+
+def accounts_without_owner(exports, signals, config):
+    frame = signals.frame
+    owner = frame["csm_owner"] if "csm_owner" in frame else pd.Series(pd.NA, index=frame.index)
+    ids = frame.index[(frame["arr"] > 0) & owner.isna()]
+    return _finding("accounts_without_owner", "warning", "Paying accounts without a CSM owner",
+                    exports.accounts, _account_mask(exports, ids),
+                    lambda r: f"{r.account_id} {r.account_name}",
+                    "fill in csm_owner in the CRM; their actions go unassigned")
+
+
+def accounts_without_contract(exports, signals, config):
+    ids = signals.frame.index[signals.frame["onboarding_start"].isna()]
+    return _finding("accounts_without_contract", "warning",
+                    "Accounts without any contract (no ARR, no renewal date)",
+                    exports.accounts, _account_mask(exports, ids),
+                    lambda r: f"{r.account_id} {r.account_name}",
+                    "export their contracts, or remove prospects from the accounts export")
+
+
+def unknown_segments(exports, signals, config):
+    frame = exports.accounts.frame
+    if "segment" not in frame:
+        return None
+    known = {s.name.lower() for s in config.segments}
+    mask = frame["segment"].notna() & ~frame["segment"].str.lower().isin(known)
+    return _finding("unknown_segments", "warning", "Segment values not in playbooks.yaml",
+                    exports.accounts, mask.to_numpy(dtype=bool),
+                    lambda r: f"{r.account_id}: segment '{r.segment}'",
+                    "add the segment under segments: in playbooks.yaml, or fix the CRM value")
+
+
+def _stage_lookup(config: Config) -> dict[str, str]:
+    lookup = {stage.lower(): stage for stage in config.lifecycle.stages}
+    for stage, aliases in config.lifecycle.crm_stage_aliases.items():
+        lookup.update({alias.lower(): stage for alias in aliases})
+    return lookup
+
+
+def unknown_stages(exports, signals, config):
+    frame = exports.accounts.frame
+    if "lifecycle_stage" not in frame:
+        return None
+    lookup = _stage_lookup(config)
+    mask = frame["lifecycle_stage"].notna() & ~frame["lifecycle_stage"].str.lower().isin(
+        list(lookup))
+    return _finding("unknown_stages", "warning", "Lifecycle stages csops does not know",
+                    exports.accounts, mask.to_numpy(dtype=bool),
+                    lambda r: f"{r.account_id}: stage '{r.lifecycle_stage}'",
+                    "map the value under lifecycle: crm_stage_aliases in playbooks.yaml")
+
+
+def stage_disagreements(exports, signals, config):
+    frame = signals.frame
+    crm = frame["lifecycle_stage"].str.lower().map(_stage_lookup(config))
+    derived = frame["derived_stage"]
+    differs = crm.notna() & derived.notna() & (crm != derived)
+    ids = frame.index[differs.to_numpy(dtype=bool)]
+    stages = dict(zip(frame.index, zip(crm, derived, strict=True), strict=True))
+    return _finding("stage_disagreements", "info", "CRM lifecycle stage differs from the stage "
+                    "derived from data", exports.accounts, _account_mask(exports, ids),
+                    lambda r: f"{r.account_id}: CRM {stages[r.account_id][0]}, data "
+                              f"{stages[r.account_id][1]}",
+                    "update the CRM stage, or check the data the derived stage comes from")
+
+
+def negative_arr(exports, signals, config):
+    table = exports.contracts
+    return _finding("negative_arr", "error", "Contracts with negative ARR", table,
+                    table.frame["arr"] < 0, lambda r: f"{r.contract_id}: arr {r.arr:,.2f}",
+                    "credit notes are not contracts: remove them or fix the amount")
+
+
+def zero_arr(exports, signals, config):
+    table = exports.contracts
+    return _finding("zero_arr", "warning", "Contracts with zero ARR", table,
+                    table.frame["arr"] == 0, lambda r: f"{r.contract_id}: arr 0",
+                    "fill in the amount, or remove free or void contracts")
+
+
+def end_before_start(exports, signals, config):
+    table = exports.contracts
+    frame = table.frame
+    return _finding("end_before_start", "error", "Contracts ending on or before their start",
+                    table, (frame["end_date"] <= frame["start_date"]).fillna(False),
+                    lambda r: f"{r.contract_id}: {_text(r.start_date)} → {_text(r.end_date)}",
+                    "swap or correct start_date and end_date: the contract never counts")
+
+
+def overlapping_contracts(exports, signals, config):
+    table = exports.contracts
+    frame = table.frame
+    kind = frame.get("contract_type", pd.Series(pd.NA, index=frame.index, dtype="string"))
+    base = frame[~kind.eq("expansion").fillna(False)]  # expansions overlap by design
+    ordered = base.sort_values(["account_id", "start_date"])
+    previous_end = ordered.groupby("account_id")["end_date"].shift()
+    overlap = ordered.index[(ordered["start_date"] < previous_end).fillna(False).to_numpy()]
+    mask = frame.index.isin(overlap)
+    return _finding("overlapping_contracts", "warning",
+                    "Contracts overlapping another contract of the same account (not expansions)",
+                    table, mask,
+                    lambda r: f"{r.contract_id} ({r.account_id}) starts {_text(r.start_date)}",
+                    "mark add-ons as contract_type expansion, or end the earlier contract; "
+                    "overlaps double-count ARR")
+
+
+def _future(name: str, column: str):
+    def check(exports, signals, config):
+        table = getattr(exports, name)
+        if table is None:
+            return None
+        return _finding(f"future_{name}", "warning", f"{name.capitalize()} dated after as_of "
+                        f"({signals.as_of:%Y-%m-%d})", table,
+                        table.frame[column] > signals.as_of,
+                        lambda r: f"{r.account_id}: {_text(r[column])}",
+                        "ignored by this run; check the export's date range or --as-of")
+    return check
+
+
+def short_coverage(exports, signals, config):
+    as_of = signals.as_of
+    needs = []
+    ttfv_days = parameter(config, "ttfv", "window_days")
+    lookback = parameter(config, "expansion_conversion", "signal_lookback_days")
+    touch_days = parameter(config, "activity_to_outcome", "window_days")
+    if exports.usage is not None:
+        needs += [("usage", "timestamp", ttfv_days, "the TTFV cohort"),
+                  ("usage", "timestamp", lookback + USAGE_WINDOW_DAYS,
+                   "the expansion-signal look-back")]
+    if exports.activities is not None:
+        needs.append(("activities", "date", touch_days, "the activity-to-outcome window"))
+    short = []
+    for name, column, needed, reason in needs:
+        table = getattr(exports, name)
+        first = table.frame[column].min()
+        covered = int((as_of - first).days) + 1
+        if covered < needed:
+            short.append(Example(table.path.name, None,
+                                 f"covers {covered} days from {first:%Y-%m-%d}; {reason} needs "
+                                 f"{needed}"))
+    contracts_first = exports.contracts.frame["start_date"].min()
+    if contracts_first > year_before(as_of):
+        short.append(Example(exports.contracts.path.name, None,
+                             f"first contract starts {contracts_first:%Y-%m-%d}, after t0 "
+                             f"({year_before(as_of):%Y-%m-%d}): NRR and GRR have no cohort"))
+    if not short:
+        return None
+    return Finding("short_coverage", "warning", "Exports covering fewer days than a metric's "
+                   "window needs", len(short),
+                   "export a longer date range; until then the metric undercounts", short)
+
+
+CHECKS: list[Callable[[Exports, Signals, Config], Finding | None]] = [
+    duplicate_account_ids, duplicate_contract_ids,
+    _orphans("contracts", "error", "add the accounts to the accounts export: their ARR is "
+             "left out of every metric"),
+    _orphans("usage", "warning", "check account IDs in the usage export match the CRM's"),
+    _orphans("activities", "warning", "check account IDs in the activities export"),
+    accounts_without_owner, accounts_without_contract, unknown_segments, unknown_stages,
+    stage_disagreements, negative_arr, zero_arr, end_before_start, overlapping_contracts,
+    _future("usage", "timestamp"), _future("activities", "date"), short_coverage,
+]
