@@ -62,10 +62,13 @@ def root(
 
 from .commands import (  # noqa: E402,F401  (registers the commands)
     audit,
+    coverage,
     explain,
     health,
     init,
     metrics,
+    plays,
+    renewals,
     sample,
     validate,
 )

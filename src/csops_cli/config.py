@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError, Problem
 from .schema import SIGNALS, TABLES
@@ -144,6 +152,17 @@ class Play(Strict):
     risk: bool = False
     actions: list[Action]
 
+    @field_validator("when")
+    @classmethod
+    def _condition_syntax(cls, when: str) -> str:
+        from .conditions import ConditionError, parse
+
+        try:
+            parse(when)
+        except ConditionError as error:
+            raise ValueError(f"{error}{'; ' + error.fix if error.fix else ''}") from None
+        return when
+
 
 class Config(Strict):
     version: Literal[1] = 1
@@ -156,6 +175,17 @@ class Config(Strict):
     lifecycle: LifecycleConfig = LifecycleConfig()
     metrics: dict[MetricId, MetricConfig] = {}
     plays: list[Play] = []
+    # where each play's `when` is in the file, for errors found once the columns are known
+    _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
+    _play_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def play_lines(self) -> dict[str, int]:
+        return self._play_lines
 
     @model_validator(mode="after")
     def _unique_play_ids(self) -> Config:
@@ -221,11 +251,15 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: expected a mapping of sections (inputs, health, plays, ...)")
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as error:
         problems = [_problem_from_error(item, root, label) for item in error.errors()]
         raise ConfigError(f"{label}: {len(problems)} problem(s) in the configuration",
                           problems) from None
+    config._label = label
+    config._play_lines = {play.id: _line_of(root, ("plays", index, "when"))
+                          for index, play in enumerate(config.plays)}
+    return config
 
 
 def _check_size(root: yaml.Node, label: str) -> None:

@@ -34,6 +34,15 @@ CREATE TABLE IF NOT EXISTS health_snapshots (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (as_of, account_id)
 );
+CREATE TABLE IF NOT EXISTS plays (
+    account_id TEXT NOT NULL,
+    play_id TEXT NOT NULL,
+    opened TEXT NOT NULL,
+    resolved TEXT,
+    risk INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    PRIMARY KEY (account_id, play_id, opened)
+);
 """
 
 
@@ -101,6 +110,63 @@ class History:
             rows = connection.execute(query, (day,)).fetchall()
         frame = pd.DataFrame(rows, columns=["account_id", "as_of", "health_score", "health_band"])
         return frame.set_index("account_id")
+
+    def open_plays(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Plays opened before ``as_of`` and not resolved by then."""
+        columns = ["account_id", "play_id", "opened", "risk"]
+        rows = []
+        if self.path.exists():
+            day = as_of.strftime("%Y-%m-%d")
+            with closing(self._connect(create=False)) as connection:
+                rows = connection.execute(
+                    "SELECT account_id, play_id, opened, risk FROM plays WHERE opened < ? "
+                    "AND (resolved IS NULL OR resolved >= ?)", (day, day)).fetchall()
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["opened"] = pd.to_datetime(frame["opened"])
+        return frame
+
+    def record_plays(self, as_of: pd.Timestamp, fired: pd.DataFrame,
+                     resolved: pd.DataFrame) -> None:
+        """One transaction: this as_of's firings replace any earlier run of the same as_of;
+        ``resolved`` (account_id, play_id) risk plays are closed on as_of."""
+        day = as_of.strftime("%Y-%m-%d")
+        rows = [(str(r.account_id), str(r.play_id), day, int(bool(r.risk)), str(r.reason))
+                for r in fired.itertuples(index=False)]
+        closed = [(day, str(r.account_id), str(r.play_id), day)
+                  for r in resolved.itertuples(index=False)]
+        with closing(self._connect(create=True)) as connection:
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.execute("DELETE FROM plays WHERE opened = ?", (day,))
+                connection.execute("UPDATE plays SET resolved = NULL WHERE resolved = ?", (day,))
+                connection.executemany(
+                    "INSERT INTO plays (account_id, play_id, opened, risk, reason) "
+                    "VALUES (?, ?, ?, ?, ?)", rows)
+                connection.executemany(
+                    "UPDATE plays SET resolved = ? WHERE account_id = ? AND play_id = ? "
+                    "AND resolved IS NULL AND opened < ?", closed)
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                if "locked" in str(error):
+                    raise InputError(f"{self.path}: the history file is busy (another csops run "
+                                     "is writing it); try again, or use --dry-run") from None
+                raise
+
+    def resolution_days(self) -> pd.DataFrame:
+        """Resolved risk plays and how many days each stayed open."""
+        columns = ["account_id", "play_id", "opened", "resolved", "days"]
+        if not self.path.exists():
+            return pd.DataFrame(columns=columns)
+        with closing(self._connect(create=False)) as connection:
+            rows = connection.execute(
+                "SELECT account_id, play_id, opened, resolved FROM plays "
+                "WHERE risk = 1 AND resolved IS NOT NULL").fetchall()
+        frame = pd.DataFrame(rows, columns=columns[:4])
+        frame["days"] = (pd.to_datetime(frame["resolved"]) - pd.to_datetime(frame["opened"])
+                         ).dt.days
+        return frame
 
     def trend(self, account_id: str, limit: int = 12) -> pd.DataFrame:
         """The latest ``limit`` snapshots of one account, oldest first."""

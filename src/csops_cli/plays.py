@@ -1,0 +1,193 @@
+"""Plays: conditions over the signal table, evaluated into a CRM-ready action list."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .conditions import Condition, compile_plays
+from .config import Config, Play
+from .coverage import managers, resolve_owners
+
+ACTION_COLUMNS = ["action_id", "as_of", "play_id", "play_name", "account_id", "account_name",
+                  "segment", "owner", "owner_role", "channel", "action", "due_date",
+                  "priority", "reason", "arr"]
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class PlayRun:
+    as_of: pd.Timestamp
+    actions: pd.DataFrame  # ACTION_COLUMNS, sorted by due date and priority
+    summary: pd.DataFrame  # per play: fired, already open, ARR, owners
+    fired: pd.DataFrame  # account_id, play_id, risk, reason: what opens now
+    resolved: pd.DataFrame  # account_id, play_id: risk plays back to green
+
+
+def compile_all(config: Config, frame: pd.DataFrame) -> dict[str, Condition]:
+    return compile_plays(config.plays, frame, config.label, config.play_lines)
+
+
+def matches(play: Play, condition: Condition, frame: pd.DataFrame) -> pd.Series:
+    """Accounts for which the play's condition and filters hold (open plays aside)."""
+    mask = condition(frame)
+    if play.segments:
+        wanted = [s.lower() for s in play.segments]
+        mask &= frame["segment"].astype("string").str.lower().isin(wanted).fillna(False)
+    if play.stages:
+        wanted = [s.lower() for s in play.stages]
+        mask &= frame["derived_stage"].astype("string").str.lower().isin(wanted).fillna(False)
+    return mask.astype(bool)
+
+
+def reasons(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
+    """'health_score=62.3; health_change=-12' for each row: the values the condition read."""
+    parts = [f"{name}=" + _shown(frame[name]) for name in names]
+    if not parts:
+        return pd.Series("", index=frame.index, dtype="string")
+    result = parts[0]
+    for part in parts[1:]:
+        result = result + "; " + part
+    return result
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.map({True: "true", False: "false"}).fillna("null").astype("string")
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.astype("float64")
+        text = numbers.map(lambda v: "null" if np.isnan(v) else
+                           (f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"))
+        return text.astype("string")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").fillna("null").astype("string")
+    return values.astype("string").fillna("null")
+
+
+def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
+    """Stable for the same account, play, action and firing: re-running an as_of (even with
+    a corrected action text) gives the same ids; a new firing gets new ones."""
+    key = f"{account_id}\x1f{play_id}\x1f{index}\x1f{opened}".encode()
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
+             team: pd.DataFrame | None, open_plays: pd.DataFrame) -> PlayRun:
+    """Which plays newly fire for which accounts, and the actions they create."""
+    conditions = compile_all(config, frame)
+    manager_of = managers(team)
+    action_frames, summary, fired_rows, resolved_rows = [], [], [], []
+    for play in config.plays:
+        condition = conditions[play.id]
+        mask = matches(play, condition, frame)
+        is_open = _open_accounts(open_plays, play, as_of, frame.index)
+        if play.risk:
+            # resolved: back to green and the condition no longer holds (a drop can fire on
+            # a green account; it resolves once the drop is behind it)
+            back_mask = frame["health_band"].eq("green").fillna(False).to_numpy(dtype=bool) \
+                & ~mask.to_numpy(dtype=bool)
+            back = open_plays[(open_plays["play_id"] == play.id)
+                              & open_plays["account_id"].isin(frame.index[back_mask])]
+            resolved_rows.append(back[["account_id", "play_id"]].drop_duplicates())
+        new = mask.to_numpy(dtype=bool) & ~is_open
+        accounts = frame[new]
+        reason = reasons(accounts, condition.names)
+        fired_rows.append(pd.DataFrame({"account_id": accounts.index, "play_id": play.id,
+                                        "risk": play.risk, "reason": reason.to_numpy()}))
+        play_actions = [_actions(play, index, action, accounts, reason, config, manager_of,
+                                 as_of) for index, action in enumerate(play.actions)]
+        action_frames += play_actions
+        owners = {owner for part in play_actions for owner in part["owner"].dropna()}
+        summary.append({"play_id": play.id, "play_name": play.name, "fired": len(accounts),
+                        "already_open": int((mask.to_numpy(dtype=bool) & is_open).sum()),
+                        "arr": float(accounts["arr"].sum()), "actions":
+                            len(accounts) * len(play.actions), "owners": len(owners),
+                        "measure": play.measure})
+    actions = pd.concat(action_frames, ignore_index=True) if action_frames else \
+        pd.DataFrame(columns=ACTION_COLUMNS)
+    actions = _sorted(actions)
+    fired = pd.concat(fired_rows, ignore_index=True) if fired_rows else pd.DataFrame(
+        columns=["account_id", "play_id", "risk", "reason"])
+    resolved = pd.concat(resolved_rows, ignore_index=True) if resolved_rows else \
+        pd.DataFrame(columns=["account_id", "play_id"])
+    return PlayRun(as_of, actions, pd.DataFrame(summary), fired, resolved)
+
+
+def _open_accounts(open_plays: pd.DataFrame, play: Play, as_of: pd.Timestamp,
+                   index: pd.Index) -> np.ndarray:
+    """Accounts with this play open: fired within its cooldown and not resolved."""
+    rows = open_plays[open_plays["play_id"] == play.id]
+    recent = rows[(as_of - rows["opened"]).dt.days < play.cooldown_days]
+    return index.isin(recent["account_id"])
+
+
+def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.Series,
+             config: Config, manager_of: dict[str, str], as_of: pd.Timestamp) -> pd.DataFrame:
+    owner, role = resolve_owners(action.owner, accounts, config, manager_of)
+    opened = f"{as_of:%Y-%m-%d}"
+    return pd.DataFrame({
+        "action_id": [action_id(a, play.id, index, opened) for a in accounts.index],
+        "as_of": opened,
+        "play_id": play.id,
+        "play_name": play.name,
+        "account_id": accounts.index.astype(str),
+        "account_name": accounts["account_name"].astype("string").to_numpy(),
+        "segment": accounts["segment"].astype("string").to_numpy(),
+        "owner": owner.to_numpy(),
+        "owner_role": role.to_numpy(),
+        "channel": action.channel,
+        "action": action.text,
+        "due_date": (as_of + pd.Timedelta(days=action.due_in_days)).strftime("%Y-%m-%d"),
+        "priority": play.priority,
+        "reason": reason.to_numpy(),
+        "arr": accounts["arr"].to_numpy(dtype=float),
+        "_play_order": [p.id for p in config.plays].index(play.id),
+        "_action_order": index,
+    })
+
+
+def _sorted(actions: pd.DataFrame) -> pd.DataFrame:
+    if actions.empty:
+        return actions.reindex(columns=ACTION_COLUMNS)
+    actions = actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
+    actions = actions.sort_values(
+        ["due_date", "_rank", "arr", "account_id", "_play_order", "_action_order"],
+        ascending=[True, True, False, True, True, True], kind="stable", ignore_index=True)
+    return actions[ACTION_COLUMNS]
+
+
+# --- CRM task-import layouts -------------------------------------------------------------------
+
+HUBSPOT_TYPES = {"task": "TODO", "email": "EMAIL", "opportunity": "TODO"}
+SALESFORCE_PRIORITY = {"high": "High", "medium": "Normal", "low": "Low"}
+SALESFORCE_TYPES = {"task": "Other", "email": "Email", "opportunity": "Other"}
+
+
+def crm_layout(actions: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The action list in the task-import layout of HubSpot or Salesforce."""
+    notes = (actions["play_name"] + ": " + actions["reason"]).to_numpy()
+    if target == "hubspot":
+        return pd.DataFrame({
+            "Task Title": (actions["action"] + " – " + actions["account_name"]).to_numpy(),
+            "Task Notes": notes,
+            "Due Date": actions["due_date"].to_numpy(),
+            "Priority": actions["priority"].str.upper().to_numpy(),
+            "Task Type": actions["channel"].map(HUBSPOT_TYPES).to_numpy(),
+            "Assigned To": actions["owner"].to_numpy(),
+            "Associated Company ID": actions["account_id"].to_numpy(),
+            "External ID": actions["action_id"].to_numpy(),
+        })
+    return pd.DataFrame({
+        "Subject": (actions["action"] + " – " + actions["account_name"]).to_numpy(),
+        "Description": notes,
+        "ActivityDate": actions["due_date"].to_numpy(),
+        "Priority": actions["priority"].map(SALESFORCE_PRIORITY).to_numpy(),
+        "Status": "Not Started",
+        "Type": actions["channel"].map(SALESFORCE_TYPES).to_numpy(),
+        "Assigned To": actions["owner"].to_numpy(),
+        "WhatId": actions["account_id"].to_numpy(),
+        "External_Id__c": actions["action_id"].to_numpy(),
+    })

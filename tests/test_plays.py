@@ -1,0 +1,361 @@
+"""Plays: conditions, the four shipped plays, cooldown and re-runs, owner routing, outputs."""
+
+import csv
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import write
+from csops_cli import plays
+from csops_cli.conditions import ConditionError, compile_condition
+from csops_cli.errors import CsopsError
+from csops_cli.history import History
+
+AS_OF = pd.Timestamp("2026-06-30")
+# one account built for each play, and one for none; all Commercial (co-owned) unless noted
+ROWS = {
+    #        health band    change  util  new_bu  renewal  new_contract
+    "ONB":  (80, "green", np.nan, 0.50, False, 300, 3),
+    "DROP": (65, "yellow", -2, 0.50, False, 300, 400),
+    "FALL": (85, "green", -12, 0.50, False, 300, 400),
+    "EXP":  (80, "green", 0, 0.90, False, 300, 400),
+    "BU":   (80, "green", 0, 0.50, True, 300, 400),
+    "REN":  (80, "green", 0, 0.50, False, 100, 400),
+    "NONE": (90, "green", 1, 0.80, False, 121, 8),
+}
+
+
+def signal_frame(rows=ROWS, segment="Commercial") -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=[
+        "health_score", "health_band", "health_change", "license_utilization",
+        "new_business_unit", "days_to_renewal", "days_since_new_contract"])
+    frame.index.name = "account_id"
+    frame["account_name"] = [f"{i.title()} Inc" for i in frame.index]
+    frame["segment"] = pd.Series(segment, index=frame.index, dtype="string")
+    frame["csm_owner"] = pd.Series("Cara CSM", index=frame.index, dtype="string")
+    frame["ae_owner"] = pd.Series("Abe AE", index=frame.index, dtype="string")
+    frame["arr"] = 50_000.0
+    frame["derived_stage"] = pd.Series("Adopt", index=frame.index, dtype="string")
+    frame["health_band"] = frame["health_band"].astype("string")
+    return frame
+
+
+TEAM = pd.DataFrame({"owner": ["Cara CSM", "Abe AE"], "role": ["CSM", "AE"],
+                     "manager": ["Mia Manager", "Mia Manager"]})
+NO_PLAYS = pd.DataFrame({"account_id": [], "play_id": [], "opened": pd.to_datetime([]),
+                         "risk": []})
+
+
+def fired(run) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for row in run.fired.itertuples():
+        result.setdefault(row.play_id, set()).add(row.account_id)
+    return result
+
+
+def test_each_shipped_play_fires_for_its_account_and_no_other(default_config):
+    run = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS)
+    assert fired(run) == {
+        "onboarding_checklist": {"ONB"},
+        "health_drop_alert": {"DROP", "FALL"},
+        "expansion_signal": {"EXP", "BU"},
+        "renewal_countdown": {"REN"},
+    }
+    assert len(run.actions) == 3 * 6  # three actions for each of the six firings
+    assert list(run.actions.columns) == plays.ACTION_COLUMNS
+
+
+def test_reason_shows_the_values_that_made_the_condition_true(default_config):
+    run = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS)
+    reason = run.actions.loc[run.actions["account_id"] == "FALL", "reason"].iloc[0]
+    assert reason == "health_score=85; health_change=-12"
+
+
+def test_actions_are_sorted_by_due_date_then_priority(default_config):
+    actions = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS).actions
+    keys = list(zip(actions["due_date"], actions["priority"].map(plays.PRIORITY_RANK),
+                    strict=True))
+    assert keys == sorted(keys)
+    assert actions["due_date"].iloc[0] == "2026-07-01"  # health drop: due in 1 day
+
+
+def test_owner_routing_per_segment(default_config):
+    routes = {}
+    for segment in ("Strategic", "Commercial", "SMB"):
+        frame = signal_frame({"EXP": ROWS["EXP"], "DROP": ROWS["DROP"]}, segment)
+        actions = plays.evaluate(frame, default_config, AS_OF, TEAM, NO_PLAYS).actions
+        routes[segment] = dict(zip(actions["action"], zip(actions["owner"],
+                                                            actions["owner_role"],
+                                                            strict=True), strict=True))
+    # Strategic is CSM-led: the AE's opportunity goes to the CSM
+    assert routes["Strategic"]["Create CRM opportunity"] == ("Cara CSM", "csm")
+    assert routes["Strategic"]["Notify CSM and manager"] == ("Mia Manager", "manager")
+    # Commercial is co-owned: the AE and AM (the AE owner when there is no am_owner) act
+    assert routes["Commercial"]["Create CRM opportunity"] == ("Abe AE", "ae")
+    assert routes["Commercial"]["Assign AE and CSM"] == ("Abe AE", "am")
+    assert routes["Commercial"]["Open risk play"] == ("Cara CSM", "csm")
+    # SMB is tech-touch: everything goes to the automation queue
+    assert set(routes["SMB"].values()) == {("Automation queue", "tech_touch")}
+
+
+def test_unresolvable_owner_is_kept_and_marked(default_config):
+    frame = signal_frame({"DROP": ROWS["DROP"]})
+    frame["csm_owner"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    actions = plays.evaluate(frame, default_config, AS_OF, None, NO_PLAYS).actions
+    assert len(actions) == 3
+    assert set(actions["owner"]) == {"(unassigned)"}
+
+
+def test_cooldown_rerun_and_risk_resolution(tmp_path, default_config):
+    store = History(tmp_path / "h.db")
+
+    def run(as_of, frame=None, record=True):
+        result = plays.evaluate(signal_frame() if frame is None else frame, default_config,
+                                as_of, TEAM, store.open_plays(as_of))
+        if record:
+            store.record_plays(as_of, result.fired, result.resolved)
+        return result
+
+    first = run(AS_OF)
+    again = run(AS_OF)  # same as_of: the same list with the same ids
+    pd.testing.assert_frame_equal(first.actions, again.actions)
+    week_later = run(AS_OF + pd.Timedelta(days=7))
+    assert fired(week_later) == {}  # everything is still open within its cooldown
+    # the health drop (cooldown 30) fires again after 30 days if still red; expansion's
+    # cooldown is 60 days
+    month_later = run(AS_OF + pd.Timedelta(days=30))
+    assert fired(month_later) == {"health_drop_alert": {"DROP", "FALL"}}
+    # back to green on day 44: the risk plays opened on day 30 resolve after 14 days
+    recovered = signal_frame()
+    recovered.loc[["DROP", "FALL"], ["health_score", "health_band", "health_change"]] = \
+        [[82, "green", 17], [88, "green", 3]]
+    result = run(AS_OF + pd.Timedelta(days=44), recovered)
+    assert set(map(tuple, result.resolved[["account_id", "play_id"]].to_numpy())) == {
+        ("DROP", "health_drop_alert"), ("FALL", "health_drop_alert")}
+    days = store.resolution_days()
+    assert sorted(days["days"]) == [14, 14, 44, 44]
+
+
+def test_action_ids_are_stable_and_distinct(default_config):
+    one = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS).actions
+    two = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS).actions
+    assert one["action_id"].tolist() == two["action_id"].tolist()
+    assert one["action_id"].is_unique
+    later = plays.evaluate(signal_frame(), default_config, AS_OF + pd.Timedelta(days=1), TEAM,
+                           NO_PLAYS).actions
+    assert not set(later["action_id"]) & set(one["action_id"])
+
+
+def test_segment_and_stage_filters(default_config):
+    play = default_config.plays[2].model_copy(update={"segments": ["Strategic"]})
+    config = default_config.model_copy(update={"plays": [play]})
+    config._play_lines = {}
+    assert fired(plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)) == {}
+    play = play.model_copy(update={"segments": ["commercial"], "stages": ["Adopt"]})
+    config = default_config.model_copy(update={"plays": [play]})
+    assert fired(plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)) == {
+        "expansion_signal": {"EXP", "BU"}}
+
+
+# --- the condition language --------------------------------------------------------------------
+
+FRAME = signal_frame()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("health_score < 70", {"DROP"}),
+    ("health_change <= -10", {"FALL"}),
+    ("health_change > -100", set(ROWS) - {"ONB"}),  # missing compares false
+    ("health_change == null", {"ONB"}),
+    ("health_change != null and not new_business_unit and days_to_renewal >= 300",
+     {"DROP", "FALL", "EXP"}),
+    ("account_name in ['ren inc', 'Onb Inc']", {"REN", "ONB"}),  # text ignores case
+    ("account_name not in ['Ren Inc']", set(ROWS) - {"REN"}),
+    ("license_utilization * 100 > 85", {"EXP"}),
+    ("(health_score - 5) / 5 == 15", {"ONB", "EXP", "BU", "REN"}),
+    ("0 < days_since_new_contract < 5", {"ONB"}),
+    ("true", set(ROWS)),
+    ("segment == 'commercial' and false", set()),
+])
+def test_condition_semantics(text, expected):
+    mask = compile_condition(text, FRAME)(FRAME)
+    assert set(FRAME.index[mask]) == expected
+
+
+@pytest.mark.parametrize("text, message", [
+    ("__import__('os').system('touch /tmp/csops-pwned')", "function calls"),
+    ("health_score.real > 1", "attribute access"),
+    ("(lambda: 1)()", "function calls"),
+    ("[x for x in segment]", "comprehensions"),
+    ("health_score if true else 0", "if/else"),
+    ("segment[0] == 'a'", "indexing"),
+    ("health_score ** 2 > 1", "not allowed"),
+    ("health_score", "not true/false"),
+    ("segment > 3", "cannot compare"),
+    ("helth_score < 70", "did you mean health_score"),
+    ("health_score <", "not a valid condition"),
+    ("x == 1; import os", "not a valid condition"),
+    ("not " * 100 + "true", "nested"),
+    ("health_score < 70 or " * 6000 + "true", "characters long"),
+])
+def test_hostile_or_wrong_conditions_are_rejected(text, message):
+    with pytest.raises(ConditionError) as caught:
+        compile_condition(text, FRAME)
+    assert message in f"{caught.value} {caught.value.fix}"
+
+
+names = st.sampled_from(list(FRAME.columns) + ["nope", "true", "null", "__class__"])
+atoms = st.one_of(names, st.integers(-5, 500).map(str), st.floats(-2, 2).map(repr),
+                  st.sampled_from(["'Commercial'", "'x'", "[1, 2]", "['a', 'Commercial']"]))
+operators = st.sampled_from([" < ", " <= ", " > ", " >= ", " == ", " != ", " and ", " or ",
+                             " + ", " - ", " * ", " / ", " in ", " not in "])
+
+
+@st.composite
+def expressions(draw):
+    parts = [draw(atoms)]
+    for _ in range(draw(st.integers(0, 6))):
+        prefix = draw(st.sampled_from(["", "not ", "-", "("]))
+        parts.append(draw(operators) + prefix + draw(atoms) + (")" if prefix == "(" else ""))
+    return "".join(parts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(expressions(), st.text(max_size=60)))
+def test_any_expression_compiles_to_a_mask_or_raises_the_projects_error(text):
+    try:
+        condition = compile_condition(text, FRAME)
+    except ConditionError:
+        return
+    mask = condition(FRAME)
+    assert mask.dtype == bool and len(mask) == len(FRAME)
+
+
+# --- end to end ----------------------------------------------------------------------------
+
+ACCOUNTS = """
+account_id,account_name,segment,csm_owner,ae_owner
+1,"=HYPERLINK(""http://evil"")",Commercial,Cara,Abe
+2,@SUM(A1:A9),Commercial,Cara,Abe
+"""
+CONTRACTS = """
+contract_id,account_id,start_date,end_date,arr,licenses,signed_date,contract_type
+c1,1,2026-06-28,2027-06-28,50000,10,2026-06-28,new
+c2,2,2025-01-01,2026-09-01,30000,10,,new
+"""
+
+
+@pytest.fixture
+def exports(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder, "accounts.csv", ACCOUNTS)
+    write(folder, "contracts.csv", CONTRACTS)
+    return folder
+
+
+def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_path):
+    out = tmp_path / "actions.csv"
+    result = cli("plays", exports, "--as-of", "2026-06-30", "--out", out)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert list(rows[0]) == plays.ACTION_COLUMNS
+    names = {r["account_name"] for r in rows}
+    assert names == {"'=HYPERLINK(\"http://evil\")", "'@SUM(A1:A9)"}
+    assert {r["play_id"] for r in rows} >= {"onboarding_checklist", "renewal_countdown"}
+    again = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q")
+    assert [r["action_id"] for r in csv.DictReader(io.StringIO(again.stdout))] == \
+        [r["action_id"] for r in rows]
+    later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q")
+    assert json.loads(later.stdout) == []  # nothing newly firing a week later
+
+
+@pytest.mark.parametrize("target, columns", [
+    ("hubspot", ["Task Title", "Task Notes", "Due Date", "Priority", "Task Type",
+                 "Assigned To", "Associated Company ID", "External ID"]),
+    ("salesforce", ["Subject", "Description", "ActivityDate", "Priority", "Status", "Type",
+                    "Assigned To", "WhatId", "External_Id__c"]),
+])
+def test_crm_layouts(cli, exports, target, columns):
+    result = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q", "--dry-run",
+                 "--target", target)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == columns
+    assert all(row[columns[0]].startswith("'") is False for row in rows)
+
+
+def test_dry_run_records_nothing(cli, exports, tmp_path):
+    cli("plays", exports, "--as-of", "2026-06-30", "--dry-run", "-q")
+    assert not (tmp_path / ".csops").exists()
+    first = cli("plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run")
+    assert json.loads(first.stdout)
+
+
+def test_hostile_condition_in_config_exits_2_and_runs_nothing(cli, exports, tmp_path):
+    from csops_cli.config import default_config_text
+
+    sentinel = tmp_path / "pwned"
+    text = default_config_text().replace(
+        "when: days_to_renewal <= 120",
+        f"when: __import__('os').system('touch {sentinel}')")
+    config = write(tmp_path, "hostile.yaml", text)
+    result = cli("plays", exports, "--config", config)
+    assert result.exit_code == 2
+    assert "function calls" in result.output and "Traceback" not in result.output
+    assert not sentinel.exists()
+
+
+def test_unknown_name_in_a_play_names_the_play_line_and_closest_columns(cli, exports, tmp_path):
+    from csops_cli.config import default_config_text
+
+    text = default_config_text().replace("when: days_to_renewal <= 120",
+                                         "when: days_to_renewel <= 120")
+    config = write(tmp_path, "typo.yaml", text)
+    result = cli("plays", exports, "--config", config, "--as-of", "2026-06-30")
+    assert result.exit_code == 2
+    assert "renewal_countdown" in result.output
+    assert "days_to_renewel" in result.output and "did you mean days_to_renewal" in result.output
+    line = text.splitlines().index("    when: days_to_renewel <= 120") + 1
+    assert f" {line} " in result.output
+
+
+def test_renewals(cli, exports):
+    result = cli("renewals", exports, "--as-of", "2026-06-30", "-f", "json", "-q")
+    records = json.loads(result.stdout)
+    assert [(r["account_id"], r["days_to_renewal"], r["checklist_step"]) for r in records] == [
+        ("2", 63, "90: QBR")]
+    assert set(records[0]) == {"account_id", "account_name", "renewal_date", "days_to_renewal",
+                               "arr", "health_score", "health_band", "owner",
+                               "checklist_step"}
+    wide = json.loads(cli("renewals", exports, "--as-of", "2026-06-30", "--days", "400", "-f",
+                          "json", "-q").stdout)
+    assert [r["checklist_step"] for r in wide] == ["90: QBR", "before kickoff"]
+
+
+def test_checklist_steps():
+    from csops_cli.coverage import checklist_step
+
+    steps = checklist_step(pd.Series([0, 30, 31, 60, 61, 90, 91, 120, 121]))
+    assert steps.fillna("").tolist() == ["30: contract", "30: contract", "60: ROI snapshot",
+                                         "60: ROI snapshot", "90: QBR", "90: QBR",
+                                         "120: kickoff", "120: kickoff", ""]
+
+
+def test_coverage_books(cli, exports):
+    payload = json.loads(cli("coverage", exports, "--as-of", "2026-06-30", "-f", "json",
+                             "-q").stdout)
+    assert payload["books"][0]["owner"] == "Cara"
+    assert payload["books"][0]["accounts"] == 2
+    assert payload["books"][0]["arr"] == 80000
+    assert payload["segments"][0]["motion"] == "co_owned"
+
+
+def test_condition_errors_are_csops_errors():
+    assert issubclass(ConditionError, ValueError)
+    assert not issubclass(ConditionError, CsopsError)  # wrapped into ConfigError with a place
