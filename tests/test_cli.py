@@ -205,3 +205,12 @@ def test_sample_data_exercises_every_signal(default_config):
     assert set(frame["champion_status"].dropna()) == {"active", "none", "left"}
     assert result.without_arr > 0  # churned accounts
     assert frame["segment"].nunique() == 3
+
+
+def test_explain_lists_plays_and_why(cli, five):
+    payload = json.loads(cli("explain", "002", five, "--as-of", "2026-06-30", "-f", "json",
+                             "-q").stdout)
+    checks = {p["play_id"]: p for p in payload["plays"]}
+    assert checks["renewal_countdown"]["fires"] is True  # renews in 1 day
+    assert checks["renewal_countdown"]["reason"] == "days_to_renewal=1"
+    assert checks["onboarding_checklist"]["fires"] is False

@@ -24,6 +24,14 @@ class SignalLine:
 
 
 @dataclass(frozen=True)
+class PlayCheck:
+    play_id: str
+    name: str
+    fires: bool  # the condition and filters hold (an open play may still hold it back)
+    reason: str  # the values the condition read
+
+
+@dataclass(frozen=True)
 class Explanation:
     account_id: str
     account: pd.Series  # the signal-table row
@@ -31,6 +39,9 @@ class Explanation:
     bucket_scores: dict[str, float | None]
     health_score: float | None
     scored: bool  # False when the account has no ARR on as_of
+    plays: list[PlayCheck]
+
+
 
 
 def find_account(signals: pd.DataFrame, query: str) -> str:
@@ -73,4 +84,15 @@ def explain(result: AccountHealth, config: Config, account_id: str) -> Explanati
                                ("commercial_context", "commercial_score")):
             value = account.get(column)
             buckets[bucket] = None if pd.isna(value) else float(value)
-    return Explanation(account_id, account, lines, buckets, score, scored)
+    return Explanation(account_id, account, lines, buckets, score, scored,
+                       play_checks(result.signals, config, account_id))
+
+
+def play_checks(signals: pd.DataFrame, config: Config, account_id: str) -> list[PlayCheck]:
+    from .plays import compile_all, matches, reasons
+
+    conditions = compile_all(config, signals)
+    row = signals.loc[[account_id]]
+    return [PlayCheck(play.id, play.name, bool(matches(play, conditions[play.id], row).iloc[0]),
+                      str(reasons(row, conditions[play.id].names).iloc[0]))
+            for play in config.plays]

@@ -95,6 +95,8 @@ def explanation_record(explanation, result, trend) -> dict:
                     for k, v in explanation.bucket_scores.items()},
         "signals": output.records(lines_frame(explanation)) if explanation.lines else [],
         "history": output.records(trend),
+        "plays": [{"play_id": c.play_id, "name": c.name, "fires": c.fires, "reason": c.reason}
+                  for c in explanation.plays],
     }
 
 
@@ -139,6 +141,9 @@ def render(explanation, result, trend) -> str:
                       "no health score.")
         else:
             _render_score(out, explanation, account, trend)
+        for check in explanation.plays:
+            mark = Text("fires", style="bold yellow") if check.fires else Text("no", style="dim")
+            out.print(Text(f"Play {check.name}: ") + mark + Text(f"  ({check.reason})"))
     return capture.get()
 
 

@@ -79,12 +79,15 @@ def plays_command(
         if owner:
             actions = actions[actions["owner"].str.lower() == owner.lower()]
     table = plays.crm_layout(actions, target) if target else actions
+    to_file = out is not None and str(out) != "-"
     if fmt == "csv":
         output.write_text(out, output.csv_text(table))
     elif fmt == "json":
         output.write_text(out, output.json_text(output.records(table)))
-    else:
-        output.write_text(out, render(run, actions, store, result.as_of))
+    if fmt == "table" or to_file:
+        # people get the summary on screen; the file gets the list
+        text = render(run, actions, store, result.as_of, listing=not to_file)
+        output.write_text(out if fmt == "table" else None, text)
     unassigned = int((actions["owner"] == "(unassigned)").sum())
     if unassigned:
         note(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops coverage",
@@ -94,7 +97,7 @@ def plays_command(
          quiet)
 
 
-def render(run, actions, store, as_of) -> str:
+def render(run, actions, store, as_of, listing: bool = True) -> str:
     from rich import box
     from rich.table import Table
 
@@ -109,13 +112,13 @@ def render(run, actions, store, as_of) -> str:
     for row in run.summary.itertuples():
         summary.add_row(row.play_name, str(row.fired), str(row.already_open), money(row.arr),
                         str(row.actions), str(row.owners), row.measure)
-    listing = Table(title="Actions (by due date and priority)", title_justify="left",
-                    header_style="bold", box=box.SIMPLE_HEAD)
+    table = Table(title="Actions (by due date and priority)", title_justify="left",
+                  header_style="bold", box=box.SIMPLE_HEAD)
     for name in ("Due", "Priority", "Account", "Play", "Action", "Owner", "Channel"):
-        listing.add_column(name, no_wrap=name in ("Due", "Priority"), overflow="fold")
+        table.add_column(name, no_wrap=name in ("Due", "Priority"), overflow="fold")
     for row in actions.head(SHOWN_ACTIONS).itertuples():
-        listing.add_row(row.due_date, row.priority, f"{row.account_name}", row.play_id,
-                        row.action, row.owner, row.channel)
+        table.add_row(row.due_date, row.priority, f"{row.account_name}", row.play_id,
+                      row.action, row.owner, row.channel)
     resolution = store.resolution_days()
     out = console()
     with out.capture() as capture:
@@ -123,7 +126,9 @@ def render(run, actions, store, as_of) -> str:
         if len(resolution):
             out.print(f"Time to risk resolution: median {resolution['days'].median():.0f} days "
                       f"over {len(resolution)} resolved risk play(s)")
-        out.print(listing)
-        if len(actions) > SHOWN_ACTIONS:
-            out.print(f"… and {len(actions) - SHOWN_ACTIONS} more: --out actions.csv for all")
+        if listing:
+            out.print(table)
+            if len(actions) > SHOWN_ACTIONS:
+                out.print(f"… and {len(actions) - SHOWN_ACTIONS} more: --out actions.csv for "
+                          "all")
     return capture.get()
