@@ -239,7 +239,7 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
 def _numeric(value):
     if isinstance(value, pd.Series):
         return pd.to_numeric(value, errors="coerce").astype("float64")
-    return float(value)
+    return np.float64(value)  # numpy: 0 / 0 is NaN (compares false), not an exception
 
 
 def _truth(value: Value, node: ast.AST) -> Callable[[pd.DataFrame], pd.Series | bool]:

@@ -28,10 +28,14 @@ class Signals:
 
 
 def days(values: pd.Series) -> np.ndarray:
-    """Whole days since 1970-01-01 as float (NaN for missing), for cheap date arithmetic."""
+    """Whole days since 1970-01-01 as float (NaN for missing), for cheap date arithmetic.
+    A column without gaps (event timestamps) comes back as int32, half the memory traffic."""
     as_days = values.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
+    missing = np.isnat(as_days)
+    if not missing.any():
+        return as_days.astype(np.int32)
     result = as_days.astype(np.int64).astype(np.float64)
-    result[np.isnat(as_days)] = np.nan
+    result[missing] = np.nan
     return result
 
 
@@ -176,28 +180,55 @@ def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestam
     return out
 
 
+def account_codes(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    """Position of each row's account in ``ids`` (-1: unknown), via categories when the
+    column was read as codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = ids.get_indexer(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
+    return ids.get_indexer(values)
+
+
+def value_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1: missing) and the distinct values they stand for."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(), pd.Index(values.cat.categories)
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Index(uniques)
+
+
 def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Config,
                    onboarding_start: pd.Series) -> pd.DataFrame:
+    """Usage signals. Rows of unknown accounts or after as_of go to an extra slot ``n`` that is
+    dropped at the end, so that no column of millions of rows is copied to filter it."""
     n = len(ids)
-    codes = ids.get_indexer(usage["account_id"])
     day = days(usage["timestamp"])
-    keep = (codes >= 0) & (day <= today)
-    codes, day = codes[keep], day[keep]
-    weights = (usage["count"].to_numpy(dtype=np.float64)[keep] if "count" in usage
-               else np.ones(len(codes)))
-    weights = np.nan_to_num(weights, nan=1.0)
-    in_window = day >= window_start(today, USAGE_WINDOW_DAYS)
+    codes = account_codes(ids, usage["account_id"])
+    codes[(codes < 0) | ~(day <= today)] = n
+    first_day = window_start(today, USAGE_WINDOW_DAYS)
+    in_window = (day >= first_day) & (codes < n)
+    weights = usage["count"].to_numpy(dtype=np.float64) if "count" in usage else None
+    if weights is not None:
+        weights = np.nan_to_num(weights, nan=1.0)
     out = pd.DataFrame(index=ids)
 
+    def per_account(mask: np.ndarray) -> np.ndarray:
+        counted = codes[mask]
+        summed = np.bincount(counted, weights=None if weights is None else weights[mask],
+                             minlength=n + 1)
+        return summed[:n].astype(float)
+
     if "user_id" in usage:
-        users, _ = pd.factorize(usage["user_id"].to_numpy()[keep])
-        out["active_users_30d"] = _distinct_count(codes, users, in_window, n).astype(float)
+        # users are many and only counted inside the window: code just those rows
+        users = pd.factorize(usage["user_id"][in_window])[0]
+        out["active_users_30d"] = _distinct_count(codes[in_window], users, n).astype(float)
     elif "active_users" in usage:
         # pre-aggregated rows carry a day's distinct users: the busiest day is a floor
-        per_day = usage["active_users"].to_numpy(dtype=np.float64)[keep]
-        busiest = np.zeros(n)
-        np.maximum.at(busiest, codes[in_window], np.nan_to_num(per_day[in_window]))
-        out["active_users_30d"] = busiest
+        per_day = np.nan_to_num(usage["active_users"].to_numpy(dtype=np.float64))
+        busiest = np.zeros(n + 1)
+        np.maximum.at(busiest, codes[in_window], per_day[in_window])
+        out["active_users_30d"] = busiest[:n]
     else:
         out["active_users_30d"] = np.nan
 
@@ -205,22 +236,23 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
     value_features = list(config.metrics["ttfv"].value_features or []) \
         if "ttfv" in config.metrics else []
     if "feature" in usage:
-        feature_codes, feature_names = pd.factorize(usage["feature"].to_numpy()[keep])
-        feature_names = pd.Index(feature_names)
+        feature_codes, feature_names = value_codes(usage["feature"])
         login = feature_codes_in(feature_names, feature_codes, config.product.login_events)
-        counted = in_window & login
-        out["logins_30d"] = np.bincount(codes[counted], weights=weights[counted], minlength=n)
+        out["logins_30d"] = per_account(in_window & login)
         is_core = feature_codes_in(feature_names, feature_codes, core)
-        core_used = _distinct_count(codes, feature_codes, in_window & is_core, n)
+        core_rows = in_window & is_core
+        core_used = _distinct_count(codes[core_rows], feature_codes[core_rows], n)
         out["core_features_used_30d"] = core_used.astype(float)
         out["core_feature_adoption"] = core_used / len(core) if core else np.nan
-        first_use = _first_day(codes, feature_codes, day, is_core)
-        out["new_feature_used"] = _any_first_in_window(first_use, today, n)
+        first_use = _first_day(codes[is_core], feature_codes[is_core], day[is_core], n,
+                               len(feature_names))
+        out["new_feature_used"] = _any_first_in_window(first_use, today)
         is_value = feature_codes_in(feature_names, feature_codes, value_features or core)
-        start = days(onboarding_start.reindex(ids))[codes]
+        start = np.append(days(onboarding_start.reindex(ids)), np.inf)[codes]
         reached = is_value & (day >= start)
-        first_value = np.full(n, np.inf)
+        first_value = np.full(n + 1, np.inf)
         np.minimum.at(first_value, codes[reached], day[reached])
+        first_value = first_value[:n]
         first_value[np.isinf(first_value)] = np.nan
         out["first_value_date"] = from_days(first_value).to_numpy()
     else:
@@ -231,51 +263,62 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
     out["logins_per_user_30d"] = _ratio(out["logins_30d"], out["active_users_30d"])
 
     if "business_unit" in usage:
-        unit_codes, _ = pd.factorize(usage["business_unit"].to_numpy()[keep])
-        first_seen = _first_day(codes, unit_codes, day, unit_codes >= 0)
-        first_usage = np.full(n, np.inf)
+        unit_codes, unit_names = value_codes(usage["business_unit"])
+        named = unit_codes >= 0
+        first_seen = _first_day(codes[named], unit_codes[named], day[named], n, len(unit_names))
+        first_usage = np.full(n + 1, np.inf)
         np.minimum.at(first_usage, codes, day)
-        older = first_usage < window_start(today, USAGE_WINDOW_DAYS)
-        out["new_business_unit"] = _any_first_in_window(first_seen, today, n) & older
+        older = first_usage[:n] < first_day
+        out["new_business_unit"] = _any_first_in_window(first_seen, today) & older
     else:
         out["new_business_unit"] = False
     return out
 
 
 def feature_codes_in(names: pd.Index, codes: np.ndarray, wanted: list[str]) -> np.ndarray:
-    wanted_codes = np.flatnonzero(names.isin([w.lower() for w in wanted]))
-    return np.isin(codes, wanted_codes)
+    """Rows whose code stands for one of ``wanted`` (case ignored), by table lookup."""
+    lookup = np.zeros(len(names) + 1, dtype=bool)  # the extra last slot answers code -1
+    lookup[:-1] = pd.Index(names).str.lower().isin([w.lower() for w in wanted])
+    return lookup[codes]
 
 
-def _distinct_count(accounts: np.ndarray, keys: np.ndarray, mask: np.ndarray, n: int
-                    ) -> np.ndarray:
-    """Number of distinct ``keys`` per account among the rows in ``mask``."""
-    mask = mask & (keys >= 0)
+def _distinct_count(accounts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
+    """Number of distinct ``keys`` per account (accounts may use the extra slot n)."""
+    valid = keys >= 0
+    accounts, keys = accounts[valid], keys[valid]
     width = int(keys.max()) + 1 if len(keys) else 1
-    pairs = np.unique(accounts[mask].astype(np.int64) * width + keys[mask])
-    return np.bincount(pairs // width, minlength=n)
+    pairs = accounts.astype(np.int64) * width + keys
+    if (n + 1) * width <= 50_000_000:  # few keys (features): a dense seen-matrix
+        seen = np.zeros((n + 1) * width, dtype=bool)
+        seen[pairs] = True
+        return seen.reshape(n + 1, width).sum(axis=1)[:n]
+    return np.bincount(pd.unique(pairs) // width, minlength=n + 1)[:n]  # hashing, no sort
 
 
-def _first_day(accounts: np.ndarray, keys: np.ndarray, day: np.ndarray, mask: np.ndarray
-               ) -> pd.DataFrame:
-    """First day each (account, key) pair appears among the rows in ``mask``."""
-    pairs = pd.DataFrame({"account": accounts[mask], "key": keys[mask], "day": day[mask]})
-    return pairs.groupby(["account", "key"], sort=False)["day"].min().reset_index()
+def _first_day(accounts: np.ndarray, keys: np.ndarray, day: np.ndarray, n: int, width: int
+               ) -> np.ndarray:
+    """First day of each (account, key) pair: an n x width array, inf where the pair never
+    appears (keys are few: features, business units)."""
+    width = max(width, 1)
+    first = np.full((n + 1) * width, np.inf)
+    np.minimum.at(first, accounts.astype(np.int64) * width + keys, day)
+    return first.reshape(n + 1, width)[:n]
 
 
-def _any_first_in_window(first: pd.DataFrame, today: int, n: int) -> np.ndarray:
-    new = first[first["day"] >= window_start(today, USAGE_WINDOW_DAYS)]
-    return np.bincount(new["account"].to_numpy(), minlength=n) > 0
+def _any_first_in_window(first: np.ndarray, today: int) -> np.ndarray:
+    recent = (first >= window_start(today, USAGE_WINDOW_DAYS)) & np.isfinite(first)
+    return recent.any(axis=1)
 
 
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:
     n = len(ids)
-    codes = ids.get_indexer(activities["account_id"])
+    codes = account_codes(ids, activities["account_id"])
     day = days(activities["date"])
     keep = (codes >= 0) & (day <= today)
     codes, day = codes[keep], day[keep]
-    kind = activities["activity_type"].to_numpy(dtype=object)[keep]
-    meeting = np.isin(kind, MEETING_TYPES) & (day >= window_start(today, MEETING_WINDOW_DAYS))
+    kind_codes, kinds = value_codes(activities["activity_type"])
+    meeting = feature_codes_in(kinds, kind_codes[keep], list(MEETING_TYPES)) & \
+        (day >= window_start(today, MEETING_WINDOW_DAYS))
     last = np.full(n, -np.inf)
     np.maximum.at(last, codes, day)
     last[np.isinf(last)] = np.nan

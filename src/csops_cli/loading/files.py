@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -65,8 +66,9 @@ def read_headers(path: Path) -> list[str]:
 
 def read_file(path: Path, wanted: Callable[[list[str]], dict[str, str | None]],
               big: bool = False) -> RawFile:
-    """Read ``path``. ``wanted(headers)`` maps each header to read to a pyarrow type name
-    ('string' or None for inferred); headers it leaves out are not parsed at all."""
+    """Read ``path``. ``wanted(headers)`` maps each header to read to a type: 'string',
+    'dictionary' (repeated text, kept as codes) or None (inferred: numbers, dates); headers it
+    leaves out are not parsed at all."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         return _read_xlsx(path, wanted)
@@ -147,7 +149,7 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
         return pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=headers, skip_rows=1, encoding=encoding,
-                                           block_size=1 << 24),
+                                           block_size=block_size),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=not big,
                                              invalid_row_handler=on_invalid_row),
             convert_options=pacsv.ConvertOptions(
@@ -157,8 +159,11 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
             ),
         )
 
-    strict_types = {name: pa.string() for name, kind in types.items() if kind == "string"}
-    all_text = {name: pa.string() for name in types}
+    arrow_types = {"string": pa.string(), "dictionary": pa.dictionary(pa.int32(), pa.string())}
+    # blocks of about an eighth of the file keep both cores busy; 64 MB at most
+    block_size = min(max(path.stat().st_size // 8, 1 << 20), 1 << 26)
+    strict_types = {name: arrow_types[kind] for name, kind in types.items() if kind}
+    all_text = {name: arrow_types[kind or "string"] for name, kind in types.items()}
     table = None
     for column_types in (strict_types, all_text):
         try:
@@ -247,21 +252,28 @@ def _ragged_problems(path: Path, expected: int, delimiter: str, encoding: str) -
     return problems
 
 
+FOOTER_ROWS = 10  # report footers, padded out to full width by a spreadsheet, end the file
+
+
 def _drop_blank_and_footer_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with no value at all, and report footers padded out to full width."""
+    """Rows with no value at all (empty cells are read as missing), and report footers padded
+    out to full width at the end of the file."""
     if frame.empty:
         return frame
-    text_columns = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
-    filled = frame.notna()
-    if text_columns:
-        filled[text_columns] &= frame[text_columns].apply(lambda col: col.str.strip() != "")
-    counts = filled.sum(axis=1)
-    keep = counts > 0
-    if text_columns:
-        first = frame[text_columns[0]]
-        footer = (counts == 1) & first.notna() & first.fillna("").map(is_footer).astype(bool)
-        keep &= ~footer
-    return frame[keep] if not keep.all() else frame
+    tail = frame.iloc[-FOOTER_ROWS:]
+    tail_counts = tail.notna().sum(axis=1)
+    footers = [index for index, count, value in zip(tail.index, tail_counts, tail.iloc[:, 0],
+                                                    strict=True)
+               if count == 1 and isinstance(value, str) and is_footer(value)]
+    if any(not frame[column].hasnans for column in frame.columns):
+        blank = []  # a column without gaps: no row is blank
+    else:
+        counts = np.zeros(len(frame), dtype=np.int64)
+        for column in frame.columns:
+            counts += frame[column].notna().to_numpy(dtype=np.int64)
+        blank = list(frame.index[counts == 0])
+    dropped = footers + blank
+    return frame.drop(index=dropped) if dropped else frame
 
 
 # --- Excel and Parquet -------------------------------------------------------------------------

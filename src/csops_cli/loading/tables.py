@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,7 +159,11 @@ def load_table(name: str, path: Path, config: Config, big: bool = False) -> Tabl
         chosen: dict[str, str | None] = {}
         for canonical, header in mapping.items():
             kind = columns[canonical].kind
-            chosen[header] = "string" if kind in ("id", "text") else None
+            # event tables repeat their text: codes, not millions of strings (users are too
+            # many to repeat much, and are only counted inside a window)
+            repeated = big and canonical != "user_id"
+            chosen[header] = ("dictionary" if repeated else "string") \
+                if kind in ("id", "text") else None
         if name == "accounts":  # every other accounts column is kept for play conditions
             for header in headers:
                 chosen.setdefault(header, "string")
@@ -201,8 +206,7 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
             continue
         source = frame[header]
         if column.kind in ("id", "text"):
-            parsed = source.astype("string[pyarrow]").str.strip()
-            parsed = parsed.mask(parsed == "")
+            parsed = values.clean_text(source)
             bad = pd.Series(False, index=frame.index)
         elif column.kind == "date":
             parsed, bad = values.parse_dates(source, config.inputs.dayfirst)
@@ -219,7 +223,7 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
             problems += _pending(source, bad, header, "not a number", "write a plain number")
         if column.required:
             empty = parsed.isna() & ~bad
-            problems += _pending(source.astype("string"), empty, header, "missing value",
+            problems += _pending(source, empty, header, "missing value",
                                  f"fill in {column.name} on this row, or delete the row")
         data[column.name] = parsed
     canonical = pd.DataFrame(data, index=frame.index)
@@ -270,9 +274,8 @@ def _typed_extra(source: pd.Series) -> pd.Series:
 
 def _normalize_categories(frame: pd.DataFrame, table: str) -> None:
     if table == "accounts" and "champion_status" in frame:
-        status = frame["champion_status"].str.lower().str.strip()
-        status = status.replace({"yes": "active", "no": "none", "": pd.NA})
-        frame["champion_status"] = status
+        status = frame["champion_status"].str.lower()
+        frame["champion_status"] = status.replace({"yes": "active", "no": "none"})
     if table == "contracts" and "contract_type" in frame:
         keys = frame["contract_type"].str.lower().str.replace(r"[^a-z]", "", regex=True)
         frame["contract_type"] = keys.map(CONTRACT_TYPES).astype("string").fillna(
@@ -280,7 +283,7 @@ def _normalize_categories(frame: pd.DataFrame, table: str) -> None:
     if table in ("usage", "activities"):
         kind = "feature" if table == "usage" else "activity_type"
         if kind in frame:
-            frame[kind] = frame[kind].str.strip().str.lower()
+            frame[kind] = values.lower_text(frame[kind])
 
 
 def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputError:
@@ -297,12 +300,18 @@ def load_exports(folder: Path | None, config: Config,
                  only: tuple[str, ...] = TABLE_NAMES) -> Exports:
     """Load every export found. Problems of all files are collected and raised together."""
     paths = find_exports(folder, explicit)
+    names = [name for name in TABLE_NAMES
+             if name in paths and (name in only or name in REQUIRED_TABLES)]
     tables: dict[str, Table] = {}
     errors: list[InputError] = []
-    for name in TABLE_NAMES:
-        if name in paths and (name in only or name in REQUIRED_TABLES):
+    # pyarrow parses in C++ threads and releases the GIL: the small tables load while the
+    # large usage export is parsed
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(load_table, name, paths[name], config,
+                                     name in ("usage", "activities")) for name in names}
+        for name in names:
             try:
-                tables[name] = load_table(name, paths[name], config, big=(name == "usage"))
+                tables[name] = futures[name].result()
             except InputError as error:
                 errors.append(error)
     if errors:

@@ -30,15 +30,37 @@ _DAYFIRST_FORMATS = ("%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%
 _NAMED_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y")
 
 
-def present(series: pd.Series) -> pd.Series:
-    """Cells that hold something: not null and not blank text."""
-    if is_text(series):
-        return series.notna() & (series.str.strip() != "")
-    return series.notna()
+def clean_text(series: pd.Series) -> pd.Series:
+    """Text with surrounding spaces removed and blanks missing. Categorical (dictionary-read)
+    columns are cleaned on their categories only, and stay categorical."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _on_categories(series, lambda text: text.str.strip())
+    text = series.astype("string[pyarrow]").str.strip()
+    return text.mask(text == "")
+
+
+def lower_text(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return _on_categories(series, lambda text: text.str.lower())
+    return series.str.lower()
+
+
+def _on_categories(series: pd.Series, change) -> pd.Series:
+    """Apply a text change to the categories, merging those that become equal."""
+    categories = change(pd.Series(series.cat.categories.astype("string[pyarrow]")))
+    categories = categories.mask(categories == "")
+    if categories.notna().all() and categories.is_unique:  # nothing merges: codes stay
+        return series.cat.rename_categories(pd.Index(categories, dtype="string[pyarrow]"))
+    new_codes, merged = pd.factorize(categories)
+    old_codes = series.cat.codes.to_numpy()
+    codes = np.where(old_codes >= 0, new_codes[np.maximum(old_codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(merged, dtype="string[pyarrow]")),
+                     index=series.index)
 
 
 def is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+    return (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+            or isinstance(series.dtype, pd.CategoricalDtype))
 
 
 def _on_uniques(series: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
@@ -107,7 +129,8 @@ def parse_dates(series: pd.Series, dayfirst: bool = False) -> tuple[pd.Series, p
 def _to_day(values: pd.Series) -> pd.Series:
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    return values.dt.floor("D").astype("datetime64[s]")
+    as_days = values.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
+    return pd.Series(as_days.astype("datetime64[s]"), index=values.index)
 
 
 def _parse_date_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Series]:

@@ -1,0 +1,98 @@
+"""Benchmark: `csops health` end to end against DuckDB SQL over the same CSV files, and
+`csops --help` against an empty Typer app. Runs alternate, in one process tree, on one machine,
+so the ratios hold on a shared, noisy machine.
+
+    python -m pip install -e ".[bench]"
+    python benchmarks/health_vs_duckdb.py                 # 100,000 accounts, 10 M events
+    python benchmarks/health_vs_duckdb.py --accounts 20000 --events 2000000 --rounds 3
+
+The data set is made by `csops sample` into benchmarks/data/ (ignored by git) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+AS_OF = "2026-11-20"
+
+
+def timed(command: list[str], stdout=subprocess.DEVNULL) -> tuple[float, int]:
+    """Wall time in seconds and peak resident memory in bytes of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def ensure_data(folder: Path, accounts: int, events: int) -> None:
+    marker = folder / f".made-{accounts}-{events}"
+    if marker.exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating {accounts:,} accounts and {events:,} usage events into {folder} ...")
+    subprocess.run([sys.executable, "-m", "csops_cli", "sample", str(folder), "--accounts",
+                    str(accounts), "--events", str(events), "--seed", "1", "--as-of", AS_OF],
+                   check=True)
+    marker.touch()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--help-rounds", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=HERE / "data" / "big")
+    args = parser.parse_args()
+
+    ensure_data(args.data, args.accounts, args.events)
+    size = sum(p.stat().st_size for p in args.data.glob("*.csv"))
+    print(f"data: {args.data} ({size / 1e6:,.0f} MB of CSV)")
+    csops = [sys.executable, "-m", "csops_cli", "health", str(args.data), "--no-save",
+             "--format", "csv", "--as-of", AS_OF, "--quiet"]
+    duck = [sys.executable, str(HERE / "duckdb_signals.py"), str(args.data), AS_OF, "/dev/null"]
+    times: dict[str, list[float]] = {"csops": [], "duckdb": []}
+    memory: dict[str, list[int]] = {"csops": [], "duckdb": []}
+    for round_number in range(args.rounds):
+        order = [("csops", csops), ("duckdb", duck)]
+        if round_number % 2:
+            order.reverse()
+        for name, command in order:
+            seconds, peak = timed(command)
+            times[name].append(seconds)
+            memory[name].append(peak)
+            print(f"  round {round_number + 1}: {name:6} {seconds:6.2f} s, "
+                  f"peak {peak / 2**20:,.0f} MiB")
+    csops_median = statistics.median(times["csops"])
+    duck_median = statistics.median(times["duckdb"])
+    print(f"health: csops median {csops_median:.2f} s, DuckDB median {duck_median:.2f} s, "
+          f"ratio csops/DuckDB {csops_median / duck_median:.2f}")
+    print(f"csops peak memory {max(memory['csops']) / 2**20:,.0f} MiB "
+          f"(DuckDB {max(memory['duckdb']) / 2**20:,.0f} MiB)")
+
+    help_times: dict[str, list[float]] = {"csops": [], "typer": []}
+    commands = {"csops": [shutil.which("csops") or "csops", "--help"],
+                "typer": [sys.executable, str(HERE / "empty_typer.py"), "--help"]}
+    for round_number in range(args.help_rounds):
+        for name in (("csops", "typer") if round_number % 2 else ("typer", "csops")):
+            help_times[name].append(timed(commands[name])[0])
+    csops_help = statistics.median(help_times["csops"])
+    typer_help = statistics.median(help_times["typer"])
+    print(f"--help: csops median {csops_help * 1000:.0f} ms, empty Typer app "
+          f"{typer_help * 1000:.0f} ms, ratio {csops_help / typer_help:.2f}")
+
+
+if __name__ == "__main__":
+    main()
