@@ -16,6 +16,7 @@ from .config import Config
 from .loading import Exports
 
 USAGE_WINDOW_DAYS = 30
+NEVER = np.iinfo(np.int32).max  # "no such day" in int32 day arrays
 MEETING_WINDOW_DAYS = 90
 MEETING_TYPES = ("meeting", "qbr")
 
@@ -203,7 +204,7 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
     """Usage signals. Rows of unknown accounts or after as_of go to an extra slot ``n`` that is
     dropped at the end, so that no column of millions of rows is copied to filter it."""
     n = len(ids)
-    day = days(usage["timestamp"])
+    day = days(usage["timestamp"]).astype(np.int32)  # required: no gaps
     codes = account_codes(ids, usage["account_id"])
     codes[(codes < 0) | ~(day <= today)] = n
     first_day = window_start(today, USAGE_WINDOW_DAYS)
@@ -244,16 +245,14 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
         core_used = _distinct_count(codes[core_rows], feature_codes[core_rows], n)
         out["core_features_used_30d"] = core_used.astype(float)
         out["core_feature_adoption"] = core_used / len(core) if core else np.nan
-        first_use = _first_day(codes[is_core], feature_codes[is_core], day[is_core], n,
-                               len(feature_names))
-        out["new_feature_used"] = _any_first_in_window(first_use, today)
+        out["new_feature_used"] = _new_in_window(codes[is_core], feature_codes[is_core],
+                                                 day[is_core], n, len(feature_names), first_day)
         is_value = feature_codes_in(feature_names, feature_codes, value_features or core)
         start = np.append(days(onboarding_start.reindex(ids)), np.inf)[codes]
         reached = is_value & (day >= start)
-        first_value = np.full(n + 1, np.inf)
+        first_value = np.full(n + 1, NEVER, dtype=np.int32)
         np.minimum.at(first_value, codes[reached], day[reached])
-        first_value = first_value[:n]
-        first_value[np.isinf(first_value)] = np.nan
+        first_value = np.where(first_value[:n] == NEVER, np.nan, first_value[:n])
         out["first_value_date"] = from_days(first_value).to_numpy()
     else:
         for name in ("logins_30d", "core_features_used_30d", "core_feature_adoption"):
@@ -265,11 +264,11 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
     if "business_unit" in usage:
         unit_codes, unit_names = value_codes(usage["business_unit"])
         named = unit_codes >= 0
-        first_seen = _first_day(codes[named], unit_codes[named], day[named], n, len(unit_names))
-        first_usage = np.full(n + 1, np.inf)
-        np.minimum.at(first_usage, codes, day)
-        older = first_usage[:n] < first_day
-        out["new_business_unit"] = _any_first_in_window(first_seen, today) & older
+        new_unit = _new_in_window(codes[named], unit_codes[named], day[named], n,
+                                  len(unit_names), first_day)
+        used_before = np.zeros(n + 1, dtype=bool)
+        used_before[codes[day < first_day]] = True
+        out["new_business_unit"] = new_unit & used_before[:n]
     else:
         out["new_business_unit"] = False
     return out
@@ -295,19 +294,18 @@ def _distinct_count(accounts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarra
     return np.bincount(pd.unique(pairs) // width, minlength=n + 1)[:n]  # hashing, no sort
 
 
-def _first_day(accounts: np.ndarray, keys: np.ndarray, day: np.ndarray, n: int, width: int
-               ) -> np.ndarray:
-    """First day of each (account, key) pair: an n x width array, inf where the pair never
-    appears (keys are few: features, business units)."""
+def _new_in_window(accounts: np.ndarray, keys: np.ndarray, day: np.ndarray, n: int,
+                   width: int, first_day: int) -> np.ndarray:
+    """Accounts with a key (a feature, a business unit) first seen in the window: seen there
+    and never before. Keys are few, so (account, key) pairs index dense boolean arrays."""
     width = max(width, 1)
-    first = np.full((n + 1) * width, np.inf)
-    np.minimum.at(first, accounts.astype(np.int64) * width + keys, day)
-    return first.reshape(n + 1, width)[:n]
-
-
-def _any_first_in_window(first: np.ndarray, today: int) -> np.ndarray:
-    recent = (first >= window_start(today, USAGE_WINDOW_DAYS)) & np.isfinite(first)
-    return recent.any(axis=1)
+    pairs = accounts.astype(np.int64) * width + keys
+    recent = day >= first_day
+    seen_before = np.zeros((n + 1) * width, dtype=bool)
+    seen_before[pairs[~recent]] = True
+    seen_recent = np.zeros((n + 1) * width, dtype=bool)
+    seen_recent[pairs[recent]] = True
+    return (seen_recent & ~seen_before).reshape(n + 1, width)[:n].any(axis=1)
 
 
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:

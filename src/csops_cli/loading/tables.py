@@ -179,6 +179,7 @@ def load_table(name: str, path: Path, config: Config, big: bool = False) -> Tabl
     frame, problems = _canonical_frame(raw, name, mapping, config)
     if problems:
         raise _problems_error(path, raw, problems)
+    raw.frame = raw.frame.iloc[:0]  # the cells now live in `frame`; keep lines, not a copy
     return Table(name, path, frame, state["preset"], mapping, raw)  # type: ignore[arg-type]
 
 

@@ -54,8 +54,8 @@ def _on_categories(series: pd.Series, change) -> pd.Series:
     new_codes, merged = pd.factorize(categories)
     old_codes = series.cat.codes.to_numpy()
     codes = np.where(old_codes >= 0, new_codes[np.maximum(old_codes, 0)], -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(merged, dtype="string[pyarrow]")),
-                     index=series.index)
+    categories = pd.Index(merged, dtype="string[pyarrow]")
+    return pd.Series(pd.Categorical.from_codes(codes, categories=categories), index=series.index)
 
 
 def is_text(series: pd.Series) -> bool:
