@@ -239,7 +239,8 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
         line = mark.line + 1 if mark is not None else None
         detail = getattr(error, "problem", None) or str(error)
         fix = "check indentation and quoting on that line"
-        if "\t" in text and "tab" in str(error):
+        lines = text.splitlines()
+        if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
             fix = "YAML does not allow tabs for indentation; use spaces"
         raise ConfigError(
             f"{label}: YAML syntax error", [Problem(label, detail, line=line, fix=fix)]
@@ -247,7 +248,14 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
     if root is None:
         raise ConfigError(f"{label}: the file is empty; start from `csops init`")
     _check_size(root, label)
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:  # e.g. a !!python/object tag: refused, never built
+        mark = getattr(error, "problem_mark", None)
+        raise ConfigError(f"{label}: unsupported YAML", [Problem(
+            label, getattr(error, "problem", None) or str(error).splitlines()[0],
+            line=mark.line + 1 if mark is not None else None,
+            fix="use plain values: no tags such as !!python/...")]) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: expected a mapping of sections (inputs, health, plays, ...)")
     try:

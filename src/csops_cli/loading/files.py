@@ -86,6 +86,10 @@ def _sniff(path: Path) -> tuple[str, str, str]:
         raise InputError(f"{path}: the file is empty",
                          [Problem(str(path), "the file is empty", line=1,
                                   fix="export the table again, with its header row")])
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: UTF-16 text", [Problem(
+            str(path), "the file is UTF-16 encoded", line=1,
+            fix="save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)")])
     if b"\x00" in head:
         raise InputError(f"{path}: not a text file",
                          [Problem(str(path), "the file holds binary data (NUL bytes)", line=1,
@@ -190,6 +194,8 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
     frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False,
                             self_destruct=True)
     line_of = _csv_line_mapper(path, encoding, delimiter, len(headers))
+    if not big:
+        _check_quotes(path, encoding, delimiter)
     if bad_rows:
         problems = _ragged_problems(path, len(headers), delimiter, encoding)
         raise InputError(f"{path}: {len(problems)} row(s) with the wrong number of fields",
@@ -226,6 +232,24 @@ def _records(path: Path, encoding: str, delimiter: str, expected: int):
             if fields and not skipped:
                 yield line, fields
             line = reader.line_num + 1
+
+
+def _check_quotes(path: Path, encoding: str, delimiter: str) -> None:
+    """A quote left open swallows the rest of the file into one cell: refuse it."""
+    if path.read_bytes().count(b'"') % 2 == 0:
+        return
+    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+                   errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error:
+            pass
+    raise InputError(f"{path}: a quote is left open", [Problem(
+        str(path), "a quoted value is never closed: the rest of the file would become one cell",
+        line=start, fix='close the quote, or double quotes inside a value ("")')])
 
 
 def _csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):

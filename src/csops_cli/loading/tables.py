@@ -222,6 +222,9 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
         else:
             parsed, bad = values.parse_number(source)
             problems += _pending(source, bad, header, "not a number", "write a plain number")
+            negative = (parsed < 0).fillna(False)
+            problems += _pending(source, negative, header, f"negative {column.name}",
+                                 "a count cannot be below zero; fix the value")
         if column.required:
             empty = parsed.isna() & ~bad
             problems += _pending(source, empty, header, "missing value",
