@@ -24,7 +24,7 @@ CONFIG = (Path(__file__).resolve().parents[1] / "playbooks.yaml").read_text()
 
 def folder_with(tmp_path: Path, name: str, content: bytes | str) -> Path:
     folder = tmp_path / "data"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for file, text in BASE.items():
         (folder / file).write_text(text)
     data = content if isinstance(content, bytes) else textwrap.dedent(content).lstrip("\n")
@@ -235,3 +235,13 @@ def test_yaml_anchors_within_limits_are_fine():
 
     text = CONFIG.replace("  bands:\n", "  bands: &bands\n", 1)
     assert parse_config(text).health.bands.green == 70
+
+
+def test_missing_tokens_are_missing_in_numbers_but_text_in_names(tmp_path):
+    exports = load(tmp_path, "contracts.csv",
+                   "contract_id,account_id,start_date,end_date,arr,licenses\n"
+                   "C1,001,2026-01-01,2027-01-01,5,N/A\nC2,001,2026-01-01,2027-01-01,5,-\n")
+    assert exports.contracts.frame["licenses"].isna().all()
+    named = load(tmp_path / "n", "accounts.csv", "account_id,account_name\nNaN,Null Inc\n")
+    assert named.accounts.frame[["account_id", "account_name"]].values.tolist() == [
+        ["NaN", "Null Inc"]]

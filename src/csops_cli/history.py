@@ -16,10 +16,12 @@ import pandas as pd
 from .errors import InputError, Problem
 
 DEFAULT_PATH = Path(".csops/history.db")
+BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
 SCHEMA_VERSION = 1
 SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",
                     "commercial_score", "partial", "arr")
 
+_SET_VERSION = f"PRAGMA user_version = {SCHEMA_VERSION}"  # a constant, not user text
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS health_snapshots (
     as_of TEXT NOT NULL,
@@ -54,14 +56,14 @@ class History:
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA busy_timeout = 30000")
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
+                                         isolation_level=None)
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise InputError(f"{self.path}: written by a newer csops (schema {version}); "
                                  "upgrade csops or use another --history file")
             connection.executescript(_SCHEMA)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.execute(_SET_VERSION)
             return connection
         except sqlite3.DatabaseError as error:
             raise InputError(f"{self.path}: not a usable history database",

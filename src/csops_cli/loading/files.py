@@ -156,8 +156,9 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
                                            invalid_row_handler=on_invalid_row)
         convert_options = pacsv.ConvertOptions(
             include_columns=list(types), column_types=column_types,
-            strings_can_be_null=True, quoted_strings_can_be_null=True,
-            null_values=["", "NULL", "null", "N/A", "n/a", "#N/A", "NaN", "nan"])
+            # only empty cells are missing here: "N/A" is missing in an amount or a date (the
+            # value parsers say so) but is a name like any other in a text column
+            strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
         if big:  # streaming holds parsed batches, not the whole file's buffers: a third less
             return pacsv.open_csv(path, read_options, parse_options, convert_options).read_all()
         return pacsv.read_csv(path, read_options, parse_options, convert_options)

@@ -97,8 +97,17 @@ def parse_number(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _on_uniques(series, lambda text: _parse_pattern(text, NUMBER_PATTERN, parens=False))
 
 
+# what exports write for "no value" in a number or date cell
+MISSING_TOKENS = ("null", "none", "n/a", "na", "#n/a", "nan", "-", "--", "—")
+
+
+def _blank(stripped: pd.Series) -> pd.Series:
+    return stripped.isna() | (stripped == "") | stripped.str.lower().isin(MISSING_TOKENS)
+
+
 def _parse_pattern(text: pd.Series, pattern: str, parens: bool) -> tuple[pd.Series, pd.Series]:
     stripped = text.str.strip()
+    stripped = stripped.mask(_blank(stripped))
     negative_parens = pd.Series(False, index=text.index)
     if parens:
         negative_parens = stripped.str.fullmatch(r"\(.*\)").fillna(False).astype(bool)
@@ -135,7 +144,7 @@ def _to_day(values: pd.Series) -> pd.Series:
 
 def _parse_date_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
     stripped = text.str.strip()
-    blank = stripped.isna() | (stripped == "")
+    blank = _blank(stripped)
     parsed = pd.to_datetime(stripped.where(~blank), format="ISO8601", errors="coerce", utc=True)
     result = parsed.dt.tz_localize(None)
     formats = (_DAYFIRST_FORMATS if dayfirst else _US_FORMATS) + _NAMED_FORMATS
