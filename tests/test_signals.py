@@ -112,3 +112,26 @@ def test_segments_stages_and_onboarding(signals):
 def test_default_as_of_is_the_latest_usage_or_activity_date(five, default_config):
     exports = load_exports(five, default_config)
     assert build_signals(exports, default_config).as_of == pd.Timestamp("2026-07-02")
+
+
+def test_pre_aggregated_usage_from_a_warehouse(tmp_path, default_config):
+    """One row per account, day and feature with a count and the day's distinct users."""
+    from conftest import FIVE_ACCOUNTS, FIVE_CONTRACTS, write
+
+    write(tmp_path, "accounts.csv", FIVE_ACCOUNTS)
+    write(tmp_path, "contracts.csv", FIVE_CONTRACTS)
+    write(tmp_path, "usage.csv", """
+        account_id,day,feature,events,active_users,business_unit
+        001,2026-06-29,login,12,5,Finance
+        001,2026-06-30,login,30,9,Finance
+        001,2026-06-30,reports,4,2,Finance
+        001,2026-05-01,login,100,14,Finance
+        002,2026-06-15,dashboards,3,1,Ops
+        """)
+    exports = load_exports(tmp_path, default_config)
+    frame = build_signals(exports, default_config, AS_OF).frame
+    assert frame.loc["001", "logins_30d"] == 42  # 12 + 30; May is outside the window
+    assert frame.loc["001", "active_users_30d"] == 9  # the busiest day is a floor
+    assert frame.loc["001", "license_utilization"] == pytest.approx(9 / 15)
+    assert frame.loc["001", "core_features_used_30d"] == 1
+    assert frame.loc["002", "active_users_30d"] == 1

@@ -7,7 +7,8 @@ trends are read from the snapshot before the current as_of.
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,19 +82,26 @@ class History:
              int(bool(r.partial)), _float(r.arr), recorded)
             for account, r in zip(scores.index, scores.itertuples(index=False), strict=True)
         ]
+        with self._transaction("--no-save") as connection:
+            connection.execute("DELETE FROM health_snapshots WHERE as_of = ?", (day,))
+            connection.executemany(
+                "INSERT INTO health_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    @contextmanager
+    def _transaction(self, skip_option: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it lands, or none of it (also when killed)."""
         with closing(self._connect(create=True)) as connection:
             try:
                 connection.execute("BEGIN IMMEDIATE")
-                connection.execute("DELETE FROM health_snapshots WHERE as_of = ?", (day,))
-                connection.executemany(
-                    "INSERT INTO health_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                yield connection
                 connection.execute("COMMIT")
             except sqlite3.OperationalError as error:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
-                if "locked" in str(error):
+                if "locked" in str(error) or "busy" in str(error):
                     raise InputError(f"{self.path}: the history file is busy (another csops run "
-                                     "is writing it); try again, or use --no-save") from None
+                                     f"is writing it); try again, or use {skip_option}"
+                                     ) from None
                 raise
 
     def previous(self, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -136,25 +144,15 @@ class History:
                 for r in fired.itertuples(index=False)]
         closed = [(day, str(r.account_id), str(r.play_id), day)
                   for r in resolved.itertuples(index=False)]
-        with closing(self._connect(create=True)) as connection:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                connection.execute("DELETE FROM plays WHERE opened = ?", (day,))
-                connection.execute("UPDATE plays SET resolved = NULL WHERE resolved = ?", (day,))
-                connection.executemany(
-                    "INSERT INTO plays (account_id, play_id, opened, risk, reason) "
-                    "VALUES (?, ?, ?, ?, ?)", rows)
-                connection.executemany(
-                    "UPDATE plays SET resolved = ? WHERE account_id = ? AND play_id = ? "
-                    "AND resolved IS NULL AND opened < ?", closed)
-                connection.execute("COMMIT")
-            except sqlite3.OperationalError as error:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                if "locked" in str(error):
-                    raise InputError(f"{self.path}: the history file is busy (another csops run "
-                                     "is writing it); try again, or use --dry-run") from None
-                raise
+        with self._transaction("--dry-run") as connection:
+            connection.execute("DELETE FROM plays WHERE opened = ?", (day,))
+            connection.execute("UPDATE plays SET resolved = NULL WHERE resolved = ?", (day,))
+            connection.executemany(
+                "INSERT INTO plays (account_id, play_id, opened, risk, reason) "
+                "VALUES (?, ?, ?, ?, ?)", rows)
+            connection.executemany(
+                "UPDATE plays SET resolved = ? WHERE account_id = ? AND play_id = ? "
+                "AND resolved IS NULL AND opened < ?", closed)
 
     def resolution_days(self) -> pd.DataFrame:
         """Resolved risk plays and how many days each stayed open."""

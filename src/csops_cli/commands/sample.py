@@ -19,7 +19,8 @@ def sample_command(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Export date, YYYY-MM-DD (default: today).")] = None,
     events: Annotated[int | None, typer.Option(
-        "--events", min=0, help="Usage events in all (default: 250 per account).")] = None,
+        "--events", min=0, help="Usage events to draw (default: 250 per account); those "
+                                "falling after an account churned are dropped.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Write accounts, contracts, usage, activities and team CSVs for trying csops out.
