@@ -16,7 +16,6 @@ import pandas as pd
 
 from .errors import InputError, Problem
 
-DEFAULT_PATH = Path(".csops/history.db")
 BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
 SCHEMA_VERSION = 1
 SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",

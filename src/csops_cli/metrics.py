@@ -16,8 +16,6 @@ from .config import Config, MetricConfig
 from .loading import Exports
 from .signals import Signals, build_signals, day_number, days, window_start, year_before
 
-METRIC_IDS = ("ttfv", "nrr", "grr", "adoption_rate", "expansion_conversion",
-              "activity_to_outcome")
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
 LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
 RENEWAL_GAP_DAYS = 7

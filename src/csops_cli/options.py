@@ -22,6 +22,7 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write to this file (format from its suffix); '-' for stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]
+DEFAULT_HISTORY = Path(".csops/history.db")
 HistoryOpt = Annotated[Path, typer.Option("--history", help="History store (SQLite file).")]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Do not store this snapshot.")]
 

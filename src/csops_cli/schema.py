@@ -179,8 +179,6 @@ CONTRACT_TYPES: dict[str, str] = {
     "existingbusiness": "expansion", "crosssell": "expansion",
 }
 
-CHAMPION_STATUSES = ("active", "none", "left")
-
 # Columns of the account signal table, with what each means (shown by `csops explain`).
 SIGNALS: dict[str, str] = {
     "account_id": "account identifier",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..cli import command
 from ..options import (
+    DEFAULT_HISTORY,
     AccountsOpt,
     ActivitiesOpt,
     AsOfOpt,
@@ -30,7 +31,7 @@ def coverage_command(
     format: FormatOpt = None,
     out: OutOpt = None,
     quiet: QuietOpt = False,
-    history: HistoryOpt = Path(".csops/history.db"),
+    history: HistoryOpt = DEFAULT_HISTORY,
     accounts: AccountsOpt = None,
     contracts: ContractsOpt = None,
     usage: UsageOpt = None,

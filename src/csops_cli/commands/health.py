@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..cli import command
 from ..options import (
+    DEFAULT_HISTORY,
     AccountsOpt,
     ActivitiesOpt,
     AsOfOpt,
@@ -42,7 +43,7 @@ def health_command(
     format: FormatOpt = None,
     out: OutOpt = None,
     quiet: QuietOpt = False,
-    history: HistoryOpt = Path(".csops/history.db"),
+    history: HistoryOpt = DEFAULT_HISTORY,
     no_save: NoSaveOpt = False,
     accounts: AccountsOpt = None,
     contracts: ContractsOpt = None,

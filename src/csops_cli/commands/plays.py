@@ -9,6 +9,7 @@ import typer
 
 from ..cli import command
 from ..options import (
+    DEFAULT_HISTORY,
     AccountsOpt,
     ActivitiesOpt,
     AsOfOpt,
@@ -44,7 +45,7 @@ def plays_command(
     target: TargetOpt = None,
     dry_run: DryRunOpt = False,
     quiet: QuietOpt = False,
-    history: HistoryOpt = Path(".csops/history.db"),
+    history: HistoryOpt = DEFAULT_HISTORY,
     accounts: AccountsOpt = None,
     contracts: ContractsOpt = None,
     usage: UsageOpt = None,

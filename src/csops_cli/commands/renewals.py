@@ -9,6 +9,7 @@ import typer
 
 from ..cli import command
 from ..options import (
+    DEFAULT_HISTORY,
     AccountsOpt,
     ActivitiesOpt,
     AsOfOpt,
@@ -41,7 +42,7 @@ def renewals_command(
     format: FormatOpt = None,
     out: OutOpt = None,
     quiet: QuietOpt = False,
-    history: HistoryOpt = Path(".csops/history.db"),
+    history: HistoryOpt = DEFAULT_HISTORY,
     accounts: AccountsOpt = None,
     contracts: ContractsOpt = None,
     usage: UsageOpt = None,
