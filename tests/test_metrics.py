@@ -229,3 +229,13 @@ def test_vectorised_nrr_and_grr_agree_with_a_plain_loop(tmp_path, default_config
     nrr, grr = loop_nrr_grr(tmp_path, as_of)
     assert report.metrics["nrr"].value == pytest.approx(nrr, rel=1e-12)
     assert report.metrics["grr"].value == pytest.approx(grr, rel=1e-12)
+
+
+def test_metrics_by_owner_report_has_a_row_per_owner(cli, folder):
+    result = cli("metrics", folder, "--as-of", "2026-06-30", "--by", "owner", "-q")
+    assert result.exit_code == 0, result.output
+    breakdown = result.output.split("By owner")[1]
+    for owner in ("Ann", "Bob", "Cy"):
+        assert f"\n  {owner} " in breakdown or f"\n {owner} " in breakdown
+    assert "Touches/$10k" in breakdown
+    assert cli("metrics", folder, "--by", "region").exit_code == 2

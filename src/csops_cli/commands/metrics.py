@@ -25,6 +25,9 @@ from ..options import (
 from .common import Inputs, load
 
 ByOpt = Annotated[str, typer.Option("--by", help="Break down by segment or owner.")]
+MAX_SIDE_BY_SIDE = 4
+SHORT_NAMES = {"ttfv": "TTFV", "nrr": "NRR", "grr": "GRR", "adoption_rate": "Adoption",
+               "expansion_conversion": "Expansion", "activity_to_outcome": "Touches/$10k"}
 
 
 @command("metrics")
@@ -120,14 +123,16 @@ def render(report) -> str:
     from ..render import console
 
     groups = sorted({g for m in report.metrics.values() for g in m.by_group})
+    side_by_side = len(groups) <= MAX_SIDE_BY_SIDE  # segments; owners get a table of their own
+    shown = groups if side_by_side else []
     table = Table(title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("Metric")
-    table.add_column("Value", justify="right")
-    table.add_column("Target", justify="right")
+    table.add_column("Metric", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("Target", justify="right", no_wrap=True)
     table.add_column("")
-    for group in groups:
-        table.add_column(group, justify="right")
+    for group in shown:
+        table.add_column(group, justify="right", no_wrap=True)
     table.add_column("Accounts", justify="right")
     notes = []
     for metric in report.metrics.values():
@@ -136,13 +141,15 @@ def render(report) -> str:
         table.add_row(metric.name, show(metric, metric.value),
                       show(metric, metric.target) if metric.target is not None else "",
                       status, *[show(metric, metric.by_group[g].value)
-                                if g in metric.by_group else "" for g in groups],
+                                if g in metric.by_group else "" for g in shown],
                       str(metric.overall.included))
         if metric.overall.note:
             notes.append(f"{metric.name}: n/a, {metric.overall.note}")
     out = console()
     with out.capture() as capture:
         out.print(table)
+        if not side_by_side:
+            out.print(_breakdown(report, groups))
         details = _detail_lines(report)
         for line in details:
             out.print(line)
@@ -152,6 +159,23 @@ def render(report) -> str:
         for line in notes:
             out.print(Text(line, style="yellow"))
     return capture.get()
+
+
+def _breakdown(report, groups):
+    """One row per group (owner), one column per metric."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"By {report.group_by}", title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD)
+    table.add_column(report.group_by.capitalize(), no_wrap=True)
+    for metric_id in report.metrics:
+        table.add_column(SHORT_NAMES.get(metric_id, metric_id), justify="right", no_wrap=True)
+    for group in groups:
+        table.add_row(group, *[show(metric, metric.by_group[group].value)
+                               if group in metric.by_group else ""
+                               for metric in report.metrics.values()])
+    return table
 
 
 def _detail_lines(report) -> list[str]:
