@@ -123,7 +123,8 @@ def render(report) -> str:
     from ..render import console
 
     groups = sorted({g for m in report.metrics.values() for g in m.by_group})
-    side_by_side = len(groups) <= MAX_SIDE_BY_SIDE  # segments; owners get a table of their own
+    # a few segments side by side; owners (or many segments) get a table of their own
+    side_by_side = report.group_by == "segment" and len(groups) <= MAX_SIDE_BY_SIDE
     shown = groups if side_by_side else []
     table = Table(title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD)
