@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated
 
@@ -32,3 +36,60 @@ UsageOpt = Annotated[Path | None, typer.Option("--usage", help="Usage export fil
 ActivitiesOpt = Annotated[Path | None, typer.Option("--activities",
                                                     help="Activities export file.")]
 TeamOpt = Annotated[Path | None, typer.Option("--team", help="Team export file.")]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every data command is given: the folder, files named explicitly, the config,
+    the as-of date and whether to keep quiet."""
+
+    data: Path = Path(".")
+    config: Path | None = None
+    as_of: str | None = None
+    quiet: bool = False
+    accounts: Path | None = None
+    contracts: Path | None = None
+    usage: Path | None = None
+    activities: Path | None = None
+    team: Path | None = None
+
+    def files(self) -> dict[str, Path | None]:
+        return {"accounts": self.accounts, "contracts": self.contracts, "usage": self.usage,
+                "activities": self.activities, "team": self.team}
+
+
+_SHARED = {"data": DataArg, "config": ConfigOpt, "as_of": AsOfOpt, "quiet": QuietOpt,
+           "accounts": AccountsOpt, "contracts": ContractsOpt, "usage": UsageOpt,
+           "activities": ActivitiesOpt, "team": TeamOpt}
+
+
+def data_options(without: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Give a command the shared data options, declared once here; the command receives them
+    as one ``inputs: Inputs`` argument. ``without`` names options the command has no use for."""
+    return functools.partial(_with_data_options, without=without)
+
+
+def _with_data_options(function: Callable, without: tuple[str, ...]) -> Callable:
+    signature = inspect.signature(function, eval_str=True)  # resolve the Annotated aliases
+    own = [p for name, p in signature.parameters.items() if name != "inputs"]
+    defaults = {f.name: f.default for f in fields(Inputs)}
+    shared = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                default=defaults[name])
+              for name, annotation in _SHARED.items() if name not in without]
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        inputs = Inputs(**{name: kwargs.pop(name) for name in _SHARED if name in kwargs})
+        return function(*args, inputs=inputs, **kwargs)
+
+    # DATA follows the command's own arguments (explain's ACCOUNT comes first)
+    parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    arguments = [p for p in parameters if _is_argument(p)]
+    options = [p for p in parameters if not _is_argument(p)]
+    wrapper.__signature__ = signature.replace(parameters=arguments + shared + options)
+    return wrapper
+
+
+def _is_argument(parameter: inspect.Parameter) -> bool:
+    metadata = getattr(parameter.annotation, "__metadata__", ())
+    return any(isinstance(item, typer.models.ArgumentInfo) for item in metadata)

@@ -2,45 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..cli import command
 from ..options import (
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
+    Inputs,
     OutOpt,
-    QuietOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 StrictOpt = Annotated[bool, typer.Option(
     "--strict", help="Exit 1 when a finding of severity error exists.")]
 
 
 @command("audit")
+@data_options()
 def audit_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     strict: StrictOpt = False,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Week-1 audit: each metric's definition and coverage, and data-quality findings.
 
@@ -53,9 +38,8 @@ def audit_command(
 
     fmt = "markdown" if out is not None and out.suffix.lower() == ".md" and not format \
         else output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
-    signals = build_signals(exports, settings, pipeline.parse_as_of(as_of))
+    settings, exports = load(inputs)
+    signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
     report = metrics.compute(exports, signals, settings)
     result = audit.run(exports, signals, report, settings)
     if fmt == "json":
@@ -69,7 +53,7 @@ def audit_command(
 
         console().print(Markdown(markdown(result)))
     errors = sum(f.severity == "error" for f in result.findings)
-    note(f"{len(result.findings)} finding(s), {errors} error(s)", quiet)
+    note(f"{len(result.findings)} finding(s), {errors} error(s)", inputs.quiet)
     if strict and result.has_errors:
         raise typer.Exit(int(ExitCode.FINDINGS))
 

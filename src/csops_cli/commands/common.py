@@ -5,37 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..options import Inputs
 
 if TYPE_CHECKING:
     from ..config import Config
     from ..loading import Exports
 
 
-@dataclass(frozen=True)
-class Inputs:
-    data: Path
-    config: Path | None = None
-    accounts: Path | None = None
-    contracts: Path | None = None
-    usage: Path | None = None
-    activities: Path | None = None
-    team: Path | None = None
-
-    def files(self) -> dict[str, Path | None]:
-        return {"accounts": self.accounts, "contracts": self.contracts, "usage": self.usage,
-                "activities": self.activities, "team": self.team}
-
-
-def load(inputs: Inputs, quiet: bool = False,
+def load(inputs: Inputs,
          needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team")
          ) -> tuple[Config, Exports]:
     from .. import pipeline
     from ..config import load_config
     from ..render import note
 
+    quiet = inputs.quiet
     label, config = load_config(inputs.config)
     note(f"config: {label}", quiet)
     with slow_status("reading exports", quiet):

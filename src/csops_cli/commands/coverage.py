@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..cli import command
 from ..options import (
     DEFAULT_HISTORY,
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
     HistoryOpt,
+    Inputs,
     OutOpt,
-    QuietOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 
 @command("coverage")
+@data_options()
 def coverage_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Coverage model by segment, each owner's book (accounts, ARR, red) and unassigned accounts.
 
@@ -47,9 +31,8 @@ def coverage_command(
     from ..history import History
 
     fmt = output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
-    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of),
+    settings, exports = load(inputs)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of),
                                      History(history))
     model = coverage(result.signals, settings,
                      exports.team.frame if exports.team is not None else None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,40 +9,26 @@ import typer
 from ..cli import command
 from ..options import (
     DEFAULT_HISTORY,
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
     HistoryOpt,
+    Inputs,
     OutOpt,
-    QuietOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 BUCKET_TITLES = {"product_usage": "Product usage", "relationship_depth": "Relationship depth",
                  "commercial_context": "Commercial context"}
 
 
 @command("explain")
+@data_options()
 def explain_command(
     account: Annotated[str, typer.Argument(help="Account id or exact account name.")],
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Show why an account scores what it does: every signal, its score, weight and points.
 
@@ -54,10 +39,9 @@ def explain_command(
     from ..history import History
 
     fmt = output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
+    settings, exports = load(inputs)
     store = History(history)
-    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of), store)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     account_id = find_account(result.signals, account)
     explanation = explain(result, settings, account_id)
     trend = store.trend(account_id)

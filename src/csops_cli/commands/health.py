@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..cli import command
 from ..options import (
     DEFAULT_HISTORY,
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
     HistoryOpt,
+    Inputs,
     NoSaveOpt,
     OutOpt,
     OwnerOpt,
-    QuietOpt,
     SegmentOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 # the stable machine-readable columns (PRODUCT.md §9), then useful context
 HEALTH_COLUMNS = [
@@ -34,22 +25,15 @@ HEALTH_COLUMNS = [
 
 
 @command("health")
+@data_options()
 def health_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     segment: SegmentOpt = None,
     owner: OwnerOpt = None,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
     no_save: NoSaveOpt = False,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Score every account's health (worst first) and store the snapshot.
 
@@ -60,12 +44,11 @@ def health_command(
     from ..render import note
 
     fmt = output.format_for(out, format)
-    inputs = Inputs(data, config, accounts, contracts, usage, activities, team)
-    settings, exports = load(inputs, quiet)
+    settings, exports = load(inputs)
     store = History(history)
-    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of), store)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     for message in result.skipped:
-        note(message, quiet)
+        note(message, inputs.quiet)
     if not no_save:
         store.save(result.as_of, result.scored)
     table = pipeline.filter_accounts(result.scored, segment, owner)
@@ -79,7 +62,7 @@ def health_command(
     else:
         output.write_text(out, output.json_text(output.records(frame)))
     if not no_save:
-        note(f"snapshot of {result.as_of:%Y-%m-%d} stored in {history}", quiet)
+        note(f"snapshot of {result.as_of:%Y-%m-%d} stored in {history}", inputs.quiet)
 
 
 def health_frame(table, as_of):

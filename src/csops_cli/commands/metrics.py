@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..cli import command
 from ..options import (
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
+    Inputs,
     OutOpt,
-    QuietOpt,
     SegmentOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 ByOpt = Annotated[str, typer.Option("--by", help="Break down by segment or owner.")]
 MAX_SIDE_BY_SIDE = 4
@@ -31,20 +23,13 @@ SHORT_NAMES = {"ttfv": "TTFV", "nrr": "NRR", "grr": "GRR", "adoption_rate": "Ado
 
 
 @command("metrics")
+@data_options()
 def metrics_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     by: ByOpt = "segment",
     segment: SegmentOpt = None,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """The five core CS metrics and GRR against their targets, by segment or owner.
 
@@ -58,11 +43,10 @@ def metrics_command(
     if by not in ("segment", "owner"):
         raise UsageError(f"--by {by!r}: use segment or owner")
     fmt = output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
-    signals = build_signals(exports, settings, pipeline.parse_as_of(as_of))
+    settings, exports = load(inputs)
+    signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
     for message in signals.skipped:
-        note(message, quiet)
+        note(message, inputs.quiet)
     if segment:
         signals = type(signals)(signals.as_of, pipeline.filter_accounts(
             signals.frame, segment, None), signals.skipped)

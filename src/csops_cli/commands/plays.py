@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,22 +9,15 @@ import typer
 from ..cli import command
 from ..options import (
     DEFAULT_HISTORY,
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
     HistoryOpt,
+    Inputs,
     OutOpt,
     OwnerOpt,
-    QuietOpt,
     SegmentOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 TargetOpt = Annotated[str | None, typer.Option(
     "--target", help="Write the task-import layout of this CRM: hubspot or salesforce.")]
@@ -34,23 +26,16 @@ SHOWN_ACTIONS = 25
 
 
 @command("plays")
+@data_options()
 def plays_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
+    inputs: Inputs,
     segment: SegmentOpt = None,
     owner: OwnerOpt = None,
     format: FormatOpt = None,
     out: OutOpt = None,
     target: TargetOpt = None,
     dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Evaluate the plays and write the action list: who does what, for which account, by when.
 
@@ -64,10 +49,9 @@ def plays_command(
     if target not in (None, "hubspot", "salesforce"):
         raise UsageError(f"--target {target!r}: use hubspot or salesforce")
     fmt = output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
+    settings, exports = load(inputs)
     store = History(history)
-    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of), store)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     team_frame = exports.team.frame if exports.team is not None else None
     run = plays.evaluate(result.signals, settings, result.as_of, team_frame,
                          store.open_plays(result.as_of))
@@ -92,10 +76,10 @@ def plays_command(
     unassigned = int((actions["owner"] == "(unassigned)").sum())
     if unassigned:
         note(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops coverage",
-             quiet)
+             inputs.quiet)
     note(f"{len(actions)} action(s) for {actions['account_id'].nunique()} account(s)"
          + ("; nothing recorded (--dry-run)" if dry_run else f"; plays recorded in {history}"),
-         quiet)
+         inputs.quiet)
 
 
 def render(run, actions, store, as_of, listing: bool = True) -> str:

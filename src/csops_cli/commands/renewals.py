@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,44 +9,30 @@ import typer
 from ..cli import command
 from ..options import (
     DEFAULT_HISTORY,
-    AccountsOpt,
-    ActivitiesOpt,
-    AsOfOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
     FormatOpt,
     HistoryOpt,
+    Inputs,
     OutOpt,
     OwnerOpt,
-    QuietOpt,
     SegmentOpt,
-    TeamOpt,
-    UsageOpt,
+    data_options,
 )
-from .common import Inputs, load
+from .common import load
 
 RENEWAL_COLUMNS = ["account_id", "account_name", "renewal_date", "days_to_renewal", "arr",
                    "health_score", "health_band", "owner", "checklist_step"]
 
 
 @command("renewals")
+@data_options()
 def renewals_command(
-    data: DataArg = Path("."),
+    inputs: Inputs,
     days: Annotated[int, typer.Option("--days", min=0, help="Renewals due within N days.")] = 120,
-    config: ConfigOpt = None,
-    as_of: AsOfOpt = None,
     segment: SegmentOpt = None,
     owner: OwnerOpt = None,
     format: FormatOpt = None,
     out: OutOpt = None,
-    quiet: QuietOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
 ) -> None:
     """Renewals due within N days: days left, ARR, health, owner and checklist step.
 
@@ -57,9 +42,8 @@ def renewals_command(
     from ..history import History
 
     fmt = output.format_for(out, format)
-    settings, exports = load(Inputs(data, config, accounts, contracts, usage, activities, team),
-                             quiet)
-    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(as_of),
+    settings, exports = load(inputs)
+    result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of),
                                      History(history))
     frame = renewal_frame(result.signals, days, settings)
     frame = frame[frame["account_id"].isin(pipeline.filter_accounts(

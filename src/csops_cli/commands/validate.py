@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..cli import command
 from ..options import (
-    AccountsOpt,
-    ActivitiesOpt,
-    ConfigOpt,
-    ContractsOpt,
-    DataArg,
-    QuietOpt,
-    TeamOpt,
-    UsageOpt,
+    Inputs,
+    data_options,
 )
-from .common import Inputs
 
 
 @command("validate")
+@data_options(without=("as_of",))
 def validate_command(
-    data: DataArg = Path("."),
-    config: ConfigOpt = None,
-    quiet: QuietOpt = False,
-    accounts: AccountsOpt = None,
-    contracts: ContractsOpt = None,
-    usage: UsageOpt = None,
-    activities: ActivitiesOpt = None,
-    team: TeamOpt = None,
+    inputs: Inputs,
 ) -> None:
     """Check the exports and playbooks.yaml; list every problem with file, line and fix.
 
@@ -40,7 +25,6 @@ def validate_command(
     from ..loading import find_exports, load_table
     from ..render import console, show_error
 
-    inputs = Inputs(data, config, accounts, contracts, usage, activities, team)
     label, settings = load_config(inputs.config)
     paths = find_exports(inputs.data, inputs.files())
     summary = Table(title=f"Exports in {inputs.data}", title_justify="left", header_style="bold")
