@@ -58,6 +58,7 @@ class Finding:
 class MetricAudit:
     id: str
     name: str
+    unit: str
     definition: str
     formula: str
     inputs: str
@@ -103,7 +104,8 @@ def _metric_audits(report: MetricsReport, config: Config) -> list[MetricAudit]:
     audits = []
     for metric_id, metric in report.metrics.items():
         formula, inputs = FORMULAS[metric_id]
-        audits.append(MetricAudit(metric_id, metric.name, metric.definition, formula, inputs,
+        audits.append(MetricAudit(metric_id, metric.name, metric.unit, metric.definition,
+                                  formula, inputs,
                                   windows[metric_id], metric.value, metric.overall.included,
                                   metric.overall.excluded, metric.overall.note))
     return audits
@@ -156,20 +158,13 @@ def _text(value) -> str:
 
 # --- checks --------------------------------------------------------------------------------------
 
-def duplicate_account_ids(exports, signals, config):
-    table = exports.accounts
-    mask = table.frame["account_id"].duplicated()
-    return _finding("duplicate_account_ids", "error", "Duplicate account IDs", table, mask,
-                    lambda r: f"account_id {r.account_id} seen before",
-                    "keep one row per account; csops uses the first")
-
-
-def duplicate_contract_ids(exports, signals, config):
-    table = exports.contracts
-    mask = table.frame["contract_id"].duplicated()
-    return _finding("duplicate_contract_ids", "error", "Duplicate contract IDs", table, mask,
-                    lambda r: f"contract_id {r.contract_id} seen before",
-                    "remove the repeated rows: both count towards ARR")
+def _duplicates(name: str, column: str, title: str, fix: str):
+    def check(exports, signals, config):
+        table = getattr(exports, name)
+        return _finding(f"duplicate_{column}s", "error", title, table,
+                        table.frame[column].duplicated(),
+                        lambda r: f"{column} {r[column]} seen before", fix)
+    return check
 
 
 def _orphans(name: str, severity: str, fix: str):
@@ -337,7 +332,10 @@ def short_coverage(exports, signals, config):
 
 
 CHECKS: list[Callable[[Exports, Signals, Config], Finding | None]] = [
-    duplicate_account_ids, duplicate_contract_ids,
+    _duplicates("accounts", "account_id", "Duplicate account IDs",
+                "keep one row per account; csops uses the first"),
+    _duplicates("contracts", "contract_id", "Duplicate contract IDs",
+                "remove the repeated rows: both count towards ARR"),
     _orphans("contracts", "error", "add the accounts to the accounts export: their ARR is "
              "left out of every metric"),
     _orphans("usage", "warning", "check account IDs in the usage export match the CRM's"),

@@ -76,6 +76,17 @@ def number(value, decimals: int = 1, signed: bool = False) -> str:
     return f"{value:+.{decimals}f}" if signed else f"{value:,.{decimals}f}"
 
 
+def metric_value(unit: str, value) -> str:
+    """A metric as people read it: ratios as percentages, TTFV in days, other units plain."""
+    if value is None:
+        return "n/a"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "days":
+        return f"{value:.0f} days"
+    return f"{value:.2f}"
+
+
 def money(value) -> str:
     if value is None or value != value:
         return ""

@@ -84,13 +84,11 @@ def _cell(text) -> str:
 
 
 def _value(metric) -> str:
-    if metric.value is None:
-        return f"n/a ({metric.note})" if metric.note else "n/a"
-    if metric.id == "ttfv":
-        return f"{metric.value:.0f} days"
-    if metric.id == "activity_to_outcome":
-        return f"{metric.value:.2f}"
-    return f"{metric.value:.1%}"
+    from ..render import metric_value
+
+    if metric.value is None and metric.note:
+        return f"n/a ({metric.note})"
+    return metric_value(metric.unit, metric.value)
 
 
 def markdown(result) -> str:

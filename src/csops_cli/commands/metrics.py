@@ -90,13 +90,9 @@ def report_rows(report):
 
 
 def show(metric, value) -> str:
-    if value is None:
-        return "n/a"
-    if metric.unit == "ratio":
-        return f"{value:.1%}"
-    if metric.unit == "days":
-        return f"{value:.0f} days"
-    return f"{value:.2f}"
+    from ..render import metric_value
+
+    return metric_value(metric.unit, value)
 
 
 def render(report) -> str:
