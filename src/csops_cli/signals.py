@@ -7,13 +7,17 @@ loop over accounts or events. Dates are handled as whole days (int64 days since 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import Config
-from .loading import Exports
+from .loading import Exports, Table
+from .loading.events import EventChunk, UsageEvents, account_index, events_from_frame
 
 USAGE_WINDOW_DAYS = 30
 NEVER = np.iinfo(np.int32).max  # "no such day" in int32 day arrays
@@ -55,7 +59,11 @@ def default_as_of(exports: Exports) -> pd.Timestamp:
     """The export's date: the latest day seen in usage and activities, else today."""
     candidates = []
     if exports.usage is not None:
-        candidates.append(exports.usage.frame["timestamp"].max())
+        events = exports.usage.events
+        if events is None:
+            candidates.append(exports.usage.frame["timestamp"].max())
+        elif events.last_day() is not None:
+            candidates.append(pd.Timestamp(np.datetime64(events.last_day(), "D")))
     if exports.activities is not None:
         candidates.append(exports.activities.frame["date"].max())
     candidates = [c for c in candidates if pd.notna(c)]
@@ -75,14 +83,14 @@ def year_before(as_of: pd.Timestamp) -> pd.Timestamp:
 def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None = None) -> Signals:
     as_of = (as_of or default_as_of(exports)).normalize()
     today = day_number(as_of)
+    ids = account_index(exports.accounts.frame)
     accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
-    ids = accounts.index
     frame = accounts.copy()
     skipped: list[str] = []
 
     frame = frame.join(_contract_signals(exports.contracts.frame, ids, as_of))
     if exports.usage is not None:
-        usage_signals = _usage_signals(exports.usage.frame, ids, today, config,
+        usage_signals = _usage_signals(usage_events(exports.usage, ids), ids, today, config,
                                        frame["onboarding_start"])
         frame = frame.join(usage_signals)
     else:
@@ -199,60 +207,53 @@ def value_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
-def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Config,
+def usage_events(table: Table, ids: pd.Index) -> UsageEvents:
+    """The usage table's events, coded against ``ids``."""
+    if table.events is not None and table.events.ids.equals(ids):
+        return table.events
+    return events_from_frame(table.frame, ids)
+
+
+def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Config,
                    onboarding_start: pd.Series) -> pd.DataFrame:
-    """Usage signals. Rows of unknown accounts or after as_of go to an extra slot ``n`` that is
-    dropped at the end, so that no column of millions of rows is copied to filter it."""
+    """Usage signals. The chunks of events are tallied in two threads (numpy and Arrow release
+    the GIL), and the tallies merged; events of unknown accounts or after as_of go to an extra
+    account slot ``n`` that is dropped at the end."""
     n = len(ids)
-    day = days(usage["timestamp"]).astype(np.int32)  # required: no gaps
-    codes = account_codes(ids, usage["account_id"])
-    codes[(codes < 0) | ~(day <= today)] = n
-    first_day = window_start(today, USAGE_WINDOW_DAYS)
-    in_window = (day >= first_day) & (codes < n)
-    weights = usage["count"].to_numpy(dtype=np.float64) if "count" in usage else None
-    if weights is not None:
-        weights = np.nan_to_num(weights, nan=1.0)
-    out = pd.DataFrame(index=ids)
-
-    def per_account(mask: np.ndarray) -> np.ndarray:
-        counted = codes[mask]
-        summed = np.bincount(counted, weights=None if weights is None else weights[mask],
-                             minlength=n + 1)
-        return summed[:n].astype(float)
-
-    if "user_id" in usage:
-        # users are many and only counted inside the window: code just those rows
-        users = pd.factorize(usage["user_id"][in_window])[0]
-        out["active_users_30d"] = _distinct_count(codes[in_window], users, n).astype(float)
-    elif "active_users" in usage:
-        # pre-aggregated rows carry a day's distinct users: the busiest day is a floor
-        per_day = np.nan_to_num(usage["active_users"].to_numpy(dtype=np.float64))
-        busiest = np.zeros(n + 1)
-        np.maximum.at(busiest, codes[in_window], per_day[in_window])
-        out["active_users_30d"] = busiest[:n]
-    else:
-        out["active_users_30d"] = np.nan
-
     core = list(config.product.core_features)
     value_features = list(config.metrics["ttfv"].value_features or []) \
         if "ttfv" in config.metrics else []
-    if "feature" in usage:
-        feature_codes, feature_names = value_codes(usage["feature"])
-        login = feature_codes_in(feature_names, feature_codes, config.product.login_events)
-        out["logins_30d"] = per_account(in_window & login)
-        is_core = feature_codes_in(feature_names, feature_codes, core)
-        core_rows = in_window & is_core
-        core_used = _distinct_count(codes[core_rows], feature_codes[core_rows], n)
+    rules = _UsageRules(
+        n=n, today=today, first_day=window_start(today, USAGE_WINDOW_DAYS),
+        login=names_in(events.features, config.product.login_events),
+        core=np.append(_positions_in(events.features, core), -1).astype(np.int32),
+        width_core=len(core),
+        value=names_in(events.features, value_features or core),
+        onboarding=np.append(days(onboarding_start.reindex(ids)), np.inf),
+        width_units=len(events.business_units))
+    halves = [events.chunks[0::2], events.chunks[1::2]]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tallies = list(pool.map(lambda chunks: _UsageTally(rules).add(chunks), halves))
+    tally = tallies[0].merge(tallies[1])
+
+    out = pd.DataFrame(index=ids)
+    if events.has("user_id"):
+        accounts = np.concatenate(tally.window_accounts) if tally.window_accounts else \
+            np.zeros(0, dtype=np.int32)
+        users = pa.chunked_array(tally.window_users, pa.string())
+        out["active_users_30d"] = _distinct_users(accounts, users, n).astype(float)
+    elif events.has("active_users"):
+        # pre-aggregated rows carry a day's distinct users: the busiest day is a floor
+        out["active_users_30d"] = tally.busiest[:n]
+    else:
+        out["active_users_30d"] = np.nan
+    if events.has("feature"):
+        out["logins_30d"] = tally.logins[:n]
+        core_used = tally.core_recent[:n].sum(axis=1)
         out["core_features_used_30d"] = core_used.astype(float)
         out["core_feature_adoption"] = core_used / len(core) if core else np.nan
-        out["new_feature_used"] = _new_in_window(codes[is_core], feature_codes[is_core],
-                                                 day[is_core], n, len(feature_names), first_day)
-        is_value = feature_codes_in(feature_names, feature_codes, value_features or core)
-        start = np.append(days(onboarding_start.reindex(ids)), np.inf)[codes]
-        reached = is_value & (day >= start)
-        first_value = np.full(n + 1, NEVER, dtype=np.int32)
-        np.minimum.at(first_value, codes[reached], day[reached])
-        first_value = np.where(first_value[:n] == NEVER, np.nan, first_value[:n])
+        out["new_feature_used"] = (tally.core_recent & ~tally.core_before)[:n].any(axis=1)
+        first_value = np.where(tally.first_value[:n] == NEVER, np.nan, tally.first_value[:n])
         out["first_value_date"] = from_days(first_value).to_numpy()
     else:
         for name in ("logins_30d", "core_features_used_30d", "core_feature_adoption"):
@@ -260,18 +261,170 @@ def _usage_signals(usage: pd.DataFrame, ids: pd.Index, today: int, config: Confi
         out["new_feature_used"] = False
         out["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
     out["logins_per_user_30d"] = _ratio(out["logins_30d"], out["active_users_30d"])
-
-    if "business_unit" in usage:
-        unit_codes, unit_names = value_codes(usage["business_unit"])
-        named = unit_codes >= 0
-        new_unit = _new_in_window(codes[named], unit_codes[named], day[named], n,
-                                  len(unit_names), first_day)
-        used_before = np.zeros(n + 1, dtype=bool)
-        used_before[codes[day < first_day]] = True
-        out["new_business_unit"] = new_unit & used_before[:n]
+    if events.has("business_unit"):
+        out["new_business_unit"] = tally.units.new_in_window(n) & tally.used_before[:n]
     else:
         out["new_business_unit"] = False
     return out
+
+
+@dataclass(frozen=True)
+class _UsageRules:
+    """What a usage tally needs to know: the window, and lookups by feature code (each with
+    a last slot for code -1, no feature)."""
+
+    n: int
+    today: int
+    first_day: int
+    login: np.ndarray  # bool by feature code
+    core: np.ndarray  # position among the core features by feature code, -1 if not core
+    width_core: int
+    value: np.ndarray  # bool by feature code: a first-value feature
+    onboarding: np.ndarray  # onboarding start day by account slot (inf: none)
+    width_units: int
+
+
+class _UsageTally:
+    """Per-account partial results of some chunks. Tallies of disjoint chunks merge."""
+
+    def __init__(self, rules: _UsageRules):
+        slots = rules.n + 1
+        self.rules = rules
+        self.logins = np.zeros(slots)
+        self.busiest = np.zeros(slots)
+        self.core_recent = np.zeros((slots, max(rules.width_core, 1)), dtype=bool)
+        self.core_before = np.zeros_like(self.core_recent)
+        self.first_value = np.full(slots, NEVER, dtype=np.int32)
+        self.used_before = np.zeros(slots, dtype=bool)
+        self.units = _FirstSeen(slots, rules.width_units, rules.first_day)
+        self.window_accounts: list[np.ndarray] = []
+        self.window_users: list[pa.Array] = []
+
+    def add(self, chunks: list[EventChunk]) -> _UsageTally:
+        for chunk in chunks:
+            self._add(chunk)
+        return self
+
+    def _add(self, chunk: EventChunk) -> None:
+        rules = self.rules
+        day = chunk.day
+        account = np.where(day <= rules.today, chunk.account, rules.n)
+        recent = day >= rules.first_day
+        window = recent & (account < rules.n)
+        before = ~recent
+        self.used_before[account[before]] = True
+        if chunk.user_id is not None:
+            self.window_accounts.append(account[window])
+            self.window_users.append(chunk.user_id.filter(pa.array(window)))
+        if chunk.active_users is not None:
+            np.maximum.at(self.busiest, account[window],
+                          np.nan_to_num(chunk.active_users[window]))
+        if chunk.feature is not None:
+            feature = chunk.feature
+            logins = window & rules.login[feature]
+            weights = None if chunk.count is None else np.nan_to_num(chunk.count[logins],
+                                                                     nan=1.0)
+            self.logins += np.bincount(account[logins], weights=weights,
+                                       minlength=rules.n + 1)
+            core = rules.core[feature]
+            is_core = core >= 0
+            self.core_recent[account[is_core & recent], core[is_core & recent]] = True
+            self.core_before[account[is_core & before], core[is_core & before]] = True
+            reached = rules.value[feature] & (day >= rules.onboarding[account])
+            np.minimum.at(self.first_value, account[reached], day[reached])
+        if chunk.business_unit is not None:
+            named = chunk.business_unit >= 0
+            self.units.add(account[named], chunk.business_unit[named], day[named])
+
+    def merge(self, other: _UsageTally) -> _UsageTally:
+        self.logins += other.logins
+        np.maximum(self.busiest, other.busiest, out=self.busiest)
+        self.core_recent |= other.core_recent
+        self.core_before |= other.core_before
+        np.minimum(self.first_value, other.first_value, out=self.first_value)
+        self.used_before |= other.used_before
+        self.units.merge(other.units)
+        self.window_accounts += other.window_accounts
+        self.window_users += other.window_users
+        return self
+
+
+class _FirstSeen:
+    """Which (account, key) pairs were seen in the window and which before it. Keys (business
+    units) are few, so pairs index dense boolean arrays; very many keys fall back to sets of
+    pairs."""
+
+    DENSE_LIMIT = 50_000_000
+
+    def __init__(self, slots: int, width: int, first_day: int):
+        self.width, self.first_day = max(width, 1), first_day
+        self.dense = slots * self.width <= self.DENSE_LIMIT
+        size = slots * self.width if self.dense else 0
+        self.recent = np.zeros(size, dtype=bool)
+        self.before = np.zeros(size, dtype=bool)
+        self.pairs: dict[bool, list[np.ndarray]] = {True: [], False: []}
+
+    def add(self, accounts: np.ndarray, keys: np.ndarray, day: np.ndarray) -> None:
+        pairs = accounts.astype(np.int64) * self.width + keys
+        recent = day >= self.first_day
+        if self.dense:
+            self.recent[pairs[recent]] = True
+            self.before[pairs[~recent]] = True
+        else:
+            self.pairs[True].append(pd.unique(pairs[recent]))
+            self.pairs[False].append(pd.unique(pairs[~recent]))
+
+    def merge(self, other: _FirstSeen) -> None:
+        self.recent |= other.recent
+        self.before |= other.before
+        for recent in (True, False):
+            self.pairs[recent] += other.pairs[recent]
+
+    def new_in_window(self, n: int) -> np.ndarray:
+        """Accounts with a key first seen in the window: seen there and never before."""
+        if self.dense:
+            return (self.recent & ~self.before).reshape(-1, self.width)[:n].any(axis=1)
+        recent = np.concatenate(self.pairs[True] or [np.zeros(0, np.int64)])
+        before = np.concatenate(self.pairs[False] or [np.zeros(0, np.int64)])
+        new = recent[~np.isin(recent, before)] // self.width
+        result = np.zeros(n + 1, dtype=bool)
+        result[new] = True
+        return result[:n]
+
+
+USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
+
+
+def _distinct_users(accounts: np.ndarray, users: pa.ChunkedArray, n: int) -> np.ndarray:
+    """Distinct user ids per account (ids cleaned as the general reader cleans text). Accounts
+    are split in parts by code; each part's users are hashed on its own, in two threads."""
+    users = pc.utf8_trim_whitespace(users)
+    present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy()
+    accounts, users = accounts[present], users.filter(pa.array(present))
+    part_of = accounts % USER_PARTS
+
+    def count(part: int) -> np.ndarray:
+        chosen = part_of == part
+        encoded = pc.dictionary_encode(users.filter(pa.array(chosen)).combine_chunks())
+        width = max(len(encoded.dictionary), 1)
+        pairs = accounts[chosen].astype(np.int64) * width + encoded.indices.to_numpy()
+        return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return sum(pool.map(count, range(USER_PARTS)), np.zeros(n + 1, dtype=np.int64))[:n]
+
+
+def names_in(names: list[str], wanted: list[str]) -> np.ndarray:
+    """By code: does the name stand for one of ``wanted`` (case ignored)? With a last slot,
+    False, for code -1."""
+    chosen = {w.lower() for w in wanted}
+    return np.array([name.lower() in chosen for name in names] + [False], dtype=bool)
+
+
+def _positions_in(names: list[str], wanted: list[str]) -> np.ndarray:
+    """By code: the position of the name in ``wanted`` (case ignored), or -1."""
+    position = {w.lower(): i for i, w in enumerate(wanted)}
+    return np.array([position.get(name.lower(), -1) for name in names], dtype=np.int32)
 
 
 def feature_codes_in(names: pd.Index, codes: np.ndarray, wanted: list[str]) -> np.ndarray:
@@ -279,33 +432,6 @@ def feature_codes_in(names: pd.Index, codes: np.ndarray, wanted: list[str]) -> n
     lookup = np.zeros(len(names) + 1, dtype=bool)  # the extra last slot answers code -1
     lookup[:-1] = pd.Index(names).str.lower().isin([w.lower() for w in wanted])
     return lookup[codes]
-
-
-def _distinct_count(accounts: np.ndarray, keys: np.ndarray, n: int) -> np.ndarray:
-    """Number of distinct ``keys`` per account (accounts may use the extra slot n)."""
-    valid = keys >= 0
-    accounts, keys = accounts[valid], keys[valid]
-    width = int(keys.max()) + 1 if len(keys) else 1
-    pairs = accounts.astype(np.int64) * width + keys
-    if (n + 1) * width <= 50_000_000:  # few keys (features): a dense seen-matrix
-        seen = np.zeros((n + 1) * width, dtype=bool)
-        seen[pairs] = True
-        return seen.reshape(n + 1, width).sum(axis=1)[:n]
-    return np.bincount(pd.unique(pairs) // width, minlength=n + 1)[:n]  # hashing, no sort
-
-
-def _new_in_window(accounts: np.ndarray, keys: np.ndarray, day: np.ndarray, n: int,
-                   width: int, first_day: int) -> np.ndarray:
-    """Accounts with a key (a feature, a business unit) first seen in the window: seen there
-    and never before. Keys are few, so (account, key) pairs index dense boolean arrays."""
-    width = max(width, 1)
-    pairs = accounts.astype(np.int64) * width + keys
-    recent = day >= first_day
-    seen_before = np.zeros((n + 1) * width, dtype=bool)
-    seen_before[pairs[~recent]] = True
-    seen_recent = np.zeros((n + 1) * width, dtype=bool)
-    seen_recent[pairs[recent]] = True
-    return (seen_recent & ~seen_before).reshape(n + 1, width)[:n].any(axis=1)
 
 
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:

@@ -60,8 +60,13 @@ def read_headers(path: Path) -> list[str]:
         return list(pq.read_schema(path).names)
     if suffix == ".xlsx":
         return [str(name) for name in _read_excel(path, nrows=0).columns]
-    encoding, delimiter, text = _sniff(path)
-    return _header_fields(text, delimiter)
+    return csv_layout(path)[2]
+
+
+def csv_layout(path: Path) -> tuple[str, str, list[str]]:
+    """A CSV file's likely encoding, its delimiter and its (de-duplicated) headers."""
+    encoding, delimiter, sample = _sniff(path)
+    return encoding, delimiter, _dedupe(_header_fields(sample, delimiter))
 
 
 def read_file(path: Path, wanted: Callable[[list[str]], dict[str, str | None]],
@@ -136,8 +141,7 @@ def _dedupe(headers: list[str]) -> list[str]:
 
 
 def _read_csv(path: Path, wanted, big: bool) -> RawFile:
-    encoding, delimiter, sample = _sniff(path)
-    headers = _dedupe(_header_fields(sample, delimiter))
+    encoding, delimiter, headers = csv_layout(path)
     types = wanted(headers)
     bad_rows: list[str] = []
 
@@ -194,7 +198,7 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
 
     frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False,
                             self_destruct=True)
-    line_of = _csv_line_mapper(path, encoding, delimiter, len(headers))
+    line_of = csv_line_mapper(path, encoding, delimiter, len(headers))
     if not big:
         _check_quotes(path, encoding, delimiter)
     if bad_rows:
@@ -253,7 +257,7 @@ def _check_quotes(path: Path, encoding: str, delimiter: str) -> None:
         line=start, fix='close the quote, or double quotes inside a value ("")')])
 
 
-def _csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
+def csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
     cache: dict[str, list[int]] = {}
 
     def line_of(positions: Sequence[int]) -> list[int | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,21 +23,36 @@ from ..schema import (
     normalize_header,
 )
 from . import values
-from .files import SUFFIXES, RawFile, read_file
+from .events import UsageEvents, account_index, events_from_frame, read_events_csv
+from .files import SUFFIXES, RawFile, read_file, read_headers
 
 MAX_PROBLEMS_SHOWN = 20
 
 
-@dataclass
 class Table:
-    """One canonical table. ``frame``'s index is the record position in the file."""
+    """One canonical table. ``frame``'s index is the record position in the file. The usage
+    table also holds its events in compact form, and may build its frame from them only when
+    asked."""
 
-    name: str
-    path: Path
-    frame: pd.DataFrame
-    preset: str | None
-    source_columns: dict[str, str]  # canonical column -> header in the file
-    raw: RawFile = field(repr=False)
+    def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
+                 source_columns: dict[str, str], raw: RawFile,
+                 events: UsageEvents | None = None):
+        self.name, self.path, self.preset = name, path, preset
+        self.source_columns = source_columns  # canonical column -> header in the file
+        self.raw = raw
+        self.events = events
+        self._frame = frame
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            assert self.events is not None
+            self._frame = self.events.frame()
+        return self._frame
+
+    @property
+    def rows(self) -> int:
+        return len(self.events) if self._frame is None and self.events else len(self.frame)
 
     def lines(self, positions) -> list[int | None]:
         return self.raw.lines(list(positions))
@@ -45,6 +60,9 @@ class Table:
     @property
     def row_word(self) -> str:
         return self.raw.row_word
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, {str(self.path)!r}, rows={self.rows})"
 
 
 @dataclass
@@ -142,7 +160,11 @@ def map_headers(headers: list[str], table: str, preset: str | None,
     return mapping
 
 
-def load_table(name: str, path: Path, config: Config, big: bool = False) -> Table:
+def load_table(name: str, path: Path, config: Config, big: bool = False,
+               ids: pd.Index | None = None) -> Table:
+    """Read and check one export. Usage events are also coded against the accounts ``ids``
+    when given: straight from the file when it is a plain CSV (the fast reader), else from
+    the checked frame."""
     columns = {column.name: column for column in TABLES[name]}
     state: dict[str, object] = {}
 
@@ -169,6 +191,14 @@ def load_table(name: str, path: Path, config: Config, big: bool = False) -> Tabl
                 chosen.setdefault(header, "string")
         return chosen
 
+    if name == "usage" and ids is not None and path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        wanted(read_headers(path))  # the column mapping, or the missing-column error
+        mapping = state["mapping"]
+        fast = read_events_csv(path, mapping, ids)  # type: ignore[arg-type]
+        if fast is not None:
+            raw = RawFile(path, pd.DataFrame(), fast.headers, fast.line_of)
+            return Table(name, path, None, state["preset"], mapping,  # type: ignore[arg-type]
+                         raw, fast.events)
     raw = read_file(path, wanted, big=big)
     mapping: dict[str, str] = state["mapping"]  # type: ignore[assignment]
     if raw.frame.empty:
@@ -180,7 +210,9 @@ def load_table(name: str, path: Path, config: Config, big: bool = False) -> Tabl
     if problems:
         raise _problems_error(path, raw, problems)
     raw.frame = raw.frame.iloc[:0]  # the cells now live in `frame`; keep lines, not a copy
-    return Table(name, path, frame, state["preset"], mapping, raw)  # type: ignore[arg-type]
+    events = events_from_frame(frame, ids) if name == "usage" and ids is not None else None
+    return Table(name, path, frame, state["preset"], mapping, raw,  # type: ignore[arg-type]
+                 events)
 
 
 def _missing_column(path: Path, table: str, canonical: str, headers: list[str]) -> Problem:
@@ -307,17 +339,24 @@ def load_exports(folder: Path | None, config: Config,
     names = [name for name in TABLE_NAMES
              if name in paths and (name in only or name in REQUIRED_TABLES)]
     tables: dict[str, Table] = {}
-    errors: list[InputError] = []
+    failed: dict[str, InputError] = {}
     # pyarrow parses in C++ threads and releases the GIL: the small tables load while the
-    # large usage export is parsed
+    # large usage export is parsed. Usage events are coded by account, so accounts come first.
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(load_table, name, paths[name], config,
-                                     name in ("usage", "activities")) for name in names}
-        for name in names:
+                                     name == "activities")
+                   for name in names if name != "usage"}
+        for name in sorted(names, key=lambda name: name not in ("accounts", "usage")):
             try:
-                tables[name] = futures[name].result()
+                if name == "usage":
+                    accounts = tables.get("accounts")
+                    ids = account_index(accounts.frame) if accounts is not None else None
+                    tables[name] = load_table(name, paths[name], config, True, ids)
+                else:
+                    tables[name] = futures[name].result()
             except InputError as error:
-                errors.append(error)
+                failed[name] = error
+    errors = [failed[name] for name in names if name in failed]
     if errors:
         if len(errors) == 1:
             raise errors[0]

@@ -1,0 +1,327 @@
+"""The usage export in compact form: millions of events as small integer arrays.
+
+Each event keeps its account as a position in the accounts table, its day as a day number, and
+its feature and business unit as codes into short name lists; user ids stay Arrow strings,
+since they are counted only inside a window. Signals at any as_of, and the audit's checks,
+work from these arrays.
+
+A large, well-formed CSV export is read by :func:`read_events_csv`: the file is cut in two at a
+line boundary and both halves are parsed and coded at once, one thread each, batch by batch, so
+that no column of ten million strings is ever built. Anything unusual (a missing value, a date
+format the reader does not know, a ragged row, another encoding) makes it step aside; the
+general reader then reads the file and reports each problem with its line.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from .files import csv_layout, csv_line_mapper, is_footer
+
+PARALLEL_FROM_BYTES = 32 << 20  # smaller files are read in one piece
+BLOCK_BYTES = 16 << 20
+DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+TEXT_COLUMNS = {"feature": str.lower, "business_unit": None}  # coded, with their cleaning
+NUMBER_COLUMNS = ("count", "active_users")
+
+
+@dataclass
+class EventChunk:
+    """A run of consecutive usage rows."""
+
+    start: int  # record position of the first row
+    account: np.ndarray  # int32 position in UsageEvents.ids; len(ids) = not in the accounts
+    day: np.ndarray  # int32 days since 1970-01-01
+    feature: np.ndarray | None = None  # int32 code into UsageEvents.features; -1 = none
+    business_unit: np.ndarray | None = None  # int32 code into UsageEvents.business_units
+    user_id: pa.Array | None = None  # text as exported (cleaned where counted)
+    count: np.ndarray | None = None  # float64; NaN = one event
+    active_users: np.ndarray | None = None  # float64
+    unknown_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+
+@dataclass
+class UsageEvents:
+    ids: pd.Index  # the accounts, in signal-table order
+    chunks: list[EventChunk]
+    features: list[str]  # lower case
+    business_units: list[str]
+    columns: tuple[str, ...]  # the canonical usage columns the export has
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks)
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    def last_day(self) -> int | None:
+        return max((int(chunk.day.max()) for chunk in self.chunks if len(chunk)), default=None)
+
+    def frame(self) -> pd.DataFrame:
+        """The canonical usage table (index: record position), built on demand: the audit
+        and tests read it; signals do not need it."""
+        chunks = self.chunks
+        n = len(self.ids)
+        account = np.concatenate([chunk.account for chunk in chunks])
+        unknown = pa.chunked_array([chunk.unknown_ids for chunk in chunks], pa.string())
+        unknown_codes, unknown_names = pd.factorize(pd.Series(unknown, dtype="string[pyarrow]"))
+        account[account == n] = n + unknown_codes
+        categories = pd.Index(list(self.ids) + list(unknown_names), dtype="string[pyarrow]")
+        data: dict[str, object] = {
+            "account_id": pd.Categorical.from_codes(account, categories=categories),
+            "timestamp": np.concatenate([chunk.day for chunk in chunks]).astype(
+                "datetime64[D]").astype("datetime64[s]"),
+        }
+        if self.has("user_id"):
+            data["user_id"] = pd.array(pa.chunked_array([chunk.user_id for chunk in chunks],
+                                                        pa.string()), dtype="string[pyarrow]")
+        for column, names in (("feature", self.features),
+                              ("business_unit", self.business_units)):
+            if self.has(column):
+                codes = np.concatenate([getattr(chunk, column) for chunk in chunks])
+                data[column] = pd.Categorical.from_codes(
+                    codes, categories=pd.Index(names, dtype="string[pyarrow]"))
+        for column in NUMBER_COLUMNS:
+            if self.has(column):
+                data[column] = np.concatenate([getattr(chunk, column) for chunk in chunks])
+        return pd.DataFrame(data)
+
+
+def account_index(accounts: pd.DataFrame) -> pd.Index:
+    """The accounts in signal-table order: first occurrence of each account_id."""
+    return pd.Index(accounts["account_id"].drop_duplicates(), name="account_id")
+
+
+def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
+    """A canonical usage frame (already checked) as one chunk of codes."""
+    n = len(ids)
+    account = _positions(ids, frame["account_id"])
+    known = account >= 0
+    unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
+    account = np.where(known, account, n).astype(np.int32)
+    day = frame["timestamp"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
+    chunk = EventChunk(0, account, day.astype(np.int64).astype(np.int32),
+                       unknown_ids=unknown_ids)
+    names: dict[str, list[str]] = {"feature": [], "business_unit": []}
+    for column in TEXT_COLUMNS:
+        if column in frame:
+            codes, uniques = pd.factorize(frame[column])
+            setattr(chunk, column, codes.astype(np.int32))
+            names[column] = [str(value) for value in uniques]
+    if "user_id" in frame:
+        chunk.user_id = pa.array(frame["user_id"].astype("string[pyarrow]").array, pa.string())
+    for column in NUMBER_COLUMNS:
+        if column in frame:
+            setattr(chunk, column, frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
+    columns = tuple(column for column in frame.columns)
+    return UsageEvents(ids, [chunk], names["feature"], names["business_unit"], columns)
+
+
+def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = np.append(ids.get_indexer(values.cat.categories), -1)
+        return lookup[values.cat.codes.to_numpy()]
+    return ids.get_indexer(values)
+
+
+# --- the fast CSV reader -----------------------------------------------------------------------
+
+class _StepAside(Exception):
+    """The file needs the general reader, which reports what is wrong with lines."""
+
+
+@dataclass
+class EventsRead:
+    events: UsageEvents
+    headers: list[str]
+    line_of: Callable[[Sequence[int]], list[int | None]]
+
+
+def read_events_csv(path: Path, mapping: dict[str, str], ids: pd.Index) -> EventsRead | None:
+    """Read a usage CSV straight into codes, or None when the general reader should."""
+    encoding, delimiter, headers = csv_layout(path)
+    if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
+        return None
+    reader = _Reader(path, delimiter, headers, mapping, ids)
+    try:
+        events = reader.read()
+    except (_StepAside, pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if not len(events):
+        return None
+    return EventsRead(events, headers, csv_line_mapper(path, encoding, delimiter, len(headers)))
+
+
+class _Reader:
+    def __init__(self, path: Path, delimiter: str, headers: list[str], mapping: dict[str, str],
+                 ids: pd.Index):
+        self.path, self.delimiter, self.headers = path, delimiter, headers
+        self.mapping = mapping  # canonical column -> header
+        self.ids = ids
+        self.ids_arrow = pa.array(np.asarray(ids, dtype=object), pa.string())
+        self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
+        self.lock = threading.Lock()
+
+    def read(self) -> UsageEvents:
+        pieces = self._pieces()
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            parts = list(pool.map(self._read_piece, pieces))
+        chunks, start = [], 0
+        for part in parts:  # record positions run on from one piece to the next
+            for chunk in part:
+                chunk.start = start
+                start += len(chunk)
+                chunks.append(chunk)
+        columns = tuple(canonical for canonical in self.mapping)
+        return UsageEvents(self.ids, chunks, list(self.names["feature"]),
+                           list(self.names["business_unit"]), columns)
+
+    def _pieces(self) -> list[tuple[int, int]]:
+        """Byte ranges (after the header) that end at line ends."""
+        size = self.path.stat().st_size
+        with self.path.open("rb") as handle:
+            first = handle.readline()
+            body = len(first)
+            if size - body < PARALLEL_FROM_BYTES:
+                return [(body, size)]
+            handle.seek(body + (size - body) // 2)
+            handle.readline()  # finish the line the middle falls in
+            middle = handle.tell()
+        return [(body, middle), (middle, size)]
+
+    def _read_piece(self, piece: tuple[int, int]) -> list[EventChunk]:
+        start, stop = piece
+        read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES)
+        parse_options = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
+                                           invalid_row_handler=self._invalid_row)
+        column_types = {self.mapping["account_id"]: pa.string()}
+        for column in ("user_id", *TEXT_COLUMNS):
+            if column in self.mapping:
+                column_types[self.mapping[column]] = (
+                    pa.string() if column == "user_id" else pa.dictionary(pa.int32(),
+                                                                         pa.string()))
+        convert_options = pacsv.ConvertOptions(
+            include_columns=list(self.mapping.values()), column_types=column_types,
+            strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
+        with _ByteRange(self.path, start, stop) as source:
+            stream = pacsv.open_csv(source, read_options, parse_options, convert_options)
+            return [self._chunk(batch) for batch in stream if batch.num_rows]
+
+    def _invalid_row(self, row) -> str:
+        text = row.text or ""
+        if not text.strip() or is_footer(text.split(self.delimiter)[0]):
+            return "skip"  # as the general reader does
+        return "error"
+
+    def _column(self, batch: pa.RecordBatch, canonical: str):
+        header = self.mapping.get(canonical)
+        return None if header is None else batch.column(batch.schema.get_field_index(header))
+
+    def _chunk(self, batch: pa.RecordBatch) -> EventChunk:
+        n = len(self.ids)
+        accounts = self._column(batch, "account_id")
+        if accounts.null_count:
+            raise _StepAside("a missing account_id")
+        found = pc.index_in(accounts, value_set=self.ids_arrow)
+        unknown_ids = pa.array([], pa.string())
+        if found.null_count:  # not in the accounts, or with spaces around it
+            missing = found.is_null()
+            trimmed = pc.utf8_trim_whitespace(accounts.filter(missing))
+            if pc.any(pc.equal(trimmed, "")).as_py():
+                raise _StepAside("a blank account_id")
+            again = pc.index_in(trimmed, value_set=self.ids_arrow)
+            unknown_ids = trimmed.filter(again.is_null())
+            positions = np.flatnonzero(missing.to_numpy(zero_copy_only=False))
+            found = found.fill_null(n).to_numpy().astype(np.int32)
+            found[positions] = again.fill_null(n).to_numpy()
+        else:
+            found = found.to_numpy().astype(np.int32)
+        chunk = EventChunk(0, found, _days(self._column(batch, "timestamp")),
+                           unknown_ids=unknown_ids)
+        for column, change in TEXT_COLUMNS.items():
+            values = self._column(batch, column)
+            if values is not None:
+                setattr(chunk, column, self._codes(column, values, change))
+        chunk.user_id = self._column(batch, "user_id")
+        for column in NUMBER_COLUMNS:
+            values = self._column(batch, column)
+            if values is not None:
+                chunk_values = _numbers(values)
+                setattr(chunk, column, chunk_values)
+        return chunk
+
+    def _codes(self, column: str, values: pa.DictionaryArray, change) -> np.ndarray:
+        """Batch dictionary codes -> codes into the file-wide name list, cleaned as the
+        general reader cleans text (spaces trimmed, blank = none, features in lower case)."""
+        registry = self.names[column]
+        lookup = []
+        with self.lock:
+            for name in values.dictionary.to_pylist():
+                name = name.strip()
+                if change is not None:
+                    name = change(name)
+                lookup.append(registry.setdefault(name, len(registry)) if name else -1)
+        lookup.append(-1)  # a missing cell
+        indices = values.indices.fill_null(len(lookup) - 1).to_numpy()
+        return np.asarray(lookup, dtype=np.int32)[indices]
+
+
+def _days(values) -> np.ndarray:
+    """Day numbers (UTC date for zone-aware values) of a typed date or time column."""
+    if values.null_count:
+        raise _StepAside("a missing timestamp")
+    kind = values.type
+    if pa.types.is_timestamp(kind):
+        raw = values.view(pa.int64()).to_numpy()
+        return (raw // DAY_UNITS[kind.unit]).astype(np.int32)
+    if pa.types.is_date32(kind):
+        return values.view(pa.int32()).to_numpy().astype(np.int32)
+    raise _StepAside(f"timestamps read as {kind}")  # e.g. 3/1/2026: the general parser
+
+
+def _numbers(values) -> np.ndarray:
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+        raise _StepAside("a count that is not a plain number")
+    numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    if (numbers < 0).any():
+        raise _StepAside("a negative count")
+    return numbers
+
+
+class _ByteRange(io.RawIOBase):
+    """Bytes ``start`` to ``stop`` of a file, as a stream for the CSV reader."""
+
+    def __init__(self, path: Path, start: int, stop: int):
+        super().__init__()
+        self._file = path.open("rb", buffering=0)
+        self._file.seek(start)
+        self._left = stop - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        wanted = min(len(buffer), self._left)
+        if wanted <= 0:
+            return 0
+        got = self._file.readinto(memoryview(buffer)[:wanted]) or 0
+        self._left -= got
+        return got
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
