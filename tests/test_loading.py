@@ -25,6 +25,13 @@ def test_delimiter_is_detected(tmp_path, default_config, delimiter):
     assert table.frame["account_name"].tolist() == ["Acme", "Beta"]
 
 
+@pytest.mark.parametrize("row", ["1,a\tb", "1,a;b", "'-,'\t0"])
+def test_a_delimiter_inside_a_value_does_not_outvote_the_header(tmp_path, default_config, row):
+    text = f"account_id,account_name\n{row}\n"
+    table = load_table("accounts", write(tmp_path, "accounts.csv", text), default_config)
+    assert table.frame["account_name"].tolist() == [row.split(",", 1)[1]]
+
+
 def test_ids_stay_text_with_leading_zeros(tmp_path, default_config):
     table = load_table("accounts", write(tmp_path, "accounts.csv", ACCOUNTS), default_config)
     assert table.frame["account_id"].tolist() == ["007", "008"]

@@ -151,8 +151,13 @@ class EventsRead:
     line_of: Callable[[Sequence[int]], list[int | None]]
 
 
-def read_events_csv(path: Path, mapping: dict[str, str], ids: pd.Index) -> EventsRead | None:
-    """Read a usage CSV straight into codes, or None when the general reader should."""
+AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for when first needed
+
+
+def read_events_csv(path: Path, mapping: dict[str, str], ids: AccountSource
+                    ) -> EventsRead | None:
+    """Read a usage CSV straight into codes, or None when the general reader should (also
+    when the accounts could not be read). Parsing starts before the account ids are known."""
     encoding, delimiter, headers = csv_layout(path)
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
@@ -168,11 +173,11 @@ def read_events_csv(path: Path, mapping: dict[str, str], ids: pd.Index) -> Event
 
 class _Reader:
     def __init__(self, path: Path, delimiter: str, headers: list[str], mapping: dict[str, str],
-                 ids: pd.Index):
+                 ids: AccountSource):
         self.path, self.delimiter, self.headers = path, delimiter, headers
         self.mapping = mapping  # canonical column -> header
-        self.ids = ids
-        self.ids_arrow = pa.array(np.asarray(ids, dtype=object), pa.string())
+        self._ids_source = ids
+        self._ids: tuple[pd.Index, pa.Array] | None = None
         self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
         self.lock = threading.Lock()
 
@@ -187,7 +192,7 @@ class _Reader:
                 start += len(chunk)
                 chunks.append(chunk)
         columns = tuple(canonical for canonical in self.mapping)
-        return UsageEvents(self.ids, chunks, list(self.names["feature"]),
+        return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
                            list(self.names["business_unit"]), columns)
 
     def _pieces(self) -> list[tuple[int, int]]:
@@ -217,9 +222,23 @@ class _Reader:
         convert_options = pacsv.ConvertOptions(
             include_columns=list(self.mapping.values()), column_types=column_types,
             strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
+        chunks, accounts = [], []
         with _ByteRange(self.path, start, stop) as source:
-            stream = pacsv.open_csv(source, read_options, parse_options, convert_options)
-            return [self._chunk(batch) for batch in stream if batch.num_rows]
+            for batch in pacsv.open_csv(source, read_options, parse_options, convert_options):
+                if batch.num_rows:
+                    chunks.append(self._chunk(batch))
+                    accounts.append(self._column(batch, "account_id"))
+        self._code_accounts(chunks, accounts)
+        return chunks
+
+    def _accounts(self) -> tuple[pd.Index, pa.Array]:
+        with self.lock:
+            if self._ids is None:
+                ids = self._ids_source()
+                if ids is None:
+                    raise _StepAside("the accounts could not be read")
+                self._ids = ids, pa.array(np.asarray(ids, dtype=object), pa.string())
+            return self._ids
 
     def _invalid_row(self, row) -> str:
         text = row.text or ""
@@ -232,26 +251,8 @@ class _Reader:
         return None if header is None else batch.column(batch.schema.get_field_index(header))
 
     def _chunk(self, batch: pa.RecordBatch) -> EventChunk:
-        n = len(self.ids)
-        accounts = self._column(batch, "account_id")
-        if accounts.null_count:
-            raise _StepAside("a missing account_id")
-        found = pc.index_in(accounts, value_set=self.ids_arrow)
-        unknown_ids = pa.array([], pa.string())
-        if found.null_count:  # not in the accounts, or with spaces around it
-            missing = found.is_null()
-            trimmed = pc.utf8_trim_whitespace(accounts.filter(missing))
-            if pc.any(pc.equal(trimmed, "")).as_py():
-                raise _StepAside("a blank account_id")
-            again = pc.index_in(trimmed, value_set=self.ids_arrow)
-            unknown_ids = trimmed.filter(again.is_null())
-            positions = np.flatnonzero(missing.to_numpy(zero_copy_only=False))
-            found = found.fill_null(n).to_numpy().astype(np.int32)
-            found[positions] = again.fill_null(n).to_numpy()
-        else:
-            found = found.to_numpy().astype(np.int32)
-        chunk = EventChunk(0, found, _days(self._column(batch, "timestamp")),
-                           unknown_ids=unknown_ids)
+        """A batch's events, but for their accounts (coded per piece)."""
+        chunk = EventChunk(0, np.zeros(0, np.int32), _days(self._column(batch, "timestamp")))
         for column, change in TEXT_COLUMNS.items():
             values = self._column(batch, column)
             if values is not None:
@@ -260,9 +261,38 @@ class _Reader:
         for column in NUMBER_COLUMNS:
             values = self._column(batch, column)
             if values is not None:
-                chunk_values = _numbers(values)
-                setattr(chunk, column, chunk_values)
+                setattr(chunk, column, _numbers(values))
         return chunk
+
+    def _code_accounts(self, chunks: list[EventChunk], texts: list[pa.Array]) -> None:
+        """Account positions for all of a piece's rows in one look-up, so that the accounts'
+        hash table is built once, not once per batch. Ids with spaces around them are
+        looked up again trimmed; ids still not found are kept as text for the audit."""
+        ids, ids_arrow = self._accounts()
+        n = len(ids)
+        text = pa.chunked_array(texts, pa.string())
+        if text.null_count:
+            raise _StepAside("a missing account_id")
+        found = pc.index_in(text, value_set=ids_arrow)
+        codes = found.fill_null(n).to_numpy().astype(np.int32)
+        unknown_at = np.zeros(0, dtype=np.int64)
+        unknown = pa.array([], pa.string())
+        if found.null_count:
+            missing = found.is_null().to_numpy()
+            trimmed = pc.utf8_trim_whitespace(text.filter(missing))
+            if pc.any(pc.equal(trimmed, "")).as_py():
+                raise _StepAside("a blank account_id")
+            again = pc.index_in(trimmed, value_set=ids_arrow)
+            positions = np.flatnonzero(missing)
+            codes[positions] = again.fill_null(n).to_numpy()
+            still = again.is_null()
+            unknown_at = positions[still.to_numpy(zero_copy_only=False)]
+            unknown = trimmed.filter(still).combine_chunks()
+        bounds = np.cumsum([0] + [len(chunk) for chunk in chunks])
+        cuts = np.searchsorted(unknown_at, bounds)
+        for i, chunk in enumerate(chunks):
+            chunk.account = codes[bounds[i]:bounds[i + 1]]
+            chunk.unknown_ids = unknown.slice(cuts[i], cuts[i + 1] - cuts[i])
 
     def _codes(self, column: str, values: pa.DictionaryArray, change) -> np.ndarray:
         """Batch dictionary codes -> codes into the file-wide name list, cleaned as the
@@ -314,13 +344,16 @@ class _ByteRange(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._left if size < 0 else min(size, self._left)
+        data = self._file.read(wanted) if wanted > 0 else b""
+        self._left -= len(data)
+        return data
+
     def readinto(self, buffer) -> int:
-        wanted = min(len(buffer), self._left)
-        if wanted <= 0:
-            return 0
-        got = self._file.readinto(memoryview(buffer)[:wanted]) or 0
-        self._left -= got
-        return got
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         self._file.close()

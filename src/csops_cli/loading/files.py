@@ -115,13 +115,17 @@ def _sniff(path: Path) -> tuple[str, str, str]:
 
 
 def _detect_delimiter(lines: list[str]) -> str:
-    sample = "\n".join(lines)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        header = lines[0] if lines else ""
-        counts = {delimiter: header.count(delimiter) for delimiter in DELIMITERS}
-        return max(counts, key=lambda delimiter: counts[delimiter])
+    """The delimiter that splits the header, and the rows into as many cells as the header.
+    (A tab or a semicolon inside a value does not outvote the header's commas.)"""
+    def score(delimiter: str) -> tuple[bool, int, int]:
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        rows = rows[:-1] if len(rows) > 2 else rows  # the sample may end inside a row
+        if not rows:
+            return False, 0, 0
+        width = len(rows[0])
+        return width > 1, sum(len(row) == width for row in rows[1:]), width
+
+    return max(DELIMITERS, key=score)
 
 
 def _header_fields(text: str, delimiter: str) -> list[str]:

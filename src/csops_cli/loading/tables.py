@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +24,13 @@ from ..schema import (
     normalize_header,
 )
 from . import values
-from .events import UsageEvents, account_index, events_from_frame, read_events_csv
+from .events import (
+    AccountSource,
+    UsageEvents,
+    account_index,
+    events_from_frame,
+    read_events_csv,
+)
 from .files import SUFFIXES, RawFile, read_file, read_headers
 
 MAX_PROBLEMS_SHOWN = 20
@@ -161,10 +168,10 @@ def map_headers(headers: list[str], table: str, preset: str | None,
 
 
 def load_table(name: str, path: Path, config: Config, big: bool = False,
-               ids: pd.Index | None = None) -> Table:
-    """Read and check one export. Usage events are also coded against the accounts ``ids``
-    when given: straight from the file when it is a plain CSV (the fast reader), else from
-    the checked frame."""
+               ids: AccountSource | None = None) -> Table:
+    """Read and check one export. Usage events are also coded against the account ids that
+    ``ids()`` gives (None: the accounts could not be read): straight from the file when it is
+    a plain CSV (the fast reader), else from the checked frame."""
     columns = {column.name: column for column in TABLES[name]}
     state: dict[str, object] = {}
 
@@ -210,7 +217,8 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
     if problems:
         raise _problems_error(path, raw, problems)
     raw.frame = raw.frame.iloc[:0]  # the cells now live in `frame`; keep lines, not a copy
-    events = events_from_frame(frame, ids) if name == "usage" and ids is not None else None
+    account_ids = ids() if name == "usage" and ids is not None else None
+    events = events_from_frame(frame, account_ids) if account_ids is not None else None
     return Table(name, path, frame, state["preset"], mapping, raw,  # type: ignore[arg-type]
                  events)
 
@@ -340,18 +348,25 @@ def load_exports(folder: Path | None, config: Config,
              if name in paths and (name in only or name in REQUIRED_TABLES)]
     tables: dict[str, Table] = {}
     failed: dict[str, InputError] = {}
-    # pyarrow parses in C++ threads and releases the GIL: the small tables load while the
-    # large usage export is parsed. Usage events are coded by account, so accounts come first.
+    # pyarrow parses in C++ threads and releases the GIL: the other tables load in the pool
+    # while the large usage export is parsed here; its rows are coded by account as soon as
+    # the accounts are read.
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(load_table, name, paths[name], config,
                                      name == "activities")
                    for name in names if name != "usage"}
-        for name in sorted(names, key=lambda name: name not in ("accounts", "usage")):
+
+        @functools.cache
+        def account_ids() -> pd.Index | None:
+            try:
+                return account_index(futures["accounts"].result().frame)
+            except InputError:
+                return None
+
+        for name in sorted(names, key=lambda name: name != "usage"):
             try:
                 if name == "usage":
-                    accounts = tables.get("accounts")
-                    ids = account_index(accounts.frame) if accounts is not None else None
-                    tables[name] = load_table(name, paths[name], config, True, ids)
+                    tables[name] = load_table(name, paths[name], config, True, account_ids)
                 else:
                     tables[name] = futures[name].result()
             except InputError as error:
