@@ -54,9 +54,9 @@ def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None 
     frame = signals.frame
     with_arr = frame[frame["arr"] > 0]
     health = health_model.score(with_arr, config)
-    for column in health.scores.columns:
-        values = health.scores[column]
-        frame[column] = values.reindex(frame.index)
+    scores = health.scores.reindex(frame.index)
+    for column in scores.columns:
+        frame[column] = scores[column]
     frame["partial"] = frame["partial"].astype("boolean")
     frame["health_change"] = np.nan
     if history is not None:

@@ -89,11 +89,16 @@ def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None =
     skipped: list[str] = []
 
     frame = frame.join(_contract_signals(exports.contracts.frame, ids, as_of))
-    if exports.usage is not None:
-        usage_signals = _usage_signals(usage_events(exports.usage, ids), ids, today, config,
-                                       frame["onboarding_start"])
-        frame = frame.join(usage_signals)
-    else:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # activities alongside usage
+        activities = None if exports.activities is None else pool.submit(
+            _activity_signals, exports.activities.frame, ids, today)
+        if exports.usage is not None:
+            usage_signals = _usage_signals(usage_events(exports.usage, ids), ids, today,
+                                           config, frame["onboarding_start"])
+            frame = frame.join(usage_signals)
+        if activities is not None:
+            frame = frame.join(activities.result())
+    if exports.usage is None:
         skipped.append("no usage export: product-usage signals (utilization, logins, feature "
                        "adoption, first value) skipped")
         for name in ("active_users_30d", "license_utilization", "logins_30d",
@@ -102,9 +107,7 @@ def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None =
         frame["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
         frame["new_business_unit"] = False
         frame["new_feature_used"] = False
-    if exports.activities is not None:
-        frame = frame.join(_activity_signals(exports.activities.frame, ids, today))
-    else:
+    if exports.activities is None:
         skipped.append("no activities export: meetings_90d and days_since_last_touch skipped")
         frame["meetings_90d"] = np.nan
         frame["days_since_last_touch"] = np.nan
@@ -238,10 +241,7 @@ def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Confi
 
     out = pd.DataFrame(index=ids)
     if events.has("user_id"):
-        accounts = np.concatenate(tally.window_accounts) if tally.window_accounts else \
-            np.zeros(0, dtype=np.int32)
-        users = pa.chunked_array(tally.window_users, pa.string())
-        out["active_users_30d"] = _distinct_users(accounts, users, n).astype(float)
+        out["active_users_30d"] = _distinct_users(tally.users, n).astype(float)
     elif events.has("active_users"):
         # pre-aggregated rows carry a day's distinct users: the busiest day is a floor
         out["active_users_30d"] = tally.busiest[:n]
@@ -249,10 +249,10 @@ def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Confi
         out["active_users_30d"] = np.nan
     if events.has("feature"):
         out["logins_30d"] = tally.logins[:n]
-        core_used = tally.core_recent[:n].sum(axis=1)
+        core_used = tally.core.used_in_window(n)
         out["core_features_used_30d"] = core_used.astype(float)
         out["core_feature_adoption"] = core_used / len(core) if core else np.nan
-        out["new_feature_used"] = (tally.core_recent & ~tally.core_before)[:n].any(axis=1)
+        out["new_feature_used"] = tally.core.new_in_window(n)
         first_value = np.where(tally.first_value[:n] == NEVER, np.nan, tally.first_value[:n])
         out["first_value_date"] = from_days(first_value).to_numpy()
     else:
@@ -292,13 +292,12 @@ class _UsageTally:
         self.rules = rules
         self.logins = np.zeros(slots)
         self.busiest = np.zeros(slots)
-        self.core_recent = np.zeros((slots, max(rules.width_core, 1)), dtype=bool)
-        self.core_before = np.zeros_like(self.core_recent)
+        self.core = _FirstSeen(slots, rules.width_core, rules.first_day)
         self.first_value = np.full(slots, NEVER, dtype=np.int32)
         self.used_before = np.zeros(slots, dtype=bool)
         self.units = _FirstSeen(slots, rules.width_units, rules.first_day)
-        self.window_accounts: list[np.ndarray] = []
-        self.window_users: list[pa.Array] = []
+        # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
+        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(USER_PARTS)]
 
     def add(self, chunks: list[EventChunk]) -> _UsageTally:
         for chunk in chunks:
@@ -314,8 +313,7 @@ class _UsageTally:
         before = ~recent
         self.used_before[account[before]] = True
         if chunk.user_id is not None:
-            self.window_accounts.append(account[window])
-            self.window_users.append(chunk.user_id.filter(pa.array(window)))
+            self._add_users(account[window], chunk.user_id.filter(pa.array(window)))
         if chunk.active_users is not None:
             np.maximum.at(self.busiest, account[window],
                           np.nan_to_num(chunk.active_users[window]))
@@ -328,31 +326,44 @@ class _UsageTally:
                                        minlength=rules.n + 1)
             core = rules.core[feature]
             is_core = core >= 0
-            self.core_recent[account[is_core & recent], core[is_core & recent]] = True
-            self.core_before[account[is_core & before], core[is_core & before]] = True
-            reached = rules.value[feature] & (day >= rules.onboarding[account])
-            np.minimum.at(self.first_value, account[reached], day[reached])
+            self.core.add(account[is_core], core[is_core], day[is_core])
+            # only rows earlier than the account's first value so far can change it: after
+            # the first chunks that leaves few rows for the (slow) unbuffered minimum
+            rows = np.flatnonzero(rules.value[feature] & (day < self.first_value[account]))
+            rows = rows[day[rows] >= rules.onboarding[account[rows]]]
+            np.minimum.at(self.first_value, account[rows], day[rows])
         if chunk.business_unit is not None:
             named = chunk.business_unit >= 0
             self.units.add(account[named], chunk.business_unit[named], day[named])
 
+    def _add_users(self, accounts: np.ndarray, users: pa.Array) -> None:
+        """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
+        users = pc.utf8_trim_whitespace(users)
+        present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy(zero_copy_only=False)
+        part_of = np.where(present, accounts % USER_PARTS, USER_PARTS).astype(np.uint8)
+        order = np.argsort(part_of, kind="stable")  # a radix sort: rows grouped by part
+        bounds = np.searchsorted(part_of[order], np.arange(USER_PARTS + 1))
+        accounts, users = accounts[order], users.take(pa.array(order))
+        for part, pieces in enumerate(self.users):
+            start, stop = bounds[part], bounds[part + 1]
+            pieces.append((accounts[start:stop], users.slice(start, stop - start)))
+
     def merge(self, other: _UsageTally) -> _UsageTally:
         self.logins += other.logins
         np.maximum(self.busiest, other.busiest, out=self.busiest)
-        self.core_recent |= other.core_recent
-        self.core_before |= other.core_before
+        self.core.merge(other.core)
         np.minimum(self.first_value, other.first_value, out=self.first_value)
         self.used_before |= other.used_before
         self.units.merge(other.units)
-        self.window_accounts += other.window_accounts
-        self.window_users += other.window_users
+        for pieces, others in zip(self.users, other.users, strict=True):
+            pieces += others
         return self
 
 
 class _FirstSeen:
-    """Which (account, key) pairs were seen in the window and which before it. Keys (business
-    units) are few, so pairs index dense boolean arrays; very many keys fall back to sets of
-    pairs."""
+    """Which (account, key) pairs were seen in the window and which before it. Keys (core
+    features, business units) are few, so pairs index dense boolean arrays; very many keys
+    fall back to sets of pairs."""
 
     DENSE_LIMIT = 50_000_000
 
@@ -365,7 +376,8 @@ class _FirstSeen:
         self.pairs: dict[bool, list[np.ndarray]] = {True: [], False: []}
 
     def add(self, accounts: np.ndarray, keys: np.ndarray, day: np.ndarray) -> None:
-        pairs = accounts.astype(np.int64) * self.width + keys
+        kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
+        pairs = accounts.astype(kind) * self.width + keys
         recent = day >= self.first_day
         if self.dense:
             self.recent[pairs[recent]] = True
@@ -380,13 +392,21 @@ class _FirstSeen:
         for recent in (True, False):
             self.pairs[recent] += other.pairs[recent]
 
+    def _pairs(self, recent: bool) -> np.ndarray:
+        return np.unique(np.concatenate(self.pairs[recent] or [np.zeros(0, np.int64)]))
+
+    def used_in_window(self, n: int) -> np.ndarray:
+        """Number of keys per account seen in the window."""
+        if self.dense:
+            return self.recent.reshape(-1, self.width)[:n].sum(axis=1)
+        return np.bincount(self._pairs(True) // self.width, minlength=n + 1)[:n]
+
     def new_in_window(self, n: int) -> np.ndarray:
         """Accounts with a key first seen in the window: seen there and never before."""
         if self.dense:
             return (self.recent & ~self.before).reshape(-1, self.width)[:n].any(axis=1)
-        recent = np.concatenate(self.pairs[True] or [np.zeros(0, np.int64)])
-        before = np.concatenate(self.pairs[False] or [np.zeros(0, np.int64)])
-        new = recent[~np.isin(recent, before)] // self.width
+        recent = self._pairs(True)
+        new = recent[~np.isin(recent, self._pairs(False))] // self.width
         result = np.zeros(n + 1, dtype=bool)
         result[new] = True
         return result[:n]
@@ -395,23 +415,21 @@ class _FirstSeen:
 USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
 
 
-def _distinct_users(accounts: np.ndarray, users: pa.ChunkedArray, n: int) -> np.ndarray:
-    """Distinct user ids per account (ids cleaned as the general reader cleans text). Accounts
-    are split in parts by code; each part's users are hashed on its own, in two threads."""
-    users = pc.utf8_trim_whitespace(users)
-    present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy()
-    accounts, users = accounts[present], users.filter(pa.array(present))
-    part_of = accounts % USER_PARTS
-
-    def count(part: int) -> np.ndarray:
-        chosen = part_of == part
-        encoded = pc.dictionary_encode(users.filter(pa.array(chosen)).combine_chunks())
+def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> np.ndarray:
+    """Distinct user ids per account. Accounts are split in parts by code, so each part's
+    users are hashed on their own, in two threads."""
+    def count(pieces: list[tuple[np.ndarray, pa.Array]]) -> np.ndarray:
+        if not pieces:
+            return np.zeros(n + 1, dtype=np.int64)
+        accounts = np.concatenate([accounts for accounts, _ in pieces])
+        users = pa.chunked_array([users for _, users in pieces], pa.string()).combine_chunks()
+        encoded = pc.dictionary_encode(users)
         width = max(len(encoded.dictionary), 1)
-        pairs = accounts[chosen].astype(np.int64) * width + encoded.indices.to_numpy()
+        pairs = accounts.astype(np.int64) * width + encoded.indices.to_numpy()
         return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return sum(pool.map(count, range(USER_PARTS)), np.zeros(n + 1, dtype=np.int64))[:n]
+        return sum(pool.map(count, parts), np.zeros(n + 1, dtype=np.int64))[:n]
 
 
 def names_in(names: list[str], wanted: list[str]) -> np.ndarray:
