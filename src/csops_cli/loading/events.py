@@ -14,7 +14,7 @@ general reader then reads the file and reports each problem with its line.
 
 from __future__ import annotations
 
-import io
+import mmap
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -183,8 +183,8 @@ class _Reader:
 
     def read(self) -> UsageEvents:
         pieces = self._pieces()
-        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
-            parts = list(pool.map(self._read_piece, pieces))
+        with _MappedFile(self.path) as mapped, ThreadPoolExecutor(len(pieces)) as pool:
+            parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
         chunks, start = [], 0
         for part in parts:  # record positions run on from one piece to the next
             for chunk in part:
@@ -208,7 +208,7 @@ class _Reader:
             middle = handle.tell()
         return [(body, middle), (middle, size)]
 
-    def _read_piece(self, piece: tuple[int, int]) -> list[EventChunk]:
+    def _read_piece(self, mapped: _MappedFile, piece: tuple[int, int]) -> list[EventChunk]:
         start, stop = piece
         read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES)
         parse_options = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
@@ -223,11 +223,15 @@ class _Reader:
             include_columns=list(self.mapping.values()), column_types=column_types,
             strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
         chunks, accounts = [], []
-        with _ByteRange(self.path, start, stop) as source:
-            for batch in pacsv.open_csv(source, read_options, parse_options, convert_options):
-                if batch.num_rows:
-                    chunks.append(self._chunk(batch))
-                    accounts.append(self._column(batch, "account_id"))
+        stream = pacsv.open_csv(mapped.piece(start, stop), read_options, parse_options,
+                                convert_options)
+        for count, batch in enumerate(stream, start=1):
+            if batch.num_rows:
+                chunks.append(self._chunk(batch))
+                accounts.append(self._column(batch, "account_id"))
+            # parsed blocks are copied out of the file: drop one well behind the read-ahead
+            behind = start + (count - 3) * BLOCK_BYTES
+            mapped.release(max(behind, start), behind + BLOCK_BYTES)
         self._code_accounts(chunks, accounts)
         return chunks
 
@@ -332,29 +336,33 @@ def _numbers(values) -> np.ndarray:
     return numbers
 
 
-class _ByteRange(io.RawIOBase):
-    """Bytes ``start`` to ``stop`` of a file, as a stream for the CSV reader."""
+class _MappedFile:
+    """The file mapped into memory and parsed in place: no copy of each block into fresh
+    buffers. Pages of blocks already parsed are dropped from the mapping as reading moves on
+    (the parsed values are copies), so the file never counts as resident memory as a whole;
+    a page dropped too soon is simply read again from the page cache."""
 
-    def __init__(self, path: Path, start: int, stop: int):
-        super().__init__()
-        self._file = path.open("rb", buffering=0)
-        self._file.seek(start)
-        self._left = stop - start
+    def __init__(self, path: Path):
+        with path.open("rb") as handle:
+            self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._buffer: pa.Buffer | None = pa.py_buffer(self._map)
 
-    def readable(self) -> bool:
-        return True
+    def piece(self, start: int, stop: int) -> pa.BufferReader:
+        assert self._buffer is not None
+        return pa.BufferReader(self._buffer.slice(start, stop - start))
 
-    def read(self, size: int = -1) -> bytes:
-        wanted = self._left if size < 0 else min(size, self._left)
-        data = self._file.read(wanted) if wanted > 0 else b""
-        self._left -= len(data)
-        return data
+    def release(self, start: int, stop: int) -> None:
+        first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+        last = stop // mmap.PAGESIZE * mmap.PAGESIZE
+        if last > first and hasattr(mmap, "MADV_DONTNEED"):
+            self._map.madvise(mmap.MADV_DONTNEED, first, last - first)
 
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+    def __enter__(self) -> _MappedFile:
+        return self
 
-    def close(self) -> None:
-        self._file.close()
-        super().close()
+    def __exit__(self, *exc) -> None:
+        self._buffer = None
+        try:
+            self._map.close()
+        except BufferError:  # a reader still holds a view: the map closes when it is freed
+            pass
