@@ -1,0 +1,145 @@
+"""The fast usage reader (a CSV parsed in two halves straight into codes) against the general
+reader (checked pandas frame, then codes): same events, same signals, same lines; and it steps
+aside, so that the general reader reports the problem, whenever the file is not plain."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from csops_cli.errors import InputError
+from csops_cli.loading import events as events_module
+from csops_cli.loading import load_exports, load_table
+from csops_cli.loading.events import account_index, events_from_frame
+from csops_cli.sample import generate
+from csops_cli.signals import _FirstSeen, build_signals
+
+AS_OF = pd.Timestamp("2026-11-20")
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Two halves and many batches even for a small file."""
+    monkeypatch.setattr(events_module, "PARALLEL_FROM_BYTES", 1)
+    monkeypatch.setattr(events_module, "BLOCK_BYTES", 64 * 1024)
+
+
+@pytest.fixture
+def messy_sample(tmp_path):
+    """Generated exports whose usage holds what a real export holds besides clean rows:
+    spaces around ids, features in other cases, blank units, accounts not in the CRM."""
+    generate(tmp_path, accounts=300, seed=5, as_of=AS_OF, events=40_000)
+    usage = pd.read_csv(tmp_path / "usage.csv", dtype=str, keep_default_na=False)
+    rows = np.arange(len(usage))
+    usage.loc[rows % 97 == 0, "account_id"] = " " + usage["account_id"] + " "
+    usage.loc[rows % 89 == 0, "feature"] = usage["feature"].str.upper()
+    usage.loc[rows % 83 == 0, "feature"] = " " + usage["feature"].str.title()
+    usage.loc[rows % 79 == 0, "business_unit"] = ""
+    usage.loc[rows % 71 == 0, "user_id"] = ""
+    usage.loc[rows % 997 == 0, "account_id"] = "NOT-IN-CRM"
+    usage.to_csv(tmp_path / "usage.csv", index=False)
+    return tmp_path
+
+
+def general_events(folder, config, ids):
+    frame = load_table("usage", folder / "usage.csv", config, big=True).frame
+    return events_from_frame(frame, ids), frame
+
+
+def test_fast_reader_gives_the_general_readers_table(messy_sample, default_config,
+                                                     small_pieces):
+    exports = load_exports(messy_sample, default_config)
+    table = exports.usage
+    assert table._frame is None and len(table.events.chunks) > 10  # the fast reader ran
+    ids = account_index(exports.accounts.frame)
+    _, general = general_events(messy_sample, default_config, ids)
+    fast = table.frame
+    assert len(fast) == len(general) > 30_000
+    for column in general.columns:
+        expected = general[column].astype(object).where(general[column].notna(), None)
+        actual = fast[column].astype(object).where(fast[column].notna(), None)
+        assert actual.tolist() == expected.tolist(), column
+    assert (fast["account_id"] == "NOT-IN-CRM").sum() == len(range(0, len(fast), 997))
+
+
+def test_fast_reader_gives_the_general_readers_signals(messy_sample, default_config,
+                                                       small_pieces):
+    exports = load_exports(messy_sample, default_config)
+    assert exports.usage._frame is None
+    fast = build_signals(exports, default_config, AS_OF).frame
+    ids = account_index(exports.accounts.frame)
+    exports.usage.events, _ = general_events(messy_sample, default_config, ids)
+    general = build_signals(exports, default_config, AS_OF).frame
+    assert_frame_equal(fast, general)
+    assert fast["active_users_30d"].gt(0).sum() > 100 and fast["new_feature_used"].any()
+
+
+def test_many_business_units_give_the_same_signals_as_few(messy_sample, default_config,
+                                                          monkeypatch):
+    exports = load_exports(messy_sample, default_config)
+    dense = build_signals(exports, default_config, AS_OF).frame
+    monkeypatch.setattr(_FirstSeen, "DENSE_LIMIT", 0)  # sets of pairs instead of arrays
+    sparse = build_signals(exports, default_config, AS_OF).frame
+    assert_frame_equal(dense, sparse)
+    assert dense["new_business_unit"].any() and dense["new_feature_used"].any()
+
+
+def test_record_positions_map_to_file_lines_across_both_halves(messy_sample, default_config,
+                                                               small_pieces):
+    table = load_exports(messy_sample, default_config).usage
+    assert table._frame is None
+    orphans = table.frame.index[table.frame["account_id"] == "NOT-IN-CRM"]
+    lines = table.lines(orphans)
+    text = (messy_sample / "usage.csv").read_text().splitlines()
+    expected = [number for number, line in enumerate(text, start=1)
+                if line.startswith("NOT-IN-CRM,")]
+    assert lines == expected and len(lines) > 30
+
+
+def test_pre_aggregated_usage_is_read_fast(tmp_path, default_config, small_pieces):
+    generate(tmp_path, accounts=50, seed=3, as_of=AS_OF, events=2_000)
+    rows = ["account_id,date,events,active_users"]
+    rows += [f"A{i:05d},2026-11-{day:02d},{i % 7},{i % 3}" for i in range(1, 51)
+             for day in range(1, 21)]
+    (tmp_path / "usage.csv").write_text("\n".join(rows) + "\n")
+    exports = load_exports(tmp_path, default_config)
+    assert exports.usage._frame is None
+    assert exports.usage.frame["count"].sum() == sum(i % 7 for i in range(1, 51)) * 20
+    signals = build_signals(exports, default_config, AS_OF).frame
+    assert signals.loc["A00004", "active_users_30d"] == 1
+
+
+@pytest.mark.parametrize("timestamp", ["2026-11-03T10:00:00Z", "2026-11-03 10:00:00.250",
+                                       "2026-11-03"])
+def test_iso_timestamps_in_other_forms_are_read_fast(tmp_path, default_config, timestamp):
+    generate(tmp_path, accounts=5, seed=3, as_of=AS_OF, events=10)
+    (tmp_path / "usage.csv").write_text(
+        f"account_id,timestamp,user_id,feature\nA00001,{timestamp},u1,login\n"
+        f"A00002,{timestamp},u2,reports\n")
+    exports = load_exports(tmp_path, default_config)
+    assert exports.usage._frame is None
+    assert exports.usage.frame["timestamp"].tolist() == [pd.Timestamp("2026-11-03")] * 2
+
+
+@pytest.mark.parametrize("row, message", [
+    ("A00001,11/03/2026 10:00,u1,login", None),  # US dates: read by the general parser
+    (",2026-11-03,u1,login", "missing value"),
+    ("   ,2026-11-03,u1,login", "missing value"),
+    ("A00001,not a date,u1,login", "not a date"),
+    ("A00001,2026-11-03,u1,login,extra", "expected 4 fields, found 5"),
+])
+def test_the_fast_reader_steps_aside_and_the_general_one_reports(tmp_path, default_config,
+                                                                  small_pieces, row, message):
+    generate(tmp_path, accounts=5, seed=3, as_of=AS_OF, events=10)
+    good = "\n".join(f"A0000{i % 5 + 1},2026-11-0{i % 9 + 1},u{i},login" for i in range(400))
+    (tmp_path / "usage.csv").write_text(
+        f"account_id,timestamp,user_id,feature\n{good}\n{row}\n{good}\n")
+    if message is None:
+        exports = load_exports(tmp_path, default_config)
+        assert exports.usage._frame is not None  # the general reader read it
+        assert exports.usage.frame["timestamp"].iloc[400] == pd.Timestamp("2026-11-03")
+        return
+    with pytest.raises(InputError) as raised:
+        load_exports(tmp_path, default_config)
+    problem = raised.value.problems[0]
+    assert message in problem.message and problem.line == 402
