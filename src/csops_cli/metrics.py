@@ -14,6 +14,7 @@ import pandas as pd
 
 from .config import Config, MetricConfig
 from .loading import Exports
+from .loading.events import account_positions
 from .signals import Signals, build_signals, day_number, days, window_start, year_before
 
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
@@ -128,7 +129,7 @@ def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.Da
         day = days(activities["date"])
         touch = activities["activity_type"].isin(touch_types).to_numpy(dtype=bool) & \
             (day >= first_day) & (day <= today)
-        codes = ids.get_indexer(activities["account_id"])
+        codes = account_positions(ids, activities["account_id"])
         frame["touches"] = np.bincount(codes[touch & (codes >= 0)], minlength=len(ids))
         frame.attrs["orphan_touches"] = int((touch & (codes < 0)).sum())
     else:
@@ -162,7 +163,7 @@ def _renewed_arr(contracts: pd.DataFrame, ids: pd.Index, first_day: int, today: 
     renewing = set(joined.loc[follows, "row"])
     is_renewal = is_renewal | np.isin(np.arange(len(contracts)), list(renewing))
     chosen = in_period & is_renewal
-    codes = ids.get_indexer(contracts["account_id"])
+    codes = account_positions(ids, contracts["account_id"])
     chosen &= codes >= 0
     return np.bincount(codes[chosen], weights=contracts["arr"].to_numpy(dtype=float)[chosen],
                        minlength=len(ids))

@@ -17,7 +17,13 @@ import pyarrow.compute as pc
 
 from .config import Config
 from .loading import Exports, Table
-from .loading.events import EventChunk, UsageEvents, account_index, events_from_frame
+from .loading.events import (
+    EventChunk,
+    UsageEvents,
+    account_index,
+    account_positions,
+    events_from_frame,
+)
 
 USAGE_WINDOW_DAYS = 30
 NEVER = np.iinfo(np.int32).max  # "no such day" in int32 day arrays
@@ -133,7 +139,7 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
                       ) -> pd.DataFrame:
     n = len(ids)
-    codes = ids.get_indexer(contracts["account_id"])
+    codes = account_positions(ids, contracts["account_id"])
     known = codes >= 0
     codes = codes[known]
     start = days(contracts["start_date"])[known]
@@ -190,16 +196,6 @@ def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestam
     latest[np.isinf(latest)] = np.nan
     out["days_since_new_contract"] = today - latest
     return out
-
-
-def account_codes(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    """Position of each row's account in ``ids`` (-1: unknown), via categories when the
-    column was read as codes."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = ids.get_indexer(values.cat.categories)
-        codes = values.cat.codes.to_numpy()
-        return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
-    return ids.get_indexer(values)
 
 
 def value_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -454,7 +450,7 @@ def feature_codes_in(names: pd.Index, codes: np.ndarray, wanted: list[str]) -> n
 
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:
     n = len(ids)
-    codes = account_codes(ids, activities["account_id"])
+    codes = account_positions(ids, activities["account_id"])
     day = days(activities["date"])
     keep = (codes >= 0) & (day <= today)
     codes, day = codes[keep], day[keep]

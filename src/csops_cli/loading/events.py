@@ -109,7 +109,7 @@ def account_index(accounts: pd.DataFrame) -> pd.Index:
 def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     """A canonical usage frame (already checked) as one chunk of codes."""
     n = len(ids)
-    account = _positions(ids, frame["account_id"])
+    account = account_positions(ids, frame["account_id"])
     known = account >= 0
     unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
     account = np.where(known, account, n).astype(np.int32)
@@ -131,11 +131,22 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     return UsageEvents(ids, [chunk], names["feature"], names["business_unit"], columns)
 
 
-def _positions(ids: pd.Index, values: pd.Series) -> np.ndarray:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        lookup = np.append(ids.get_indexer(values.cat.categories), -1)
+def account_positions(ids: pd.Index, values) -> np.ndarray:
+    """Position of each value's account in ``ids`` (-1: not there). Arrow's hash look-up
+    (a few times quicker than pandas' on text); categorical values look up categories only."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        lookup = np.append(account_positions(ids, values.cat.categories), -1)
         return lookup[values.cat.codes.to_numpy()]
-    return ids.get_indexer(values)
+    found = pc.index_in(_text(values), value_set=_text(ids))
+    return found.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _text(values) -> pa.Array:
+    """Values of a text column (or index) as Arrow strings, without a copy when they are."""
+    array = pa.array(values.array if hasattr(values, "array") else values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array if array.type == pa.string() else array.cast(pa.string())
 
 
 # --- the fast CSV reader -----------------------------------------------------------------------
