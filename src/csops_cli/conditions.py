@@ -1,11 +1,6 @@
-"""The play condition language, compiled by an allow-list into vectorised pandas operations.
+"""Play conditions compiled against the signal table into vectorised pandas operations.
 
-    health_score < 70 or health_change <= -10
-    license_utilization > 0.8 and segment in ['Strategic', 'Commercial']
-
-Allowed: and or not, < <= > >= == !=, in [...] / not in [...], + - * /, numbers, 'strings',
-true false null, and column names of the signal table. The text is parsed with the standard
-library's ``ast`` and every node is checked against that list; nothing is ever passed to eval,
+The language and its allow-list live in ``condition_syntax``; nothing is ever passed to eval,
 exec, DataFrame.query/eval or SQL. A comparison with a missing value is false; text compares
 ignoring case.
 """
@@ -21,117 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .condition_syntax import (
+    ARITHMETIC,
+    COMPARISONS,
+    NOT_CONSTANT,
+    SYMBOLS,
+    ConditionError,
+    column_of,
+    constant,
+    parse,
+)
 from .errors import ConfigError, Problem
 
-MAX_LENGTH = 2_000
-MAX_DEPTH = 30
-CONSTANT_NAMES = {"true": True, "false": False, "null": None,
-                  "True": True, "False": False, "None": None}
-COMPARISONS: dict[type, Callable] = {
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne,
-}
-ARITHMETIC: dict[type, Callable] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-}
-SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
-           ast.NotEq: "!=", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-
-
-class ConditionError(ValueError):
-    """A condition that is not in the language; ``column`` is its 1-based position."""
-
-    def __init__(self, message: str, column: int | None = None, fix: str | None = None):
-        super().__init__(message if column is None else f"{message} (at column {column})")
-        self.message = message
-        self.column = column
-        self.fix = fix
-
-
-def parse(text: str) -> ast.Expression:
-    """Syntax and allow-list check, without knowing the columns (done at config load)."""
-    if not isinstance(text, str) or not text.strip():
-        raise ConditionError("the condition is empty", fix="write e.g. health_score < 70")
-    if len(text) > MAX_LENGTH:
-        raise ConditionError(f"the condition is {len(text):,} characters long; the limit is "
-                             f"{MAX_LENGTH:,}", fix="split it into several plays")
-    if "\n" in text.strip() or "\r" in text:
-        text = " ".join(text.split())
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ConditionError(f"not a valid condition: {error.msg}", error.offset,
-                             fix="use and/or/not, comparisons, numbers and 'quoted text'"
-                             ) from None
-    except (RecursionError, MemoryError, ValueError):
-        raise ConditionError("the condition is nested too deeply") from None
-    _check(tree.body, 0)
-    return tree
-
-
-def _check(node: ast.AST, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ConditionError("the condition is nested too deeply", _col(node))
-    if isinstance(node, ast.BoolOp) and isinstance(node.op, (ast.And, ast.Or)):
-        children = node.values
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub, ast.UAdd)):
-        children = [node.operand]
-    elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
-        children = [node.left, node.right]
-    elif isinstance(node, ast.Compare):
-        for op, right in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op, (ast.In, ast.NotIn)):
-                if not isinstance(right, (ast.List, ast.Tuple)):
-                    raise ConditionError("'in' needs a list: x in ['a', 'b']", _col(right))
-                for item in right.elts:
-                    if _constant(item) is _NOT_CONSTANT:
-                        raise ConditionError("a list may only hold numbers, text, true, false "
-                                             "or null", _col(item))
-            elif type(op) not in COMPARISONS:
-                raise ConditionError(f"'{type(op).__name__}' is not allowed", _col(node))
-        children = [node.left] + [c for c, op in zip(node.comparators, node.ops, strict=True)
-                                  if not isinstance(op, (ast.In, ast.NotIn))]
-    elif isinstance(node, ast.Name):
-        return
-    elif isinstance(node, ast.Constant):
-        if isinstance(node.value, (bool, int, float, str)) or node.value is None:
-            return
-        raise ConditionError(f"{type(node.value).__name__} values are not allowed", _col(node))
-    else:
-        what = {ast.Call: "function calls", ast.Attribute: "attribute access",
-                ast.Subscript: "indexing", ast.Lambda: "lambda", ast.ListComp: "comprehensions",
-                ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions",
-                ast.DictComp: "comprehensions", ast.IfExp: "if/else expressions",
-                ast.NamedExpr: "assignment", ast.Starred: "starred values",
-                ast.List: "lists outside 'in'", ast.Tuple: "tuples outside 'in'",
-                ast.Dict: "dictionaries", ast.Set: "sets", ast.JoinedStr: "f-strings",
-                ast.Await: "await", ast.Yield: "yield"}.get(type(node), type(node).__name__)
-        raise ConditionError(f"not allowed in a condition: {what}", _col(node),
-                             fix="use column names, comparisons, and/or/not, + - * /")
-    for child in children:
-        _check(child, depth + 1)
-
-
-def _col(node: ast.AST) -> int | None:
-    offset = getattr(node, "col_offset", None)
-    return None if offset is None else offset + 1
-
-
-_NOT_CONSTANT = object()
-
-
-def _constant(node: ast.AST):
-    if isinstance(node, ast.Constant) and (isinstance(node.value, (bool, int, float, str))
-                                           or node.value is None):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in CONSTANT_NAMES:
-        return CONSTANT_NAMES[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _constant(node.operand)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value if isinstance(node.op, ast.USub) else value
-    return _NOT_CONSTANT
+__all__ = ["Condition", "ConditionError", "compile_condition", "compile_plays", "parse"]
 
 
 # --- compiling against a table -----------------------------------------------------------------
@@ -189,17 +86,17 @@ def _as_mask(value: Value) -> Callable[[pd.DataFrame], pd.Series]:
 
 
 def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
-    constant = _constant(node)
-    if constant is not _NOT_CONSTANT:
-        kind = ("null" if constant is None else "bool" if isinstance(constant, bool)
-                else "number" if isinstance(constant, (int, float)) else "text")
-        return Value(kind, lambda frame, c=constant: c)
+    literal = constant(node)
+    if literal is not NOT_CONSTANT:
+        kind = ("null" if literal is None else "bool" if isinstance(literal, bool)
+                else "number" if isinstance(literal, (int, float)) else "text")
+        return Value(kind, lambda frame, c=literal: c)
     if isinstance(node, ast.Name):
         if node.id not in kinds:
             close = difflib.get_close_matches(node.id, list(kinds), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else \
                 "see `csops explain` for the columns of the signal table"
-            raise ConditionError(f"unknown name '{node.id}'", _col(node), fix=hint)
+            raise ConditionError(f"unknown name '{node.id}'", column_of(node), fix=hint)
         names.append(node.id)
         name, kind = node.id, kinds[node.id]
         return Value(kind, lambda frame: frame[name])
@@ -219,7 +116,7 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
             truth = _truth(operand, node.operand)
             return Value("bool", lambda frame: ~truth(frame))
         if operand.kind != "number":
-            raise ConditionError(f"'-' needs a number, not {operand.kind}", _col(node))
+            raise ConditionError(f"'-' needs a number, not {operand.kind}", column_of(node))
         sign = -1 if isinstance(node.op, ast.USub) else 1
         return Value("number", lambda frame: _numeric(operand.compute(frame)) * sign)
     if isinstance(node, ast.BinOp):
@@ -227,13 +124,14 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
         symbol = SYMBOLS[type(node.op)]
         for side in (left, right):
             if side.kind != "number":
-                raise ConditionError(f"'{symbol}' needs numbers, not {side.kind}", _col(node))
+                raise ConditionError(f"'{symbol}' needs numbers, not {side.kind}", column_of(node))
         function = ARITHMETIC[type(node.op)]
         return Value("number", lambda frame: function(_numeric(left.compute(frame)),
                                                       _numeric(right.compute(frame))))
     if isinstance(node, ast.Compare):
         return _compile_compare(node, kinds, names)
-    raise ConditionError(f"{type(node).__name__} is not allowed", _col(node))  # pragma: no cover
+    raise ConditionError(f"{type(node).__name__} is not allowed",  # pragma: no cover
+                         column_of(node))
 
 
 def _numeric(value):
@@ -254,7 +152,7 @@ def _truth(value: Value, node: ast.AST) -> Callable[[pd.DataFrame], pd.Series | 
     if value.kind == "null":
         return lambda frame: False
     raise ConditionError(f"a {value.kind} is not true/false by itself: compare it, "
-                         "e.g. arr > 0", _col(node))
+                         "e.g. arr > 0", column_of(node))
 
 
 def _compile_compare(node: ast.Compare, kinds, names) -> Value:
@@ -262,7 +160,7 @@ def _compile_compare(node: ast.Compare, kinds, names) -> Value:
     left = _compile(node.left, kinds, names)
     for op, right_node in zip(node.ops, node.comparators, strict=True):
         if isinstance(op, (ast.In, ast.NotIn)):
-            items = [_constant(item) for item in right_node.elts]
+            items = [constant(item) for item in right_node.elts]
             pieces.append(_membership(left, items, isinstance(op, ast.NotIn), node))
             left = Value("null", lambda frame: None)  # chaining after 'in' makes no sense
             continue
@@ -282,7 +180,7 @@ def _comparison(left: Value, right: Value, op: ast.cmpop, node: ast.AST):
     symbol = SYMBOLS[type(op)]
     if "null" in (left.kind, right.kind):
         if not isinstance(op, (ast.Eq, ast.NotEq)):
-            raise ConditionError(f"'{symbol}' with null: use == null or != null", _col(node))
+            raise ConditionError(f"'{symbol}' with null: use == null or != null", column_of(node))
         other = right if left.kind == "null" else left
         wanted_missing = isinstance(op, ast.Eq)
 
@@ -295,9 +193,9 @@ def _comparison(left: Value, right: Value, op: ast.cmpop, node: ast.AST):
     kinds = {left.kind, right.kind}
     if len(kinds) > 1 and kinds != {"date", "text"}:
         raise ConditionError(f"cannot compare {left.kind} with {right.kind} using '{symbol}'",
-                             _col(node))
+                             column_of(node))
     if "bool" in kinds and not isinstance(op, (ast.Eq, ast.NotEq)):
-        raise ConditionError(f"'{symbol}' does not apply to true/false", _col(node))
+        raise ConditionError(f"'{symbol}' does not apply to true/false", column_of(node))
     function = COMPARISONS[type(op)]
     prepare = _prepare(kinds, node)
 
@@ -323,7 +221,7 @@ def _prepare(kinds: set[str], node: ast.AST):
                 return pd.Timestamp(str(v))
             except (ValueError, TypeError):
                 raise ConditionError(f"'{v}' is not a date (write 'YYYY-MM-DD')",
-                                     _col(node)) from None
+                                     column_of(node)) from None
         return as_date
     if kinds == {"number"}:
         return _numeric
@@ -341,7 +239,7 @@ def _membership(left: Value, items: list, negate: bool, node: ast.AST):
         wanted = [str(i).lower() for i in items if i is not None]
     elif left.kind == "number":
         if any(isinstance(i, str) for i in items):
-            raise ConditionError("a list of text for a number column", _col(node))
+            raise ConditionError("a list of text for a number column", column_of(node))
         wanted = [float(i) for i in items if i is not None]
     else:
         wanted = [i for i in items if i is not None]

@@ -155,7 +155,7 @@ class Play(Strict):
     @field_validator("when")
     @classmethod
     def _condition_syntax(cls, when: str) -> str:
-        from .conditions import ConditionError, parse
+        from .condition_syntax import ConditionError, parse
 
         try:
             parse(when)

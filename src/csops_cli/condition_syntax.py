@@ -1,0 +1,132 @@
+"""The play condition language: its syntax, checked by an allow-list (no pandas needed, so
+the configuration is checked before any table is read). ``conditions`` compiles it into
+vectorised pandas operations.
+
+    health_score < 70 or health_change <= -10
+    license_utilization > 0.8 and segment in ['Strategic', 'Commercial']
+
+Allowed: and or not, < <= > >= == !=, in [...] / not in [...], + - * /, numbers, 'strings',
+true false null, and column names of the signal table. The text is parsed with the standard
+library's ``ast`` and every node is checked against that list; nothing is ever passed to eval,
+exec, DataFrame.query/eval or SQL. A comparison with a missing value is false; text compares
+ignoring case.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+
+MAX_LENGTH = 2_000
+MAX_DEPTH = 30
+CONSTANT_NAMES = {"true": True, "false": False, "null": None,
+                  "True": True, "False": False, "None": None}
+COMPARISONS: dict[type, Callable] = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne,
+}
+ARITHMETIC: dict[type, Callable] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+           ast.NotEq: "!=", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+class ConditionError(ValueError):
+    """A condition that is not in the language; ``column`` is its 1-based position."""
+
+    def __init__(self, message: str, column: int | None = None, fix: str | None = None):
+        super().__init__(message if column is None else f"{message} (at column {column})")
+        self.message = message
+        self.column = column
+        self.fix = fix
+
+
+def parse(text: str) -> ast.Expression:
+    """Syntax and allow-list check, without knowing the columns (done at config load)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConditionError("the condition is empty", fix="write e.g. health_score < 70")
+    if len(text) > MAX_LENGTH:
+        raise ConditionError(f"the condition is {len(text):,} characters long; the limit is "
+                             f"{MAX_LENGTH:,}", fix="split it into several plays")
+    if "\n" in text.strip() or "\r" in text:
+        text = " ".join(text.split())
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise ConditionError(f"not a valid condition: {error.msg}", error.offset,
+                             fix="use and/or/not, comparisons, numbers and 'quoted text'"
+                             ) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ConditionError("the condition is nested too deeply") from None
+    _check(tree.body, 0)
+    return tree
+
+
+def _check(node: ast.AST, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise ConditionError("the condition is nested too deeply", column_of(node))
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, (ast.And, ast.Or)):
+        children = node.values
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub, ast.UAdd)):
+        children = [node.operand]
+    elif isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+        children = [node.left, node.right]
+    elif isinstance(node, ast.Compare):
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                if not isinstance(right, (ast.List, ast.Tuple)):
+                    raise ConditionError("'in' needs a list: x in ['a', 'b']", column_of(right))
+                for item in right.elts:
+                    if constant(item) is NOT_CONSTANT:
+                        raise ConditionError("a list may only hold numbers, text, true, false "
+                                             "or null", column_of(item))
+            elif type(op) not in COMPARISONS:
+                raise ConditionError(f"'{type(op).__name__}' is not allowed", column_of(node))
+        children = [node.left] + [c for c, op in zip(node.comparators, node.ops, strict=True)
+                                  if not isinstance(op, (ast.In, ast.NotIn))]
+    elif isinstance(node, ast.Name):
+        return
+    elif isinstance(node, ast.Constant):
+        if isinstance(node.value, (bool, int, float, str)) or node.value is None:
+            return
+        raise ConditionError(f"{type(node.value).__name__} values are not allowed", column_of(node))
+    else:
+        what = {ast.Call: "function calls", ast.Attribute: "attribute access",
+                ast.Subscript: "indexing", ast.Lambda: "lambda", ast.ListComp: "comprehensions",
+                ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions",
+                ast.DictComp: "comprehensions", ast.IfExp: "if/else expressions",
+                ast.NamedExpr: "assignment", ast.Starred: "starred values",
+                ast.List: "lists outside 'in'", ast.Tuple: "tuples outside 'in'",
+                ast.Dict: "dictionaries", ast.Set: "sets", ast.JoinedStr: "f-strings",
+                ast.Await: "await", ast.Yield: "yield"}.get(type(node), type(node).__name__)
+        raise ConditionError(f"not allowed in a condition: {what}", column_of(node),
+                             fix="use column names, comparisons, and/or/not, + - * /")
+    for child in children:
+        _check(child, depth + 1)
+
+
+def column_of(node: ast.AST) -> int | None:
+    """1-based column of a node in the condition text."""
+    offset = getattr(node, "col_offset", None)
+    return None if offset is None else offset + 1
+
+
+NOT_CONSTANT = object()
+
+
+def constant(node: ast.AST):
+    """The value of a literal (number, text, true/false/null, signed number), else
+    NOT_CONSTANT."""
+    if isinstance(node, ast.Constant) and (isinstance(node.value, (bool, int, float, str))
+                                           or node.value is None):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in CONSTANT_NAMES:
+        return CONSTANT_NAMES[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = constant(node.operand)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    return NOT_CONSTANT
