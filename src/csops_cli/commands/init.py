@@ -23,7 +23,8 @@ def init_command(
     """
     from ..config import default_config_text
     from ..errors import UsageError
-    from ..loading.files import SUFFIXES, read_headers
+    from ..loading.columns import SUFFIXES
+    from ..loading.files import read_headers
     from ..loading.tables import detect_preset
     from ..output import atomic_write
     from ..render import note

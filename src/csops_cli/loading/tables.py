@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -15,15 +14,12 @@ from ..config import Config
 from ..errors import InputError, Problem
 from ..schema import (
     CONTRACT_TYPES,
-    GENERIC_ALIASES,
-    PRESET_MARKERS,
-    PRESETS,
     REQUIRED_TABLES,
     TABLE_NAMES,
     TABLES,
-    normalize_header,
 )
 from . import values
+from .columns import detect_preset, find_exports, map_headers, missing_column
 from .events import (
     AccountSource,
     UsageEvents,
@@ -31,7 +27,7 @@ from .events import (
     events_from_frame,
     read_events_csv,
 )
-from .files import SUFFIXES, RawFile, read_file, read_headers
+from .files import RawFile, read_file, read_headers
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -88,85 +84,6 @@ class Exports:
                             self.team) if t is not None]
 
 
-def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = None
-                 ) -> dict[str, Path]:
-    """Files by table name: named explicitly, else found in ``folder`` as ``<table>.<ext>``."""
-    explicit = {name: path for name, path in (explicit or {}).items() if path is not None}
-    found: dict[str, Path] = {}
-    if folder is not None:
-        if not folder.exists():
-            raise InputError(f"{folder}: no such folder",
-                             [Problem(str(folder), "the data folder does not exist",
-                                      fix="give the folder that holds accounts.csv and "
-                                          "contracts.csv (e.g. sample_data)")])
-        if not folder.is_dir():
-            raise InputError(f"{folder}: not a folder; give the folder that holds the exports")
-        by_table: dict[str, list[Path]] = {}
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix.lower() in SUFFIXES:
-                stem = path.stem.lower()
-                if stem in TABLES:
-                    by_table.setdefault(stem, []).append(path)
-        for name, paths in by_table.items():
-            if len(paths) > 1:
-                listed = ", ".join(p.name for p in paths)
-                raise InputError(f"{folder}: more than one {name} export ({listed}); "
-                                 f"keep one or name it with --{name}")
-            found[name] = paths[0]
-    for name, path in explicit.items():
-        if not path.is_file():
-            raise InputError(f"{path}: no such file; check the --{name} path")
-        found[name] = path
-    missing = [name for name in REQUIRED_TABLES if name not in found]
-    if missing:
-        where = f"in {folder}" if folder is not None else "(no data folder given)"
-        raise InputError(
-            f"no {' or '.join(missing)} export {where}",
-            [Problem(str(folder or "."), f"missing the {name} export",
-                     fix=f"add {name}.csv (or .xlsx, .parquet), or name it with --{name}")
-             for name in missing])
-    return found
-
-
-def detect_preset(headers: list[str], table: str, configured: str) -> str | None:
-    if configured in ("hubspot", "salesforce"):
-        return configured
-    if configured == "none":
-        return None
-    present = {h.strip() for h in headers}
-    scores = {name: len(present & markers) for name, markers in PRESET_MARKERS.items()}
-    best = max(scores, key=lambda name: scores[name])
-    return best if scores[best] >= 2 else None
-
-
-def map_headers(headers: list[str], table: str, preset: str | None,
-                user_mapping: dict[str, str]) -> dict[str, str]:
-    """canonical column -> header, by precedence: the user's mapping, an exact canonical name,
-    the preset's aliases, then generic aliases. The first claim on a column wins."""
-    by_key: dict[str, str] = {}
-    for header in headers:
-        by_key.setdefault(normalize_header(header), header)
-    canonical_names = [column.name for column in TABLES[table]]
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-
-    def claim(canonical: str, header: str | None) -> None:
-        if header is not None and canonical not in mapping and header not in used:
-            mapping[canonical] = header
-            used.add(header)
-
-    for canonical, header in user_mapping.items():
-        claim(canonical, by_key.get(normalize_header(header)))
-    for canonical in canonical_names:
-        claim(canonical, by_key.get(normalize_header(canonical)))
-    alias_sets = ([PRESETS[preset][table]] if preset else []) + [GENERIC_ALIASES[table]]
-    for aliases in alias_sets:
-        for key, canonical in aliases.items():
-            if key in by_key:
-                claim(canonical, by_key[key])
-    return mapping
-
-
 def load_table(name: str, path: Path, config: Config, big: bool = False,
                ids: AccountSource | None = None) -> Table:
     """Read and check one export. Usage events are also coded against the account ids that
@@ -182,7 +99,7 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
         missing = [c.name for c in columns.values() if c.required and c.name not in mapping]
         if missing:
             raise InputError(f"{path}: missing required column(s): {', '.join(missing)}",
-                             [_missing_column(path, name, canonical, headers)
+                             [missing_column(path, name, canonical, headers)
                               for canonical in missing])
         state.update(preset=preset, mapping=mapping)
         chosen: dict[str, str | None] = {}
@@ -221,15 +138,6 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
     events = events_from_frame(frame, account_ids) if account_ids is not None else None
     return Table(name, path, frame, state["preset"], mapping, raw,  # type: ignore[arg-type]
                  events)
-
-
-def _missing_column(path: Path, table: str, canonical: str, headers: list[str]) -> Problem:
-    close = difflib.get_close_matches(canonical, headers, n=1, cutoff=0.4)
-    fix = (f"rename the column to '{canonical}' or map it in playbooks.yaml "
-           f"(columns: {table}: {canonical}: \"{close[0] if close else 'Your header'}\")")
-    shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
-    return Problem(str(path), f"required column '{canonical}' not found (headers: {shown})",
-                   line=1, column=canonical, fix=fix)
 
 
 # (position, column header, value, message, fix) before line numbers are looked up
