@@ -11,11 +11,12 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING
 
 from .errors import UsageError
+
+if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
+    import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMATS = ("table", "csv", "json")
@@ -23,6 +24,8 @@ FORMATS = ("table", "csv", "json")
 
 def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that Excel would read as a formula with ``'``; numbers stay numbers."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         series = out[column]
@@ -37,6 +40,7 @@ def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_text(frame: pd.DataFrame) -> str:
     """CSV for people and CRMs: Excel-safe text, dates as YYYY-MM-DD, values quoted only
     where they need it. Written by pyarrow, which is fast on large tables."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -64,26 +68,34 @@ def csv_text(frame: pd.DataFrame) -> str:
     return header.getvalue() + sink.getvalue().to_pybytes().decode("utf-8")
 
 
-def _jsonable(value):
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if hasattr(value, "item"):  # numpy scalars
-        return _jsonable(value.item())
-    return value
+def _json_converter() -> Callable[[object], object]:
+    """A function from any cell (pandas' missing values, timestamps, numpy scalars) to a
+    JSON value."""
+    import pandas as pd
+
+    def jsonable(value):
+        if value is None or value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%d")
+        if hasattr(value, "item"):  # numpy scalars
+            return jsonable(value.item())
+        return value
+
+    return jsonable
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
+    jsonable = _json_converter()
     columns = list(frame.columns)
-    return [{c: _jsonable(v) for c, v in zip(columns, row, strict=True)}
+    return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)]
 
 
 def json_text(payload) -> str:
-    return json.dumps(payload, indent=2, default=_jsonable, ensure_ascii=False) + "\n"
+    return json.dumps(payload, indent=2, default=_json_converter(), ensure_ascii=False) + "\n"
 
 
 def format_for(out: Path | None, requested: str | None) -> str:

@@ -13,6 +13,7 @@ from .config import Config
 from .errors import UsageError
 from .history import History
 from .loading import Exports, load_exports
+from .loading.events import UsageRead
 from .signals import Signals, build_signals
 
 
@@ -43,9 +44,9 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
 
 
 def load(folder: Path | None, config: Config, files: dict[str, Path | None] | None = None,
-         needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team")
-         ) -> Exports:
-    return load_exports(folder, config, files, only=needs)
+         needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team"),
+         early: UsageRead | None = None) -> Exports:
+    return load_exports(folder, config, files, only=needs, early=early)
 
 
 def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None = None,

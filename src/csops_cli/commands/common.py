@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 def load(inputs: Inputs,
          needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team")
          ) -> tuple[Config, Exports]:
-    from .. import pipeline
     from ..config import load_config
     from ..render import note
 
@@ -25,7 +24,14 @@ def load(inputs: Inputs,
     label, config = load_config(inputs.config)
     note(f"config: {label}", quiet)
     with slow_status("reading exports", quiet):
-        exports = pipeline.load(inputs.data, config, inputs.files(), needs)
+        early = None
+        if "usage" in needs:  # the large export: its parse starts while pandas imports
+            from ..loading.events import begin_usage_read
+
+            early = begin_usage_read(inputs.data, inputs.files(), config)
+        from .. import pipeline
+
+        exports = pipeline.load(inputs.data, config, inputs.files(), needs, early)
     for table in exports.tables():
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)

@@ -39,12 +39,14 @@ def health_command(
 
     Example: csops health sample_data --segment Strategic --out health.csv
     """
-    from .. import output, pipeline
-    from ..history import History
+    from .. import output
     from ..render import note
 
     fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import pipeline
+    from ..history import History
+
     store = History(history)
     result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     for message in result.skipped:

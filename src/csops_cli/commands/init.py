@@ -23,9 +23,8 @@ def init_command(
     """
     from ..config import default_config_text
     from ..errors import UsageError
-    from ..loading.columns import SUFFIXES
+    from ..loading.columns import SUFFIXES, detect_preset
     from ..loading.files import read_headers
-    from ..loading.tables import detect_preset
     from ..output import atomic_write
     from ..render import note
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError, Problem
 from ..schema import (
@@ -15,6 +16,9 @@ from ..schema import (
     TABLES,
     normalize_header,
 )
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".pq")
 
@@ -105,3 +109,18 @@ def missing_column(path: Path, table: str, canonical: str, headers: list[str]) -
     shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
     return Problem(str(path), f"required column '{canonical}' not found (headers: {shown})",
                    line=1, column=canonical, fix=fix)
+
+
+def table_mapping(name: str, path: Path, headers: list[str], config: Config
+                  ) -> tuple[str | None, dict[str, str]]:
+    """The CRM preset a table's headers look like, and canonical column -> header. A missing
+    required column is an InputError that names it and suggests the closest header."""
+    preset = detect_preset(headers, name, config.inputs.preset)
+    mapping = map_headers(headers, name, preset, getattr(config.columns, name))
+    missing = [column.name for column in TABLES[name]
+               if column.required and column.name not in mapping]
+    if missing:
+        raise InputError(f"{path}: missing required column(s): {', '.join(missing)}",
+                         [missing_column(path, name, canonical, headers)
+                          for canonical in missing])
+    return preset, mapping

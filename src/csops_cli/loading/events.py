@@ -17,18 +17,26 @@ from __future__ import annotations
 import mmap
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .files import csv_layout, csv_line_mapper, is_footer
+from ..errors import InputError
+from .columns import find_exports, table_mapping
+from .csvtext import csv_layout, csv_line_mapper, is_footer
 
+if TYPE_CHECKING:  # pandas is imported where a frame is built: reading starts without it
+    import pandas as pd
+
+    from ..config import Config
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 PARALLEL_FROM_BYTES = 32 << 20  # smaller files are read in one piece
 BLOCK_BYTES = 16 << 20
 DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
@@ -74,6 +82,8 @@ class UsageEvents:
     def frame(self) -> pd.DataFrame:
         """The canonical usage table (index: record position), built on demand: the audit
         and tests read it; signals do not need it."""
+        import pandas as pd
+
         chunks = self.chunks
         n = len(self.ids)
         account = np.concatenate([chunk.account for chunk in chunks])
@@ -103,11 +113,15 @@ class UsageEvents:
 
 def account_index(accounts: pd.DataFrame) -> pd.Index:
     """The accounts in signal-table order: first occurrence of each account_id."""
+    import pandas as pd
+
     return pd.Index(accounts["account_id"].drop_duplicates(), name="account_id")
 
 
 def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     """A canonical usage frame (already checked) as one chunk of codes."""
+    import pandas as pd
+
     n = len(ids)
     account = account_positions(ids, frame["account_id"])
     known = account >= 0
@@ -134,6 +148,8 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
 def account_positions(ids: pd.Index, values) -> np.ndarray:
     """Position of each value's account in ``ids`` (-1: not there). Arrow's hash look-up
     (a few times quicker than pandas' on text); categorical values look up categories only."""
+    import pandas as pd
+
     if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
         lookup = np.append(account_positions(ids, values.cat.categories), -1)
         return lookup[values.cat.codes.to_numpy()]
@@ -150,6 +166,57 @@ def _text(values) -> pa.Array:
 
 
 # --- the fast CSV reader -----------------------------------------------------------------------
+
+class UsageRead:
+    """A usage CSV export being read by the fast reader in the background, from before pandas
+    is imported (or the other tables read) until the account ids it is coded against are
+    given to :meth:`finish`."""
+
+    def __init__(self, path: Path, preset: str | None, mapping: dict[str, str]):
+        self.path, self.preset, self.mapping = path, preset, mapping
+        self._ids: Future[pd.Index | None] = Future()
+        self._result: Future[EventsRead | None] = Future()
+        threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
+
+    @classmethod
+    def start(cls, path: Path, config: Config) -> UsageRead | None:
+        """Start reading, or None when the file is not a CSV or lacks a required column (the
+        general reader then reads it, and says what is missing)."""
+        if path.suffix.lower() not in CSV_SUFFIXES:
+            return None
+        try:
+            preset, mapping = table_mapping("usage", path, csv_layout(path)[2], config)
+        except InputError:
+            return None
+        return cls(path, preset, mapping)
+
+    def _run(self) -> None:
+        try:
+            self._result.set_result(read_events_csv(self.path, self.mapping, self._ids.result))
+        except BaseException as error:  # handed to the thread that finishes the read
+            self._result.set_exception(error)
+
+    def finish(self, ids: AccountSource) -> EventsRead | None:
+        """The events, coded against ``ids()``; None when the general reader should read the
+        file (it is not plain, or the accounts could not be read)."""
+        if not self._ids.done():
+            self._ids.set_result(ids())
+        return self._result.result()
+
+    def cancel(self) -> None:
+        if not self._ids.done():
+            self._ids.set_result(None)
+
+
+def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | None,
+                     config: Config) -> UsageRead | None:
+    """Start reading the usage export of ``folder`` in the background, if it has one."""
+    try:
+        path = find_exports(folder, explicit).get("usage")
+    except InputError:
+        return None  # reported when the exports are loaded
+    return None if path is None else UsageRead.start(path, config)
+
 
 class _StepAside(Exception):
     """The file needs the general reader, which reports what is wrong with lines."""

@@ -19,15 +19,9 @@ from ..schema import (
     TABLES,
 )
 from . import values
-from .columns import detect_preset, find_exports, map_headers, missing_column
-from .events import (
-    AccountSource,
-    UsageEvents,
-    account_index,
-    events_from_frame,
-    read_events_csv,
-)
-from .files import RawFile, read_file, read_headers
+from .columns import find_exports, table_mapping
+from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
+from .files import RawFile, read_file
 
 MAX_PROBLEMS_SHOWN = 20
 
@@ -93,14 +87,7 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
     state: dict[str, object] = {}
 
     def wanted(headers: list[str]) -> dict[str, str | None]:
-        preset = detect_preset(headers, name, config.inputs.preset)
-        user_mapping = getattr(config.columns, name)
-        mapping = map_headers(headers, name, preset, user_mapping)
-        missing = [c.name for c in columns.values() if c.required and c.name not in mapping]
-        if missing:
-            raise InputError(f"{path}: missing required column(s): {', '.join(missing)}",
-                             [missing_column(path, name, canonical, headers)
-                              for canonical in missing])
+        preset, mapping = table_mapping(name, path, headers, config)
         state.update(preset=preset, mapping=mapping)
         chosen: dict[str, str | None] = {}
         for canonical, header in mapping.items():
@@ -115,14 +102,12 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
                 chosen.setdefault(header, "string")
         return chosen
 
-    if name == "usage" and ids is not None and path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        wanted(read_headers(path))  # the column mapping, or the missing-column error
-        mapping = state["mapping"]
-        fast = read_events_csv(path, mapping, ids)  # type: ignore[arg-type]
-        if fast is not None:
-            raw = RawFile(path, pd.DataFrame(), fast.headers, fast.line_of)
-            return Table(name, path, None, state["preset"], mapping,  # type: ignore[arg-type]
-                         raw, fast.events)
+    if name == "usage" and ids is not None:
+        early = UsageRead.start(path, config)
+        if early is not None:
+            table = _events_table(early, ids)
+            if table is not None:
+                return table
     raw = read_file(path, wanted, big=big)
     mapping: dict[str, str] = state["mapping"]  # type: ignore[assignment]
     if raw.frame.empty:
@@ -142,6 +127,15 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
 
 # (position, column header, value, message, fix) before line numbers are looked up
 Pending = tuple[int, str, str, str, str]
+
+
+def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:
+    """The usage table from the fast reader, or None when the general reader should read it."""
+    result = read.finish(ids)
+    if result is None:
+        return None
+    raw = RawFile(read.path, pd.DataFrame(), result.headers, result.line_of)
+    return Table("usage", read.path, None, read.preset, read.mapping, raw, result.events)
 
 
 def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: Config
@@ -249,8 +243,19 @@ def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputEr
 
 def load_exports(folder: Path | None, config: Config,
                  explicit: dict[str, Path | None] | None = None,
-                 only: tuple[str, ...] = TABLE_NAMES) -> Exports:
-    """Load every export found. Problems of all files are collected and raised together."""
+                 only: tuple[str, ...] = TABLE_NAMES, early: UsageRead | None = None
+                 ) -> Exports:
+    """Load every export found. Problems of all files are collected and raised together.
+    ``early`` is the usage export's read when it was started before (see UsageRead)."""
+    try:
+        return _load_exports(folder, config, explicit, only, early)
+    finally:
+        if early is not None:
+            early.cancel()  # not used after all: the reading thread stops
+
+
+def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path | None] | None,
+                  only: tuple[str, ...], early: UsageRead | None) -> Exports:
     paths = find_exports(folder, explicit)
     names = [name for name in TABLE_NAMES
              if name in paths and (name in only or name in REQUIRED_TABLES)]
@@ -273,7 +278,10 @@ def load_exports(folder: Path | None, config: Config,
 
         for name in sorted(names, key=lambda name: name != "usage"):
             try:
-                if name == "usage":
+                if name == "usage" and early is not None and early.path == paths[name]:
+                    tables[name] = _events_table(early, account_ids) or load_table(
+                        name, paths[name], config, True, account_ids)
+                elif name == "usage":
                     tables[name] = load_table(name, paths[name], config, True, account_ids)
                 else:
                     tables[name] = futures[name].result()
