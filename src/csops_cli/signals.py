@@ -94,16 +94,19 @@ def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None =
     frame = accounts.copy()
     skipped: list[str] = []
 
-    frame = frame.join(_contract_signals(exports.contracts.frame, ids, as_of))
-    with ThreadPoolExecutor(max_workers=1) as pool:  # activities alongside usage
-        activities = None if exports.activities is None else pool.submit(
-            _activity_signals, exports.activities.frame, ids, today)
+    rows = _contract_rows(exports.contracts.frame, ids)
+    onboarding = _onboarding_start(rows, len(ids))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # contracts and activities beside usage
+        others = [pool.submit(_contract_signals, rows, ids, as_of, onboarding)]
+        if exports.activities is not None:
+            others.append(pool.submit(_activity_signals, exports.activities.frame, ids, today))
         if exports.usage is not None:
             usage_signals = _usage_signals(usage_events(exports.usage, ids), ids, today,
-                                           config, frame["onboarding_start"])
-            frame = frame.join(usage_signals)
-        if activities is not None:
-            frame = frame.join(activities.result())
+                                           config, onboarding)
+        for other in others:
+            frame = frame.join(other.result())
+    if exports.usage is not None:
+        frame = frame.join(usage_signals)
     if exports.usage is None:
         skipped.append("no usage export: product-usage signals (utilization, logins, feature "
                        "adoption, first value) skipped")
@@ -136,20 +139,62 @@ def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     return numerator / denominator
 
 
-def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestamp
-                      ) -> pd.DataFrame:
-    n = len(ids)
+@dataclass(frozen=True)
+class _ContractRows:
+    """The contracts of known accounts, dates as day numbers (NaN: none)."""
+
+    codes: np.ndarray  # account position
+    start: np.ndarray
+    end: np.ndarray
+    signed: np.ndarray
+    arr: np.ndarray
+    licenses: np.ndarray | None
+    is_new: np.ndarray | None  # contract_type == new, when the export has types
+
+
+def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
     codes = account_positions(ids, contracts["account_id"])
     known = codes >= 0
-    codes = codes[known]
-    start = days(contracts["start_date"])[known]
-    end = days(contracts["end_date"])[known]
-    arr = contracts["arr"].to_numpy(dtype=np.float64)[known]
+
+    def column(name: str, read) -> np.ndarray | None:
+        return read(contracts[name])[known] if name in contracts else None
+
+    signed = column("signed_date", days)
+    return _ContractRows(
+        codes[known], days(contracts["start_date"])[known], days(contracts["end_date"])[known],
+        np.full(int(known.sum()), np.nan) if signed is None else signed,
+        contracts["arr"].to_numpy(dtype=np.float64)[known],
+        column("licenses", lambda values: values.to_numpy(dtype=np.float64)),
+        column("contract_type", lambda values: values.eq("new").fillna(False).to_numpy(
+            dtype=bool)))
+
+
+def _first_contracts(rows: _ContractRows) -> np.ndarray:
+    """Row of each account's first contract (by start date)."""
+    order = np.lexsort((rows.start, rows.codes))
+    first_of_account = np.ones(len(order), dtype=bool)
+    first_of_account[1:] = rows.codes[order][1:] != rows.codes[order][:-1]
+    return order[first_of_account]
+
+
+def _onboarding_start(rows: _ContractRows, n: int) -> np.ndarray:
+    """Onboarding starts with the first contract: its signed date, else its start date."""
+    firsts = _first_contracts(rows)
+    onboarding = np.full(n, np.nan)
+    onboarding[rows.codes[firsts]] = np.where(np.isnan(rows.signed[firsts]), rows.start[firsts],
+                                              rows.signed[firsts])
+    return onboarding
+
+
+def _contract_signals(rows: _ContractRows, ids: pd.Index, as_of: pd.Timestamp,
+                      onboarding: np.ndarray) -> pd.DataFrame:
+    n = len(ids)
+    codes, start, end = rows.codes, rows.start, rows.end
     today, t0 = day_number(as_of), day_number(year_before(as_of))
 
     def arr_on(day: int) -> np.ndarray:
         active = (start <= day) & (day < end)
-        return np.bincount(codes[active], weights=arr[active], minlength=n)
+        return np.bincount(codes[active], weights=rows.arr[active], minlength=n)
 
     active_now = (start <= today) & (today < end)
     out = pd.DataFrame(index=ids)
@@ -158,10 +203,9 @@ def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestam
     out["arr_change_12m"] = np.where(out["arr_12m_ago"] > 0,
                                      out["arr"] / out["arr_12m_ago"].where(
                                          out["arr_12m_ago"] > 0) - 1, np.nan)
-    if "licenses" in contracts:
-        licenses = contracts["licenses"].to_numpy(dtype=np.float64)[known]
-        has = active_now & ~np.isnan(licenses)
-        total = np.bincount(codes[has], weights=licenses[has], minlength=n)
+    if rows.licenses is not None:
+        has = active_now & ~np.isnan(rows.licenses)
+        total = np.bincount(codes[has], weights=rows.licenses[has], minlength=n)
         counted = np.bincount(codes[has], minlength=n)
         out["licenses"] = np.where(counted > 0, total, np.nan)
     else:
@@ -171,25 +215,14 @@ def _contract_signals(contracts: pd.DataFrame, ids: pd.Index, as_of: pd.Timestam
     renewal[np.isinf(renewal)] = np.nan
     out["renewal_date"] = from_days(renewal).to_numpy()
     out["days_to_renewal"] = renewal - today
-
-    # onboarding starts with the first contract: its signed date, else its start date
-    signed = days(contracts["signed_date"])[known] if "signed_date" in contracts else \
-        np.full(len(codes), np.nan)
-    order = np.lexsort((start, codes))
-    first_of_account = np.ones(len(order), dtype=bool)
-    first_of_account[1:] = codes[order][1:] != codes[order][:-1]
-    firsts = order[first_of_account]
-    onboarding = np.full(n, np.nan)
-    onboarding[codes[firsts]] = np.where(np.isnan(signed[firsts]), start[firsts], signed[firsts])
     out["onboarding_start"] = from_days(onboarding).to_numpy()
 
     # the latest new contract signed (or started) on or before as_of
-    begun = np.where(np.isnan(signed), start, signed)
-    if "contract_type" in contracts:
-        is_new = contracts["contract_type"].eq("new").fillna(False).to_numpy(dtype=bool)[known]
-    else:
+    begun = np.where(np.isnan(rows.signed), start, rows.signed)
+    is_new = rows.is_new
+    if is_new is None:  # without types, an account's first contract is its new one
         is_new = np.zeros(len(codes), dtype=bool)
-        is_new[firsts] = True
+        is_new[_first_contracts(rows)] = True
     recent = is_new & (begun <= today)
     latest = np.full(n, -np.inf)
     np.maximum.at(latest, codes[recent], begun[recent])
@@ -214,7 +247,7 @@ def usage_events(table: Table, ids: pd.Index) -> UsageEvents:
 
 
 def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Config,
-                   onboarding_start: pd.Series) -> pd.DataFrame:
+                   onboarding_start: np.ndarray) -> pd.DataFrame:
     """Usage signals. The chunks of events are tallied in two threads (numpy and Arrow release
     the GIL), and the tallies merged; events of unknown accounts or after as_of go to an extra
     account slot ``n`` that is dropped at the end."""
@@ -228,7 +261,7 @@ def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Confi
         core=np.append(_positions_in(events.features, core), -1).astype(np.int32),
         width_core=len(core),
         value=names_in(events.features, value_features or core),
-        onboarding=np.append(days(onboarding_start.reindex(ids)), np.inf),
+        onboarding=np.append(onboarding_start, np.inf),
         width_units=len(events.business_units))
     halves = [events.chunks[0::2], events.chunks[1::2]]
     with ThreadPoolExecutor(max_workers=2) as pool:
