@@ -336,34 +336,49 @@ class _UsageTally:
     def _add(self, chunk: EventChunk) -> None:
         rules = self.rules
         day = chunk.day
+        first, last = int(day.min()), int(day.max())
+        if first > rules.today:
+            return  # all after as_of
+        if last < rules.first_day:
+            self._add_before(chunk)  # exports run in time order: most chunks are like this
+            return
         account = np.where(day <= rules.today, chunk.account, rules.n)
         recent = day >= rules.first_day
         window = recent & (account < rules.n)
-        before = ~recent
-        self.used_before[account[before]] = True
+        self.used_before[account[~recent]] = True
         if chunk.user_id is not None:
             self._add_users(account[window], chunk.user_id.filter(pa.array(window)))
         if chunk.active_users is not None:
             np.maximum.at(self.busiest, account[window],
                           np.nan_to_num(chunk.active_users[window]))
         if chunk.feature is not None:
-            feature = chunk.feature
-            logins = window & rules.login[feature]
+            logins = window & rules.login[chunk.feature]
             weights = None if chunk.count is None else np.nan_to_num(chunk.count[logins],
                                                                      nan=1.0)
             self.logins += np.bincount(account[logins], weights=weights,
                                        minlength=rules.n + 1)
-            core = rules.core[feature]
-            is_core = core >= 0
-            self.core.add(account[is_core], core[is_core], day[is_core])
-            # only rows earlier than the account's first value so far can change it: after
-            # the first chunks that leaves few rows for the (slow) unbuffered minimum
-            rows = np.flatnonzero(rules.value[feature] & (day < self.first_value[account]))
-            rows = rows[day[rows] >= rules.onboarding[account[rows]]]
-            np.minimum.at(self.first_value, account[rows], day[rows])
+            self._add_features(account, chunk.feature, day, recent)
         if chunk.business_unit is not None:
-            named = chunk.business_unit >= 0
-            self.units.add(account[named], chunk.business_unit[named], day[named])
+            self.units.add(account, chunk.business_unit, recent)
+
+    def _add_before(self, chunk: EventChunk) -> None:
+        """A chunk entirely before the window: nothing is counted, only first sightings."""
+        account = chunk.account
+        self.used_before[account] = True
+        if chunk.feature is not None:
+            self._add_features(account, chunk.feature, chunk.day, False)
+        if chunk.business_unit is not None:
+            self.units.add(account, chunk.business_unit, False)
+
+    def _add_features(self, account: np.ndarray, feature: np.ndarray, day: np.ndarray,
+                      recent: np.ndarray | bool) -> None:
+        rules = self.rules
+        self.core.add(account, rules.core[feature], recent)
+        # only rows earlier than the account's first value so far can change it: after the
+        # first chunks that leaves few rows for the (slow) unbuffered minimum
+        rows = np.flatnonzero(rules.value[feature] & (day < self.first_value[account]))
+        rows = rows[day[rows] >= rules.onboarding[account[rows]]]
+        np.minimum.at(self.first_value, account[rows], day[rows])
 
     def _add_users(self, accounts: np.ndarray, users: pa.Array) -> None:
         """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
@@ -391,29 +406,34 @@ class _UsageTally:
 
 class _FirstSeen:
     """Which (account, key) pairs were seen in the window and which before it. Keys (core
-    features, business units) are few, so pairs index dense boolean arrays; very many keys
-    fall back to sets of pairs."""
+    features, business units) are few, so pairs index dense boolean arrays, with a spare
+    column that rows without a key (-1) mark harmlessly; very many keys fall back to sets of
+    pairs."""
 
     DENSE_LIMIT = 50_000_000
 
     def __init__(self, slots: int, width: int, first_day: int):
-        self.width, self.first_day = max(width, 1), first_day
+        self.width = width + 1  # the last column: no key
         self.dense = slots * self.width <= self.DENSE_LIMIT
         size = slots * self.width if self.dense else 0
         self.recent = np.zeros(size, dtype=bool)
         self.before = np.zeros(size, dtype=bool)
         self.pairs: dict[bool, list[np.ndarray]] = {True: [], False: []}
 
-    def add(self, accounts: np.ndarray, keys: np.ndarray, day: np.ndarray) -> None:
+    def add(self, accounts: np.ndarray, keys: np.ndarray, recent: np.ndarray | bool) -> None:
+        """``recent``: by row, in the window (rows after as_of come with the dropped account
+        slot); or one answer for all rows."""
         kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
-        pairs = accounts.astype(kind) * self.width + keys
-        recent = day >= self.first_day
-        if self.dense:
-            self.recent[pairs[recent]] = True
-            self.before[pairs[~recent]] = True
+        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys, self.width - 1)
+        if isinstance(recent, bool):
+            split = {recent: pairs}
         else:
-            self.pairs[True].append(pd.unique(pairs[recent]))
-            self.pairs[False].append(pd.unique(pairs[~recent]))
+            split = {True: pairs[recent], False: pairs[~recent]}
+        for is_recent, chosen in split.items():
+            if self.dense:
+                (self.recent if is_recent else self.before)[chosen] = True
+            else:
+                self.pairs[is_recent].append(pd.unique(chosen))
 
     def merge(self, other: _FirstSeen) -> None:
         self.recent |= other.recent
@@ -422,18 +442,24 @@ class _FirstSeen:
             self.pairs[recent] += other.pairs[recent]
 
     def _pairs(self, recent: bool) -> np.ndarray:
-        return np.unique(np.concatenate(self.pairs[recent] or [np.zeros(0, np.int64)]))
+        """The distinct pairs with a key (sets of pairs only)."""
+        pairs = np.unique(np.concatenate(self.pairs[recent] or [np.zeros(0, np.int64)]))
+        return pairs[pairs % self.width != self.width - 1]
+
+    def _dense(self, recent: bool, n: int) -> np.ndarray:
+        """Accounts by keys, the spare column dropped."""
+        return (self.recent if recent else self.before).reshape(-1, self.width)[:n, :-1]
 
     def used_in_window(self, n: int) -> np.ndarray:
         """Number of keys per account seen in the window."""
         if self.dense:
-            return self.recent.reshape(-1, self.width)[:n].sum(axis=1)
+            return self._dense(True, n).sum(axis=1)
         return np.bincount(self._pairs(True) // self.width, minlength=n + 1)[:n]
 
     def new_in_window(self, n: int) -> np.ndarray:
         """Accounts with a key first seen in the window: seen there and never before."""
         if self.dense:
-            return (self.recent & ~self.before).reshape(-1, self.width)[:n].any(axis=1)
+            return (self._dense(True, n) & ~self._dense(False, n)).any(axis=1)
         recent = self._pairs(True)
         new = recent[~np.isin(recent, self._pairs(False))] // self.width
         result = np.zeros(n + 1, dtype=bool)
