@@ -477,10 +477,12 @@ def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> n
         if not pieces:
             return np.zeros(n + 1, dtype=np.int64)
         accounts = np.concatenate([accounts for accounts, _ in pieces])
-        users = pa.chunked_array([users for _, users in pieces], pa.string()).combine_chunks()
-        encoded = pc.dictionary_encode(users)
-        width = max(len(encoded.dictionary), 1)
-        pairs = accounts.astype(np.int64) * width + encoded.indices.to_numpy()
+        # chunks encoded together share one dictionary
+        encoded = pc.dictionary_encode(pa.chunked_array([users for _, users in pieces],
+                                                        pa.string()))
+        width = max(len(encoded.chunk(0).dictionary), 1) if encoded.num_chunks else 1
+        codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
+        pairs = accounts.astype(np.int64) * width + codes
         return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
