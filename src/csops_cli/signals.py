@@ -480,7 +480,9 @@ def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> n
         # chunks encoded together share one dictionary
         encoded = pc.dictionary_encode(pa.chunked_array([users for _, users in pieces],
                                                         pa.string()))
-        width = max(len(encoded.chunk(0).dictionary), 1) if encoded.num_chunks else 1
+        if not len(accounts):
+            return np.zeros(n + 1, dtype=np.int64)
+        width = max(len(chunk.dictionary) for chunk in encoded.chunks)
         codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
         pairs = accounts.astype(np.int64) * width + codes
         return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
