@@ -143,3 +143,22 @@ def test_the_fast_reader_steps_aside_and_the_general_one_reports(tmp_path, defau
         load_exports(tmp_path, default_config)
     problem = raised.value.problems[0]
     assert message in problem.message and problem.line == 402
+
+
+def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
+    from csops_cli.loading.events import begin_usage_read
+
+    generate(tmp_path, accounts=20, seed=3, as_of=AS_OF, events=500)
+    early = begin_usage_read(tmp_path, None, default_config)
+    exports = load_exports(tmp_path, default_config, early=early)
+    assert exports.usage._frame is None and early._result.done()
+    assert len(exports.usage.events) == len(load_exports(tmp_path, default_config).usage.frame)
+
+    unused = begin_usage_read(tmp_path, None, default_config)
+    unused.cancel()  # e.g. the command failed first: the reading thread steps aside
+    assert unused._result.result(timeout=60) is None
+
+    (tmp_path / "usage.csv").write_text("account_id,user_id\nA00001,u1\n")  # no timestamp
+    assert begin_usage_read(tmp_path, None, default_config) is None
+    with pytest.raises(InputError, match="timestamp"):
+        load_exports(tmp_path, default_config)
