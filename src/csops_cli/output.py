@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,21 +20,25 @@ if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
     import pandas as pd
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
 FORMATS = ("table", "csv", "json")
 
 
 def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that Excel would read as a formula with ``'``; numbers stay numbers."""
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     out = frame.copy()
     for column in out.columns:
         series = out[column]
         if isinstance(series.dtype, pd.StringDtype) or series.dtype == object:
-            text = series.astype("string")
-            risky = text.str.startswith(FORMULA_TRIGGERS).fillna(False).astype(bool)
-            if risky.any():
-                out[column] = text.mask(risky, "'" + text)
+            text = series.astype("string[pyarrow]")
+            cells = pa.array(text.array, type=pa.string())
+            risky = pc.fill_null(pc.match_substring_regex(cells, FORMULA_PATTERN), False)
+            if pc.any(risky).as_py():
+                out[column] = text.mask(risky.to_numpy(zero_copy_only=False), "'" + text)
     return out
 
 
@@ -48,8 +53,11 @@ def csv_text(frame: pd.DataFrame) -> str:
     columns = {}
     for name in safe.columns:
         values = safe[name]
-        if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            columns[str(name)] = pa.array(values.dt.strftime("%Y-%m-%d"), type=pa.string())
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):  # written as YYYY-MM-DD
+            if getattr(values.dt, "tz", None) is not None:
+                values = values.dt.tz_localize(None)
+            columns[str(name)] = pa.array(values.to_numpy("datetime64[D]"), type=pa.date32(),
+                                          from_pandas=True)
         elif values.dtype == object:
             columns[str(name)] = pa.array(values.astype("string"), type=pa.string())
         else:
