@@ -5,11 +5,14 @@ its feature and business unit as codes into short name lists; user ids stay Arro
 since they are counted only inside a window. Signals at any as_of, and the audit's checks,
 work from these arrays.
 
-A large, well-formed CSV export is read by :func:`read_events_csv`: the file is cut in two at a
-line boundary and both halves are parsed and coded at once, one thread each, batch by batch, so
-that no column of ten million strings is ever built. Anything unusual (a missing value, a date
-format the reader does not know, a ragged row, another encoding) makes it step aside; the
-general reader then reads the file and reports each problem with its line.
+A well-formed CSV export is read by :func:`read_events_csv`: the file is memory-mapped, cut in
+two at a line boundary, and both halves are parsed at once, one thread each, batch by batch;
+their accounts are then coded with one hash look-up per half. No column of ten million Python
+strings is ever built. Commands start this read (:class:`UsageRead`) before pandas is imported
+and while the other exports load. Anything unusual (a missing value, a date format the reader
+does not know, a ragged row, another encoding) makes it step aside: the general reader then
+reads the file and reports each problem with its line. This module needs no pandas until a
+frame is asked for.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ NUMBER_COLUMNS = ("count", "active_users")
 
 @dataclass
 class EventChunk:
-    """A run of consecutive usage rows."""
+    """A run of consecutive usage rows; chunks are kept in file order, so a row's record
+    position is its place in the concatenated chunks."""
 
-    start: int  # record position of the first row
     account: np.ndarray  # int32 position in UsageEvents.ids; len(ids) = not in the accounts
     day: np.ndarray  # int32 days since 1970-01-01
     feature: np.ndarray | None = None  # int32 code into UsageEvents.features; -1 = none
@@ -128,7 +131,7 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
     account = np.where(known, account, n).astype(np.int32)
     day = frame["timestamp"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
-    chunk = EventChunk(0, account, day.astype(np.int64).astype(np.int32),
+    chunk = EventChunk(account, day.astype(np.int64).astype(np.int32),
                        unknown_ids=unknown_ids)
     names: dict[str, list[str]] = {"feature": [], "business_unit": []}
     for column in TEXT_COLUMNS:
@@ -263,12 +266,7 @@ class _Reader:
         pieces = self._pieces()
         with _MappedFile(self.path) as mapped, ThreadPoolExecutor(len(pieces)) as pool:
             parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
-        chunks, start = [], 0
-        for part in parts:  # record positions run on from one piece to the next
-            for chunk in part:
-                chunk.start = start
-                start += len(chunk)
-                chunks.append(chunk)
+        chunks = [chunk for part in parts for chunk in part]  # in file order
         columns = tuple(canonical for canonical in self.mapping)
         return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
                            list(self.names["business_unit"]), columns)
@@ -334,7 +332,7 @@ class _Reader:
 
     def _chunk(self, batch: pa.RecordBatch) -> EventChunk:
         """A batch's events, but for their accounts (coded per piece)."""
-        chunk = EventChunk(0, np.zeros(0, np.int32), _days(self._column(batch, "timestamp")))
+        chunk = EventChunk(np.zeros(0, np.int32), _days(self._column(batch, "timestamp")))
         for column, change in TEXT_COLUMNS.items():
             values = self._column(batch, column)
             if values is not None:
