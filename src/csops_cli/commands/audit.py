@@ -31,14 +31,16 @@ def audit_command(
 
     Example: csops audit sample_data --out audit.md --strict
     """
-    from .. import audit, metrics, output, pipeline
+    from .. import output
     from ..errors import ExitCode
     from ..render import console, note
-    from ..signals import build_signals
 
     fmt = "markdown" if out is not None and out.suffix.lower() == ".md" and not format \
         else output.format_for(out, format)
-    settings, exports = load(inputs)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import audit, metrics, pipeline
+    from ..signals import build_signals
+
     signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
     report = metrics.compute(exports, signals, settings)
     result = audit.run(exports, signals, report, settings)

@@ -26,12 +26,14 @@ def coverage_command(
 
     Example: csops coverage sample_data --format json
     """
-    from .. import output, pipeline
+    from .. import output
+
+    fmt = output.format_for(out, format)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import pipeline
     from ..coverage import coverage
     from ..history import History
 
-    fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
     result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of),
                                      History(history))
     model = coverage(result.signals, settings,

@@ -34,12 +34,14 @@ def explain_command(
 
     Example: csops explain A00042 sample_data
     """
-    from .. import output, pipeline
+    from .. import output
+
+    fmt = output.format_for(out, format)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import pipeline
     from ..explain import explain, find_account
     from ..history import History
 
-    fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
     store = History(history)
     result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     account_id = find_account(result.signals, account)

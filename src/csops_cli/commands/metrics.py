@@ -35,15 +35,17 @@ def metrics_command(
 
     Example: csops metrics sample_data --by owner --format json
     """
-    from .. import metrics, output, pipeline
+    from .. import output
     from ..errors import UsageError
     from ..render import note
-    from ..signals import build_signals
 
     if by not in ("segment", "owner"):
         raise UsageError(f"--by {by!r}: use segment or owner")
     fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import metrics, pipeline
+    from ..signals import build_signals
+
     signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
     for message in signals.skipped:
         note(message, inputs.quiet)

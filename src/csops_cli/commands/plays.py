@@ -41,15 +41,17 @@ def plays_command(
 
     Example: csops plays sample_data --out actions.csv --target hubspot
     """
-    from .. import output, pipeline, plays
+    from .. import output
     from ..errors import UsageError
-    from ..history import History
     from ..render import note
 
     if target not in (None, "hubspot", "salesforce"):
         raise UsageError(f"--target {target!r}: use hubspot or salesforce")
     fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import pipeline, plays
+    from ..history import History
+
     store = History(history)
     result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of), store)
     team_frame = exports.team.frame if exports.team is not None else None

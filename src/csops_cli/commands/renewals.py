@@ -38,11 +38,13 @@ def renewals_command(
 
     Example: csops renewals sample_data --days 90 --out renewals.csv
     """
-    from .. import output, pipeline
-    from ..history import History
+    from .. import output
 
     fmt = output.format_for(out, format)
-    settings, exports = load(inputs)
+    settings, exports = load(inputs)  # first: it starts reading while pandas imports
+    from .. import pipeline
+    from ..history import History
+
     result = pipeline.account_health(exports, settings, pipeline.parse_as_of(inputs.as_of),
                                      History(history))
     frame = renewal_frame(result.signals, days, settings)
