@@ -103,9 +103,9 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
         return chosen
 
     if name == "usage" and ids is not None:
-        early = UsageRead.start(path, config)
-        if early is not None:
-            table = _events_table(early, ids)
+        fast = UsageRead.start(path, config)  # here started and finished at once
+        if fast is not None:
+            table = _events_table(fast, ids)
             if table is not None:
                 return table
     raw = read_file(path, wanted, big=big)
