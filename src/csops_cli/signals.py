@@ -20,7 +20,6 @@ from .loading import Exports, Table
 from .loading.events import (
     EventChunk,
     UsageEvents,
-    account_index,
     account_positions,
     events_from_frame,
 )
@@ -89,8 +88,8 @@ def year_before(as_of: pd.Timestamp) -> pd.Timestamp:
 def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None = None) -> Signals:
     as_of = (as_of or default_as_of(exports)).normalize()
     today = day_number(as_of)
-    ids = account_index(exports.accounts.frame)
     accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
+    ids = accounts.index  # as account_index gives it: usage events are coded against it
     frame = accounts.copy()
     skipped: list[str] = []
 
@@ -321,10 +320,10 @@ class _UsageTally:
         self.rules = rules
         self.logins = np.zeros(slots)
         self.busiest = np.zeros(slots)
-        self.core = _FirstSeen(slots, rules.width_core, rules.first_day)
+        self.core = _FirstSeen(slots, rules.width_core)
         self.first_value = np.full(slots, NEVER, dtype=np.int32)
         self.used_before = np.zeros(slots, dtype=bool)
-        self.units = _FirstSeen(slots, rules.width_units, rules.first_day)
+        self.units = _FirstSeen(slots, rules.width_units)
         # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
         self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(USER_PARTS)]
 
@@ -412,7 +411,7 @@ class _FirstSeen:
 
     DENSE_LIMIT = 50_000_000
 
-    def __init__(self, slots: int, width: int, first_day: int):
+    def __init__(self, slots: int, width: int):
         self.width = width + 1  # the last column: no key
         self.dense = slots * self.width <= self.DENSE_LIMIT
         size = slots * self.width if self.dense else 0
@@ -504,13 +503,6 @@ def _positions_in(names: list[str], wanted: list[str]) -> np.ndarray:
     return np.array([position.get(name.lower(), -1) for name in names], dtype=np.int32)
 
 
-def feature_codes_in(names: pd.Index, codes: np.ndarray, wanted: list[str]) -> np.ndarray:
-    """Rows whose code stands for one of ``wanted`` (case ignored), by table lookup."""
-    lookup = np.zeros(len(names) + 1, dtype=bool)  # the extra last slot answers code -1
-    lookup[:-1] = pd.Index(names).str.lower().isin([w.lower() for w in wanted])
-    return lookup[codes]
-
-
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:
     n = len(ids)
     codes = account_positions(ids, activities["account_id"])
@@ -518,7 +510,7 @@ def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd
     keep = (codes >= 0) & (day <= today)
     codes, day = codes[keep], day[keep]
     kind_codes, kinds = value_codes(activities["activity_type"])
-    meeting = feature_codes_in(kinds, kind_codes[keep], list(MEETING_TYPES)) & \
+    meeting = names_in(list(kinds), list(MEETING_TYPES))[kind_codes[keep]] & \
         (day >= window_start(today, MEETING_WINDOW_DAYS))
     last = np.full(n, -np.inf)
     np.maximum.at(last, codes, day)

@@ -49,7 +49,9 @@ class Table:
 
     @property
     def rows(self) -> int:
-        return len(self.events) if self._frame is None and self.events else len(self.frame)
+        if self._frame is None and self.events is not None:
+            return len(self.events)
+        return len(self.frame)
 
     def lines(self, positions) -> list[int | None]:
         return self.raw.lines(list(positions))
