@@ -5,14 +5,13 @@ its feature and business unit as codes into short name lists; user ids stay Arro
 since they are counted only inside a window. Signals at any as_of, and the audit's checks,
 work from these arrays.
 
-A well-formed CSV export is read by :func:`read_events_csv`: the file is memory-mapped, cut in
-two at a line boundary, and both halves are parsed at once, one thread each, batch by batch;
-their accounts are then coded with one hash look-up per half. No column of ten million Python
-strings is ever built. Commands start this read (:class:`UsageRead`) before pandas is imported
-and while the other exports load. Anything unusual (a missing value, a date format the reader
-does not know, a ragged row, another encoding) makes it step aside: the general reader then
-reads the file and reports each problem with its line. This module needs no pandas until a
-frame is asked for.
+A well-formed CSV export is read by :class:`UsageRead`: the file is memory-mapped, cut in two
+at a line boundary, and both halves are parsed at once, one thread each, batch by batch; their
+accounts are then coded with one hash look-up per half. No column of ten million Python strings
+is ever built. Commands start this read before pandas is imported and while the other exports
+load. Anything unusual (a missing value, a date format the reader does not know, a ragged row,
+another encoding) makes it step aside: the general reader then reads the file and reports each
+problem with its line. This module needs no pandas until a frame is asked for.
 """
 
 from __future__ import annotations
@@ -175,8 +174,9 @@ class UsageRead:
     is imported (or the other tables read) until the account ids it is coded against are
     given to :meth:`finish`."""
 
-    def __init__(self, path: Path, preset: str | None, mapping: dict[str, str]):
-        self.path, self.preset, self.mapping = path, preset, mapping
+    def __init__(self, path: Path, layout: tuple[str, str, list[str]], preset: str | None,
+                 mapping: dict[str, str]):
+        self.path, self.layout, self.preset, self.mapping = path, layout, preset, mapping
         self._ids: Future[pd.Index | None] = Future()
         self._result: Future[EventsRead | None] = Future()
         threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
@@ -188,14 +188,16 @@ class UsageRead:
         if path.suffix.lower() not in CSV_SUFFIXES:
             return None
         try:
-            preset, mapping = table_mapping("usage", path, csv_layout(path)[2], config)
+            layout = csv_layout(path)  # encoding, delimiter, headers
+            preset, mapping = table_mapping("usage", path, layout[2], config)
         except InputError:
             return None
-        return cls(path, preset, mapping)
+        return cls(path, layout, preset, mapping)
 
     def _run(self) -> None:
         try:
-            self._result.set_result(read_events_csv(self.path, self.mapping, self._ids.result))
+            self._result.set_result(
+                _read_events(self.path, self.layout, self.mapping, self._ids.result))
         except BaseException as error:  # handed to the thread that finishes the read
             self._result.set_exception(error)
 
@@ -235,11 +237,11 @@ class EventsRead:
 AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for when first needed
 
 
-def read_events_csv(path: Path, mapping: dict[str, str], ids: AccountSource
-                    ) -> EventsRead | None:
+def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[str, str],
+                 ids: AccountSource) -> EventsRead | None:
     """Read a usage CSV straight into codes, or None when the general reader should (also
     when the accounts could not be read). Parsing starts before the account ids are known."""
-    encoding, delimiter, headers = csv_layout(path)
+    encoding, delimiter, headers = layout
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
     reader = _Reader(path, delimiter, headers, mapping, ids)
