@@ -81,10 +81,10 @@ class Exports:
 
 
 def load_table(name: str, path: Path, config: Config, big: bool = False,
-               ids: AccountSource | None = None) -> Table:
+               ids: AccountSource | None = None, fast: bool = True) -> Table:
     """Read and check one export. Usage events are also coded against the account ids that
     ``ids()`` gives (None: the accounts could not be read): straight from the file when it is
-    a plain CSV (the fast reader), else from the checked frame."""
+    a plain CSV (the fast reader, unless ``fast`` is False), else from the checked frame."""
     columns = {column.name: column for column in TABLES[name]}
     state: dict[str, object] = {}
 
@@ -104,10 +104,10 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
                 chosen.setdefault(header, "string")
         return chosen
 
-    if name == "usage" and ids is not None:
-        fast = UsageRead.start(path, config)  # here started and finished at once
-        if fast is not None:
-            table = _events_table(fast, ids)
+    if name == "usage" and ids is not None and fast:
+        read = UsageRead.start(path, config)  # here started and finished at once
+        if read is not None:
+            table = _events_table(read, ids)
             if table is not None:
                 return table
     raw = read_file(path, wanted, big=big)
@@ -282,7 +282,7 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
             try:
                 if name == "usage" and early is not None and early.path == paths[name]:
                     tables[name] = _events_table(early, account_ids) or load_table(
-                        name, paths[name], config, True, account_ids)
+                        name, paths[name], config, True, account_ids, fast=False)
                 elif name == "usage":
                     tables[name] = load_table(name, paths[name], config, True, account_ids)
                 else:
