@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import Config
 from .loading import Exports, Table
-from .metrics import MetricsReport, parameter
+from .metrics import MetricsReport
 from .signals import USAGE_WINDOW_DAYS, Signals, year_before
 
 EXAMPLES = 5
@@ -90,15 +90,14 @@ def run(exports: Exports, signals: Signals, report: MetricsReport, config: Confi
 
 
 def _metric_audits(report: MetricsReport, config: Config) -> list[MetricAudit]:
-    lookback = "signal_lookback_days"
     windows = {
-        "ttfv": f"cohort: onboarding in the last {parameter(config, 'ttfv', 'window_days')} days",
+        "ttfv": f"cohort: onboarding in the last {config.metrics.ttfv.window_days} days",
         "nrr": f"trailing 12 months (t0 = {year_before(report.as_of):%Y-%m-%d})",
         "grr": f"trailing 12 months (t0 = {year_before(report.as_of):%Y-%m-%d})",
         "adoption_rate": f"last {USAGE_WINDOW_DAYS} days",
         "expansion_conversion": "trailing 12 months; signal look-back "
-                                f"{parameter(config, 'expansion_conversion', lookback)} days",
-        "activity_to_outcome": f"last {parameter(config, 'activity_to_outcome', 'window_days')} "
+                                f"{config.metrics.expansion_conversion.signal_lookback_days} days",
+        "activity_to_outcome": f"last {config.metrics.activity_to_outcome.window_days} "
                                "days",
     }
     audits = []
@@ -301,9 +300,9 @@ def _future(name: str, column: str):
 def short_coverage(exports, signals, config):
     as_of = signals.as_of
     needs = []
-    ttfv_days = parameter(config, "ttfv", "window_days")
-    lookback = parameter(config, "expansion_conversion", "signal_lookback_days")
-    touch_days = parameter(config, "activity_to_outcome", "window_days")
+    ttfv_days = config.metrics.ttfv.window_days
+    lookback = config.metrics.expansion_conversion.signal_lookback_days
+    touch_days = config.metrics.activity_to_outcome.window_days
     if exports.usage is not None:
         needs += [("usage", "timestamp", ttfv_days, "the TTFV cohort"),
                   ("usage", "timestamp", lookback + USAGE_WINDOW_DAYS,

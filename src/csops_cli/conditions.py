@@ -26,7 +26,7 @@ from .condition_syntax import (
     constant,
     parse,
 )
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, ProblemCode
 
 __all__ = ["Condition", "ConditionError", "compile_condition", "compile_plays", "parse"]
 
@@ -264,7 +264,8 @@ def condition_problem(label: str, play_id: str, text: str, error: ConditionError
     if error.column is not None:
         pointer = f": {text.strip()} ← here at column {error.column}"
     return Problem(label, f"play '{play_id}': {error.message}{pointer}", line=line,
-                   column=f"plays.{play_id}.when", value=text.strip()[:80], fix=error.fix)
+                   column=f"plays.{play_id}.when", value=text.strip()[:80], fix=error.fix,
+                   code=ProblemCode.BAD_CONDITION)
 
 
 def compile_plays(plays, frame: pd.DataFrame, label: str, lines: dict[str, int] | None = None

@@ -19,8 +19,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, ProblemCode
 from .schema import SIGNALS, TABLES
 
 DEFAULT_CONFIG_NAME = "playbooks.yaml"
@@ -49,7 +50,7 @@ class ColumnsConfig(Strict):
             known = {column.name for column in TABLES[table]}
             for canonical in mapping:
                 if canonical not in known:
-                    raise ValueError(_unknown(f"column '{canonical}' of {table}", canonical, known))
+                    raise _unknown(f"column '{canonical}' of {table}", canonical, known)
         return self
 
 
@@ -81,7 +82,7 @@ class Bucket(Strict):
     def _known_signals(self) -> Bucket:
         for name in self.signals:
             if name not in SIGNALS:
-                raise ValueError(_unknown(f"signal '{name}'", name, SIGNALS))
+                raise _unknown(f"signal '{name}'", name, SIGNALS)
         return self
 
 
@@ -119,18 +120,89 @@ class LifecycleConfig(Strict):
 
 
 class MetricConfig(Strict):
+    """What every metric has: a name, a written definition and a target. Each metric's model
+    below holds its own defaults, the same as the packaged playbooks.yaml (a test checks)."""
+
     name: str
     definition: str
     target: float | None = None
-    window_days: Annotated[int, Field(gt=0)] | None = None
-    value_features: list[str] | None = None
-    touch_types: list[str] | None = None
-    per_arr: Annotated[float, Field(gt=0)] | None = None
-    signal_lookback_days: Annotated[int, Field(gt=0)] | None = None
 
 
-MetricId = Literal["ttfv", "nrr", "grr", "adoption_rate", "expansion_conversion",
-                   "activity_to_outcome"]
+PositiveDays = Annotated[int, Field(gt=0)]
+
+
+class TtfvConfig(MetricConfig):
+    name: str = "Time to first value"
+    definition: str = (
+        "Days from onboarding start (the earliest signed_date, else start_date, of the "
+        "account's first contract) to its first usage event on or after that date whose "
+        "feature is a value feature. Cohort: accounts whose onboarding started in the last "
+        "window_days. Median and p90 of those that reached value; within target = reached "
+        "value within target days, of those that reached value or have waited longer than "
+        "the target.")
+    target: float | None = 30  # days
+    window_days: PositiveDays = 180
+    value_features: list[str] = []  # empty: any core feature
+
+
+class NrrConfig(MetricConfig):
+    name: str = "Net revenue retention"
+    definition: str = (
+        "ARR on as_of of the accounts that had ARR twelve months earlier (t0, same calendar "
+        "day), divided by their ARR at t0. New logos are excluded.")
+    target: float | None = 1.05
+
+
+class GrrConfig(MetricConfig):
+    name: str = "Gross revenue retention"
+    definition: str = (
+        "As NRR, with each account's ARR on as_of capped at its ARR at t0: expansion is "
+        "ignored, contraction and churn count.")
+    target: float | None = 0.90
+
+
+class AdoptionRateConfig(MetricConfig):
+    name: str = "Adoption rate"
+    definition: str = (
+        "Mean, over accounts with ARR on as_of, of core features used in the last window_days "
+        "divided by core features configured (no usage counts as 0); beside it, mean license "
+        "utilization.")
+    target: float | None = 0.50
+
+
+class ExpansionConversionConfig(MetricConfig):
+    name: str = "Expansion conversion"
+    definition: str = (
+        "Of accounts with ARR at t0, the share whose ARR on as_of is higher than at t0; and, "
+        "of accounts that had an expansion signal signal_lookback_days before as_of, the share "
+        "whose ARR grew since then.")
+    target: float | None = 0.20
+    signal_lookback_days: PositiveDays = 90
+
+
+class ActivityToOutcomeConfig(MetricConfig):
+    name: str = "CSM activity-to-outcome ratio"
+    definition: str = (
+        "CS touches (activities of touch_types) in the last window_days per $10,000 of ARR "
+        "renewed in that period: contracts of type renewal, or starting within 7 days of the "
+        "end of an earlier contract of the same account, whose start_date is in the period. "
+        "Per owner, the touches and renewals of the accounts in the CSM's book. Lower is more "
+        "efficient: the target is a ceiling.")
+    target: float | None = 5  # a ceiling: touches per renewed `per_arr`
+    window_days: PositiveDays = 365
+    touch_types: list[str] = ["meeting", "call", "email", "qbr", "training"]
+    per_arr: Annotated[float, Field(gt=0)] = 10_000
+
+
+class MetricsConfig(Strict):
+    """The core metrics, one field each; a metric left out of the file keeps its defaults."""
+
+    ttfv: TtfvConfig = TtfvConfig()
+    nrr: NrrConfig = NrrConfig()
+    grr: GrrConfig = GrrConfig()
+    adoption_rate: AdoptionRateConfig = AdoptionRateConfig()
+    expansion_conversion: ExpansionConversionConfig = ExpansionConversionConfig()
+    activity_to_outcome: ActivityToOutcomeConfig = ActivityToOutcomeConfig()
 
 
 class Action(Strict):
@@ -160,7 +232,8 @@ class Play(Strict):
         try:
             parse(when)
         except ConditionError as error:
-            raise ValueError(f"{error}{'; ' + error.fix if error.fix else ''}") from None
+            raise PydanticCustomError(ProblemCode.BAD_CONDITION, "{problem}", {
+                "problem": f"{error}{'; ' + error.fix if error.fix else ''}"}) from None
         return when
 
 
@@ -173,7 +246,7 @@ class Config(Strict):
     segments: list[Segment]
     coverage: CoverageConfig = CoverageConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
-    metrics: dict[MetricId, MetricConfig] = {}
+    metrics: MetricsConfig = MetricsConfig()
     plays: list[Play] = []
     # where each play's `when` is in the file, for errors found once the columns are known
     _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
@@ -192,15 +265,17 @@ class Config(Strict):
         seen: set[str] = set()
         for play in self.plays:
             if play.id in seen:
-                raise ValueError(f"play id '{play.id}' is used twice; give each play its own id")
+                raise PydanticCustomError(ProblemCode.DUPLICATE_ID, "{problem}", {
+                    "problem": f"play id '{play.id}' is used twice; give each play its own id"})
             seen.add(play.id)
         return self
 
 
-def _unknown(what: str, name: str, known: typing.Iterable[str]) -> str:
+def _unknown(what: str, name: str, known: typing.Iterable[str]) -> PydanticCustomError:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown {what}{hint}"
+    return PydanticCustomError(ProblemCode.UNKNOWN_NAME, "{problem}",
+                               {"problem": f"unknown {what}{hint}"})
 
 
 def default_config_text() -> str:
@@ -211,7 +286,8 @@ def find_config(explicit: Path | None, data_dir: Path | None = None) -> tuple[st
     """Return (label, text) of the config to use: --config, ./playbooks.yaml, or the default."""
     if explicit is not None:
         if not explicit.is_file():
-            raise ConfigError(f"{explicit}: no such file; check the --config path")
+            raise ConfigError(f"{explicit}: no such file; check the --config path",
+                              code=ProblemCode.FILE_NOT_FOUND)
         return str(explicit), _read_text(explicit)
     local = Path(DEFAULT_CONFIG_NAME)
     if local.is_file():
@@ -223,7 +299,8 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8") from None
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason}); save it as UTF-8",
+                          code=ProblemCode.UNSUPPORTED_ENCODING) from None
 
 
 def load_config(explicit: Path | None = None) -> tuple[str, Config]:
@@ -232,32 +309,19 @@ def load_config(explicit: Path | None = None) -> tuple[str, Config]:
 
 
 def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
+    loader = yaml.SafeLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        detail = getattr(error, "problem", None) or str(error)
-        fix = "check indentation and quoting on that line"
-        lines = text.splitlines()
-        if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
-            fix = "YAML does not allow tabs for indentation; use spaces"
-        raise ConfigError(
-            f"{label}: YAML syntax error", [Problem(label, detail, line=line, fix=fix)]
-        ) from None
-    if root is None:
-        raise ConfigError(f"{label}: the file is empty; start from `csops init`")
-    _check_size(root, label)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:  # e.g. a !!python/object tag: refused, never built
-        mark = getattr(error, "problem_mark", None)
-        raise ConfigError(f"{label}: unsupported YAML", [Problem(
-            label, getattr(error, "problem", None) or str(error).splitlines()[0],
-            line=mark.line + 1 if mark is not None else None,
-            fix="use plain values: no tags such as !!python/...")]) from None
+        root = _compose(loader, text, label)
+        if root is None:
+            raise ConfigError(f"{label}: the file is empty; start from `csops init`",
+                              code=ProblemCode.EMPTY_FILE)
+        _check_size(root, label)
+        data = _construct(loader, root, label)
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{label}: expected a mapping of sections (inputs, health, plays, ...)")
+        raise ConfigError(f"{label}: expected a mapping of sections (inputs, health, plays, ...)",
+                          code=ProblemCode.NOT_A_MAPPING)
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
@@ -270,6 +334,35 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
     return config
 
 
+def _compose(loader: yaml.SafeLoader, text: str, label: str) -> yaml.Node | None:
+    """The document's node tree (with lines), not yet built into values."""
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = getattr(error, "problem", None) or str(error)
+        fix = "check indentation and quoting on that line"
+        lines = text.splitlines()
+        if line is not None and 0 < line <= len(lines) and "\t" in lines[line - 1]:
+            fix = "YAML does not allow tabs for indentation; use spaces"
+        raise ConfigError(f"{label}: YAML syntax error", [Problem(
+            label, detail, line=line, fix=fix, code=ProblemCode.BAD_YAML)]) from None
+
+
+def _construct(loader: yaml.SafeLoader, root: yaml.Node, label: str) -> Any:
+    """Values from the node tree, by the safe constructor."""
+    try:
+        return loader.construct_document(root)
+    except yaml.YAMLError as error:  # e.g. a !!python/object tag: refused, never built
+        mark = getattr(error, "problem_mark", None)
+        raise ConfigError(f"{label}: unsupported YAML", [Problem(
+            label, getattr(error, "problem", None) or str(error).splitlines()[0],
+            line=mark.line + 1 if mark is not None else None,
+            fix="use plain values: no tags such as !!python/...",
+            code=ProblemCode.UNSUPPORTED_YAML)]) from None
+
+
 def _check_size(root: yaml.Node, label: str) -> None:
     """Refuse alias bombs: count nodes as the document would expand them."""
     count = 0
@@ -279,7 +372,8 @@ def _check_size(root: yaml.Node, label: str) -> None:
         count += 1
         if count > MAX_YAML_NODES:
             raise ConfigError(f"{label}: the document expands to more than {MAX_YAML_NODES:,} "
-                              "values (anchors and aliases?); write it out plainly")
+                              "values (anchors and aliases?); write it out plainly",
+                              code=ProblemCode.YAML_TOO_LARGE)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 stack.extend((key, value))
@@ -297,12 +391,20 @@ def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Pr
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
         fix = f"did you mean '{close[0]}'?" if close else (
             f"valid keys here: {', '.join(valid)}" if valid else "remove it")
-        return Problem(label, f"unknown key '{key}' at {path}", line=line, column=path, fix=fix)
+        return Problem(label, f"unknown key '{key}' at {path}", line=line, column=path, fix=fix,
+                       code=ProblemCode.UNKNOWN_KEY)
     message = item["msg"].removeprefix("Value error, ")
     value = item.get("input")
     shown = None if isinstance(value, (dict, list)) else (None if value is None else str(value))
     return Problem(label, f"{path}: {message}", line=line, column=path, value=shown,
-                   fix=_fix_for(item))
+                   fix=_fix_for(item), code=_code_for(item))
+
+
+def _code_for(item: dict[str, Any]) -> ProblemCode:
+    kind = item["type"]
+    if kind in ProblemCode.__members__.values():  # raised by a validator here with its code
+        return ProblemCode(kind)
+    return ProblemCode.MISSING_KEY if kind == "missing" else ProblemCode.INVALID_VALUE
 
 
 def _fix_for(item: dict[str, Any]) -> str | None:

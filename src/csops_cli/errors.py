@@ -6,8 +6,8 @@ place (``cli.run``). Anything else that escapes is a bug and keeps its traceback
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -16,6 +16,46 @@ class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1  # the command worked and found what --strict asks to fail on
     BAD_INPUT = 2  # bad input, bad configuration or bad usage
+
+
+class ProblemCode(StrEnum):
+    """Why an input was refused, for programs and tests: stable, never renamed or reused.
+    The message beside it is for people and may be reworded at any time."""
+
+    # the data folder and its files
+    NO_SUCH_FOLDER = "no_such_folder"  # the data folder does not exist
+    NOT_A_FOLDER = "not_a_folder"  # the data folder is a file
+    FILE_NOT_FOUND = "file_not_found"  # a file named by an option does not exist
+    DUPLICATE_EXPORT = "duplicate_export"  # two files in the folder are the same table
+    MISSING_EXPORT = "missing_export"  # a required table has no file
+    # reading a file
+    EMPTY_FILE = "empty_file"  # nothing but blank space
+    NO_DATA_ROWS = "no_data_rows"  # a header and nothing below it
+    BINARY_FILE = "binary_file"  # NUL bytes: not text
+    UNSUPPORTED_ENCODING = "unsupported_encoding"  # UTF-16, or YAML that is not UTF-8
+    UNREADABLE_FILE = "unreadable_file"  # the CSV, xlsx or Parquet reader gave up
+    OPEN_QUOTE = "open_quote"  # a quoted value never closed
+    RAGGED_ROW = "ragged_row"  # a row with more or fewer fields than the header
+    # columns and values of an export
+    MISSING_COLUMN = "missing_column"  # a required column is not among the headers
+    MISSING_VALUE = "missing_value"  # a required column is empty on a row
+    NOT_A_DATE = "not_a_date"
+    NOT_AN_AMOUNT = "not_an_amount"
+    NOT_A_NUMBER = "not_a_number"
+    NEGATIVE_VALUE = "negative_value"  # a count below zero
+    # playbooks.yaml
+    BAD_YAML = "bad_yaml"  # not valid YAML syntax
+    UNSUPPORTED_YAML = "unsupported_yaml"  # valid YAML that a safe loader refuses (tags)
+    YAML_TOO_LARGE = "yaml_too_large"  # anchors and aliases expand past any real config
+    NOT_A_MAPPING = "not_a_mapping"  # the document is not a mapping of sections
+    UNKNOWN_KEY = "unknown_key"  # a key the model does not have
+    MISSING_KEY = "missing_key"  # a required key left out
+    UNKNOWN_NAME = "unknown_name"  # a signal or column name that does not exist
+    DUPLICATE_ID = "duplicate_id"  # two plays with one id
+    INVALID_VALUE = "invalid_value"  # wrong type, out of range or not one of the choices
+    BAD_CONDITION = "bad_condition"  # a play's `when` cannot be parsed or compiled
+    # the history store
+    UNUSABLE_HISTORY = "unusable_history"  # not a history database csops can read
 
 
 @dataclass(frozen=True)
@@ -28,6 +68,7 @@ class Problem:
     column: str | None = None
     value: str | None = None
     fix: str | None = None
+    code: ProblemCode = field(kw_only=True)  # required: every problem says what kind it is
 
 
 class CsopsError(Exception):
@@ -36,10 +77,12 @@ class CsopsError(Exception):
     exit_code = ExitCode.BAD_INPUT
 
     def __init__(self, message: str, problems: list[Problem] | None = None,
-                 total: int | None = None):
+                 total: int | None = None, *, code: ProblemCode | None = None):
         super().__init__(message)
         self.message = message
         self.problems = problems or []
+        # what went wrong when there is no problem to carry it (a file that is not there)
+        self.code = code
         # ``problems`` may be a sample; ``total`` counts them all
         self.total = total if total is not None else len(self.problems)
 

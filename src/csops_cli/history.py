@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, ProblemCode
 
 BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
 SCHEMA_VERSION = 1
@@ -69,7 +69,8 @@ class History:
             raise InputError(f"{self.path}: not a usable history database",
                              [Problem(str(self.path), str(error),
                                       fix="point --history at another file, or move this one "
-                                          "away to start a new history")]) from None
+                                          "away to start a new history",
+                                      code=ProblemCode.UNUSABLE_HISTORY)]) from None
 
     def save(self, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
         """Store the snapshot of ``as_of`` (index account_id), replacing one of the same day."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import Config, MetricConfig
+from .config import Config
 from .loading import Exports
 from .loading.events import account_positions
 from .signals import Signals, build_signals, day_number, days, window_start, year_before
@@ -22,13 +22,6 @@ LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
 RENEWAL_GAP_DAYS = 7
 UNASSIGNED = "(unassigned)"
 NO_SEGMENT = "(no segment)"
-
-DEFAULTS = {
-    "ttfv": {"window_days": 180, "target": 30},
-    "activity_to_outcome": {"window_days": 365, "per_arr": 10_000,
-                            "touch_types": ["meeting", "call", "email", "qbr", "training"]},
-    "expansion_conversion": {"signal_lookback_days": 90},
-}
 
 
 @dataclass(frozen=True)
@@ -71,12 +64,6 @@ class MetricsReport:
     metrics: dict[str, Metric]
 
 
-def parameter(config: Config, metric_id: str, name: str):
-    metric = config.metrics.get(metric_id)
-    value = getattr(metric, name, None) if metric is not None else None
-    return value if value is not None else DEFAULTS.get(metric_id, {}).get(name)
-
-
 def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment"
             ) -> MetricsReport:
     as_of = signals.as_of
@@ -97,18 +84,18 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
     }
     metrics = {}
     for metric_id, function in functions.items():
-        spec = config.metrics.get(metric_id) or MetricConfig(name=metric_id, definition="")
+        spec = getattr(config.metrics, metric_id)
         by_group = {str(name): function(part)
                     for name, part in accounts.groupby(groups, sort=True)}
         unit = "ratio"
         if metric_id == "ttfv":
             unit = "days"
         elif metric_id == "activity_to_outcome":
-            unit = f"touches per ${parameter(config, metric_id, 'per_arr'):,.0f} renewed"
+            unit = f"touches per ${config.metrics.activity_to_outcome.per_arr:,.0f} renewed"
         metrics[metric_id] = Metric(
             metric_id, spec.name, spec.definition.strip(), unit,
             higher_is_better=metric_id not in LOWER_IS_BETTER,
-            target=parameter(config, metric_id, "target"),
+            target=spec.target,
             overall=function(accounts), by_group=by_group)
     return MetricsReport(as_of, group_by, metrics)
 
@@ -118,14 +105,14 @@ def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.Da
     touches and renewed ARR in the activity window, and the expansion signal at lookback."""
     frame = signals.frame.copy()
     as_of = signals.as_of
-    window = parameter(config, "activity_to_outcome", "window_days")
+    window = config.metrics.activity_to_outcome.window_days
     first_day = window_start(day_number(as_of), window)
     today = day_number(as_of)
     ids = frame.index
     frame["renewed_arr"] = _renewed_arr(exports.contracts.frame, ids, first_day, today)
     if exports.activities is not None:
         activities = exports.activities.frame
-        touch_types = [t.lower() for t in parameter(config, "activity_to_outcome", "touch_types")]
+        touch_types = [t.lower() for t in config.metrics.activity_to_outcome.touch_types]
         day = days(activities["date"])
         touch = activities["activity_type"].isin(touch_types).to_numpy(dtype=bool) & \
             (day >= first_day) & (day <= today)
@@ -134,7 +121,7 @@ def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.Da
         frame.attrs["orphan_touches"] = int((touch & (codes < 0)).sum())
     else:
         frame["touches"] = np.nan
-    lookback = parameter(config, "expansion_conversion", "signal_lookback_days")
+    lookback = config.metrics.expansion_conversion.signal_lookback_days
     if exports.usage is not None:
         earlier = build_signals(exports, config, as_of - pd.Timedelta(days=lookback)).frame
         frame["signal_then"] = earlier["expansion_signal"].reindex(ids).fillna(False)
@@ -179,8 +166,8 @@ def _reasons(counts: dict[str, int]) -> dict[str, int]:
 
 def ttfv(frame: pd.DataFrame, as_of: pd.Timestamp, config: Config, has_usage: bool
          ) -> Computation:
-    window = parameter(config, "ttfv", "window_days")
-    target = parameter(config, "ttfv", "target")
+    window = config.metrics.ttfv.window_days
+    target = config.metrics.ttfv.target
     start = frame["onboarding_start"]
     first = as_of - pd.Timedelta(days=window - 1)
     cohort_mask = (start >= first) & (start <= as_of)
@@ -289,7 +276,7 @@ def expansion_conversion(frame: pd.DataFrame, config: Config, has_usage: bool) -
 
 def activity_to_outcome(frame: pd.DataFrame, config: Config, has_activities: bool
                         ) -> Computation:
-    per_arr = parameter(config, "activity_to_outcome", "per_arr")
+    per_arr = config.metrics.activity_to_outcome.per_arr
     renewed = float(frame["renewed_arr"].sum())
     excluded = _reasons({"touches on accounts missing from the accounts export":
                          int(frame.attrs.get("orphan_touches", 0))})

@@ -252,8 +252,7 @@ def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Confi
     account slot ``n`` that is dropped at the end."""
     n = len(ids)
     core = list(config.product.core_features)
-    value_features = list(config.metrics["ttfv"].value_features or []) \
-        if "ttfv" in config.metrics else []
+    value_features = list(config.metrics.ttfv.value_features)
     rules = _UsageRules(
         n=n, today=today, first_day=window_start(today, USAGE_WINDOW_DAYS),
         login=names_in(events.features, config.product.login_events),

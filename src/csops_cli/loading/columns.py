@@ -7,7 +7,7 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ProblemCode
 from ..schema import (
     GENERIC_ALIASES,
     PRESET_MARKERS,
@@ -33,9 +33,11 @@ def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = 
             raise InputError(f"{folder}: no such folder",
                              [Problem(str(folder), "the data folder does not exist",
                                       fix="give the folder that holds accounts.csv and "
-                                          "contracts.csv (e.g. sample_data)")])
+                                          "contracts.csv (e.g. sample_data)",
+                                      code=ProblemCode.NO_SUCH_FOLDER)])
         if not folder.is_dir():
-            raise InputError(f"{folder}: not a folder; give the folder that holds the exports")
+            raise InputError(f"{folder}: not a folder; give the folder that holds the exports",
+                             code=ProblemCode.NOT_A_FOLDER)
         by_table: dict[str, list[Path]] = {}
         for path in sorted(folder.iterdir()):
             if path.is_file() and path.suffix.lower() in SUFFIXES:
@@ -46,11 +48,13 @@ def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = 
             if len(paths) > 1:
                 listed = ", ".join(p.name for p in paths)
                 raise InputError(f"{folder}: more than one {name} export ({listed}); "
-                                 f"keep one or name it with --{name}")
+                                 f"keep one or name it with --{name}",
+                                 code=ProblemCode.DUPLICATE_EXPORT)
             found[name] = paths[0]
     for name, path in explicit.items():
         if not path.is_file():
-            raise InputError(f"{path}: no such file; check the --{name} path")
+            raise InputError(f"{path}: no such file; check the --{name} path",
+                             code=ProblemCode.FILE_NOT_FOUND)
         found[name] = path
     missing = [name for name in REQUIRED_TABLES if name not in found]
     if missing:
@@ -58,7 +62,8 @@ def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = 
         raise InputError(
             f"no {' or '.join(missing)} export {where}",
             [Problem(str(folder or "."), f"missing the {name} export",
-                     fix=f"add {name}.csv (or .xlsx, .parquet), or name it with --{name}")
+                     fix=f"add {name}.csv (or .xlsx, .parquet), or name it with --{name}",
+                     code=ProblemCode.MISSING_EXPORT)
              for name in missing])
     return found
 
@@ -108,7 +113,7 @@ def missing_column(path: Path, table: str, canonical: str, headers: list[str]) -
            f"(columns: {table}: {canonical}: \"{close[0] if close else 'Your header'}\")")
     shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
     return Problem(str(path), f"required column '{canonical}' not found (headers: {shown})",
-                   line=1, column=canonical, fix=fix)
+                   line=1, column=canonical, fix=fix, code=ProblemCode.MISSING_COLUMN)
 
 
 def table_mapping(name: str, path: Path, headers: list[str], config: Config

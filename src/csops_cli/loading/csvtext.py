@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ProblemCode
 
 DELIMITERS = ",;\t"
 SNIFF_BYTES = 64 * 1024
@@ -37,15 +37,18 @@ def sniff(path: Path) -> tuple[str, str, str]:
     if not head.strip():
         raise InputError(f"{path}: the file is empty",
                          [Problem(str(path), "the file is empty", line=1,
-                                  fix="export the table again, with its header row")])
+                                  fix="export the table again, with its header row",
+                                  code=ProblemCode.EMPTY_FILE)])
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path}: UTF-16 text", [Problem(
             str(path), "the file is UTF-16 encoded", line=1,
-            fix="save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)")])
+            fix="save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)",
+            code=ProblemCode.UNSUPPORTED_ENCODING)])
     if b"\x00" in head:
         raise InputError(f"{path}: not a text file",
                          [Problem(str(path), "the file holds binary data (NUL bytes)", line=1,
-                                  fix="export as CSV (UTF-8), .xlsx or Parquet")])
+                                  fix="export as CSV (UTF-8), .xlsx or Parquet",
+                                  code=ProblemCode.BINARY_FILE)])
     encoding = "utf-8"
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
@@ -124,7 +127,8 @@ def check_quotes(path: Path, encoding: str, delimiter: str) -> None:
             pass
     raise InputError(f"{path}: a quote is left open", [Problem(
         str(path), "a quoted value is never closed: the rest of the file would become one cell",
-        line=start, fix='close the quote, or double quotes inside a value ("")')])
+        line=start, fix='close the quote, or double quotes inside a value ("")',
+        code=ProblemCode.OPEN_QUOTE)])
 
 
 def csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
@@ -146,5 +150,6 @@ def ragged_problems(path: Path, expected: int, delimiter: str, encoding: str) ->
             problems.append(Problem(
                 str(path), f"expected {expected} fields, found {len(fields)}", line=line,
                 value=delimiter.join(fields)[:60],
-                fix="quote values that contain the delimiter, or remove the extra cells"))
+                fix="quote values that contain the delimiter, or remove the extra cells",
+                code=ProblemCode.RAGGED_ROW))
     return problems

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ProblemCode
 from .csvtext import (
     check_quotes,
     csv_layout,
@@ -151,7 +151,8 @@ def _types_mapper(arrow_type: pa.DataType):
 def _csv_error(path: Path, message: str) -> InputError:
     fix = "check quoting: a quote left open swallows the rest of the file"
     return InputError(f"{path}: cannot be read as CSV",
-                      [Problem(str(path), message.splitlines()[0], fix=fix)])
+                      [Problem(str(path), message.splitlines()[0], fix=fix,
+                               code=ProblemCode.UNREADABLE_FILE)])
 
 
 FOOTER_ROWS = 10  # report footers, padded out to full width by a spreadsheet, end the file
@@ -187,7 +188,8 @@ def _read_excel(path: Path, nrows: int | None = None) -> pd.DataFrame:
     except Exception as error:  # openpyxl raises many types for a corrupt workbook
         raise InputError(f"{path}: cannot be read as an Excel workbook",
                          [Problem(str(path), str(error).splitlines()[0] if str(error) else
-                                  type(error).__name__, fix="save it again as .xlsx or CSV")]
+                                  type(error).__name__, fix="save it again as .xlsx or CSV",
+                                  code=ProblemCode.UNREADABLE_FILE)]
                          ) from None
 
 
@@ -222,6 +224,7 @@ def _read_parquet(path: Path, wanted) -> RawFile:
     except (pa.ArrowInvalid, OSError) as error:
         raise InputError(f"{path}: cannot be read as Parquet",
                          [Problem(str(path), str(error).splitlines()[0],
-                                  fix="write it again as Parquet, or export CSV")]) from None
+                                  fix="write it again as Parquet, or export CSV",
+                                  code=ProblemCode.UNREADABLE_FILE)]) from None
     frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
     return RawFile(path, frame, names, lambda positions: [p + 1 for p in positions], "row")

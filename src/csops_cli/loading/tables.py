@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ProblemCode
 from ..schema import (
     CONTRACT_TYPES,
     REQUIRED_TABLES,
@@ -116,7 +116,8 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
         raise InputError(f"{path}: the file has a header but no data rows",
                          [Problem(str(path), "no data rows after the header", line=2,
                                   fix=f"export the {name} table again with its rows, or remove "
-                                      "the file so that csops skips what needs it")])
+                                      "the file so that csops skips what needs it",
+                                  code=ProblemCode.NO_DATA_ROWS)])
     frame, problems = _canonical_frame(raw, name, mapping, config)
     if problems:
         raise _problems_error(path, raw, problems)
@@ -127,8 +128,8 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
                  events)
 
 
-# (position, column header, value, message, fix) before line numbers are looked up
-Pending = tuple[int, str, str, str, str]
+# (position, column header, value, code, message, fix) before line numbers are looked up
+Pending = tuple[int, str, str, ProblemCode, str, str]
 
 
 def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:
@@ -158,20 +159,23 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
             fix = ("write dates as 2026-03-01 or 3/1/2026"
                    + ("" if config.inputs.dayfirst else
                       "; for day-first dates set inputs: dayfirst: true"))
-            problems += _pending(source, bad, header, "not a date", fix)
+            problems += _pending(source, bad, header, ProblemCode.NOT_A_DATE, "not a date", fix)
         elif column.kind == "money":
             parsed, bad = values.parse_money(source)
-            problems += _pending(source, bad, header, "not an amount",
+            problems += _pending(source, bad, header, ProblemCode.NOT_AN_AMOUNT, "not an amount",
                                  "write amounts as 1200, 1,200.50 or $1,200")
         else:
             parsed, bad = values.parse_number(source)
-            problems += _pending(source, bad, header, "not a number", "write a plain number")
+            problems += _pending(source, bad, header, ProblemCode.NOT_A_NUMBER, "not a number",
+                                 "write a plain number")
             negative = (parsed < 0).fillna(False)
-            problems += _pending(source, negative, header, f"negative {column.name}",
+            problems += _pending(source, negative, header, ProblemCode.NEGATIVE_VALUE,
+                                 f"negative {column.name}",
                                  "a count cannot be below zero; fix the value")
         if column.required:
             empty = parsed.isna() & ~bad
-            problems += _pending(source, empty, header, "missing value",
+            problems += _pending(source, empty, header, ProblemCode.MISSING_VALUE,
+                                 "missing value",
                                  f"fill in {column.name} on this row, or delete the row")
         data[column.name] = parsed
     canonical = pd.DataFrame(data, index=frame.index)
@@ -185,12 +189,12 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
     return canonical, problems
 
 
-def _pending(source: pd.Series, bad: pd.Series, header: str, message: str, fix: str
-             ) -> list[Pending]:
+def _pending(source: pd.Series, bad: pd.Series, header: str, code: ProblemCode, message: str,
+             fix: str) -> list[Pending]:
     if not bad.any():
         return []
     rows = source[bad.to_numpy()]
-    return [(int(position), header, "" if pd.isna(value) else str(value), message, fix)
+    return [(int(position), header, "" if pd.isna(value) else str(value), code, message, fix)
             for position, value in rows.items()]
 
 
@@ -238,8 +242,10 @@ def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputEr
     pending.sort(key=lambda item: item[0])
     shown = pending[:MAX_PROBLEMS_SHOWN]
     lines = raw.lines([item[0] for item in shown])
-    problems = [Problem(str(path), message, line=line, column=header, value=value, fix=fix)
-                for (_, header, value, message, fix), line in zip(shown, lines, strict=True)]
+    problems = [Problem(str(path), message, line=line, column=header, value=value, fix=fix,
+                        code=code)
+                for (_, header, value, code, message, fix), line in zip(shown, lines,
+                                                                         strict=True)]
     return InputError(f"{path}: {len(pending)} problem(s)", problems, total=len(pending))
 
 
