@@ -282,7 +282,7 @@ def default_config_text() -> str:
     return resources.files("csops_cli").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
 
 
-def find_config(explicit: Path | None, data_dir: Path | None = None) -> tuple[str, str]:
+def find_config(explicit: Path | None) -> tuple[str, str]:
     """Return (label, text) of the config to use: --config, ./playbooks.yaml, or the default."""
     if explicit is not None:
         if not explicit.is_file():
