@@ -87,6 +87,14 @@ def test_all_problems_of_a_file_are_shown_together_with_a_count(cli, tmp_path):
                                f"bad{i}") for i in range(20)]
 
 
+def test_problems_of_a_file_are_in_line_order_whatever_their_column(tmp_path):
+    folder = folder_with(tmp_path, contracts=CONTRACTS_HEADER
+                         + "c1,001,2026-01-01,2027-01-01,lots\nc2,001,later,2027-01-01,5\n")
+    assert located(refusal(folder)) == [
+        ("contracts.csv", ProblemCode.NOT_AN_AMOUNT, 2, "arr", "lots"),
+        ("contracts.csv", ProblemCode.NOT_A_DATE, 3, "start_date", "later")]
+
+
 def test_empty_file(cli, tmp_path):
     folder = folder_with(tmp_path, contracts="")
     assert_clean_failure(cli("health", folder), "contracts.csv")
@@ -123,7 +131,7 @@ def test_two_files_for_one_table(cli, tmp_path):
 def test_a_named_file_that_is_not_there(cli, tmp_path):
     folder = folder_with(tmp_path)
     assert_clean_failure(cli("health", folder, "--usage", tmp_path / "u.csv"), "u.csv")
-    from csops_cli.config import parse_config, default_config_text
+    from csops_cli.config import default_config_text, parse_config
     from csops_cli.loading import load_exports
 
     with pytest.raises(CsopsError) as caught:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from csops_cli.errors import CsopsError, ProblemCode
 from csops_cli.loading import load_exports
 
 ACCOUNTS = "account_id,account_name,segment,csm_owner,champion_status\n001,Acme,SMB,Ann,active\n"
@@ -32,112 +33,130 @@ def folder_with(tmp_path: Path, name: str, content: bytes | str) -> Path:
     return folder
 
 
-# (id, file, content, fragments the message must hold: file name, line, what is wrong)
+def line_of(fragment: str) -> int:
+    """Line of the packaged config where ``fragment`` first appears."""
+    return next(n for n, line in enumerate(CONFIG.splitlines(), 1) if fragment in line)
+
+
+MISSING_COLUMN, NOT_A_DATE = ProblemCode.MISSING_COLUMN, ProblemCode.NOT_A_DATE
+HUGE = " or ".join(["arr > 1"] * 20000)
+
+# (id, file, content, what the core refuses it with: the problems as (code, line, column,
+# value), or the error's own code when there is no problem to locate)
 REFUSED = [
     ("accounts-missing-id", "accounts.csv", "name,segment\nAcme,SMB\n",
-     ["accounts.csv", "account_id", "required column"]),
-    ("accounts-empty", "accounts.csv", "", ["accounts.csv", "empty"]),
+     [(MISSING_COLUMN, 1, "account_id", None)]),
+    ("accounts-empty", "accounts.csv", "", [(ProblemCode.EMPTY_FILE, 1, None, None)]),
     ("accounts-header-only", "accounts.csv", "account_id,account_name\n",
-     ["accounts.csv", "no data rows"]),
-    ("accounts-blank-lines-only", "accounts.csv", "\n\n  \n", ["accounts.csv", "empty"]),
-    ("accounts-binary", "accounts.csv", bytes(range(256)) * 4, ["accounts.csv", "binary"]),
+     [(ProblemCode.NO_DATA_ROWS, 2, None, None)]),
+    ("accounts-blank-lines-only", "accounts.csv", "\n\n  \n",
+     [(ProblemCode.EMPTY_FILE, 1, None, None)]),
+    ("accounts-binary", "accounts.csv", bytes(range(256)) * 4,
+     [(ProblemCode.BINARY_FILE, 1, None, None)]),
     ("accounts-utf16", "accounts.csv", "account_id,account_name\n1,A\n".encode("utf-16"),
-     ["accounts.csv", "UTF-16"]),
+     [(ProblemCode.UNSUPPORTED_ENCODING, 1, None, None)]),
     ("accounts-ragged-row", "accounts.csv", "account_id,account_name\n1,A\n2,B,extra,more\n",
-     ["accounts.csv", " 3 ", "expected 2 fields"]),
+     [(ProblemCode.RAGGED_ROW, 3, None, "2,B,extra,more")]),
     ("accounts-open-quote", "accounts.csv", 'account_id,account_name\n1,"Acme\n2,Beta\n',
-     ["accounts.csv", " 2 ", "never closed"]),
+     [(ProblemCode.OPEN_QUOTE, 2, None, None)]),
     ("accounts-blank-id", "accounts.csv", "account_id,account_name\n1,A\n  ,B\n",
-     ["accounts.csv", " 3 ", "missing value", "account_id"]),
+     [(ProblemCode.MISSING_VALUE, 3, "account_id", "  ")]),
     ("accounts-blank-name", "accounts.csv", "account_id,account_name\n1,\n",
-     ["accounts.csv", " 2 ", "account_name"]),
+     [(ProblemCode.MISSING_VALUE, 2, "account_name", "")]),
     ("accounts-bad-created-date", "accounts.csv",
      "account_id,account_name,created_date\n1,A,31/31/2020\n",
-     ["accounts.csv", " 2 ", "not a date", "31/31/2020"]),
+     [(NOT_A_DATE, 2, "created_date", "31/31/2020")]),
     ("contracts-missing-end", "contracts.csv",
      "contract_id,account_id,start_date,arr\nC1,001,2026-01-01,5\n",
-     ["contracts.csv", "end_date"]),
+     [(MISSING_COLUMN, 1, "end_date", None)]),
     ("contracts-impossible-date", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr\nC1,001,2026-02-30,2027-01-01,5\n",
-     ["contracts.csv", " 2 ", "2026-02-30"]),
+     [(NOT_A_DATE, 2, "start_date", "2026-02-30")]),
     ("contracts-day-first-without-setting", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr\nC1,001,13/01/2026,13/01/2027,5\n",
-     ["contracts.csv", "13/01/2026", "dayfirst"]),
+     [(NOT_A_DATE, 2, "start_date", "13/01/2026"), (NOT_A_DATE, 2, "end_date", "13/01/2027")]),
     ("contracts-number-with-text", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr\nC1,001,2026-01-01,2027-01-01,12k\n",
-     ["contracts.csv", " 2 ", "not an amount", "12k"]),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "12k")]),
     ("contracts-decimal-comma", "contracts.csv",
      "contract_id;account_id;start_date;end_date;arr\nC1;001;2026-01-01;2027-01-01;1.200,50\n",
-     ["contracts.csv", "1.200,50"]),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "1.200,50")]),
     ("contracts-negative-licenses", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr,licenses\n"
-     "C1,001,2026-01-01,2027-01-01,5,-3\n", ["contracts.csv", " 2 ", "negative licenses"]),
+     "C1,001,2026-01-01,2027-01-01,5,-3\n", [(ProblemCode.NEGATIVE_VALUE, 2, "licenses", "-3")]),
     ("contracts-licenses-text", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr,licenses\n"
-     "C1,001,2026-01-01,2027-01-01,5,ten\n", ["contracts.csv", "not a number", "ten"]),
+     "C1,001,2026-01-01,2027-01-01,5,ten\n", [(ProblemCode.NOT_A_NUMBER, 2, "licenses", "ten")]),
     ("contracts-late-bad-amount", "contracts.csv",
      "contract_id,account_id,start_date,end_date,arr\n"
      + "".join(f"C{i},001,2026-01-01,2027-01-01,{i}\n" for i in range(3000))
-     + "CX,001,2026-01-01,2027-01-01,lots\n", ["contracts.csv", " 3002 ", "lots"]),
+     + "CX,001,2026-01-01,2027-01-01,lots\n", [(ProblemCode.NOT_AN_AMOUNT, 3002, "arr", "lots")]),
     ("usage-missing-timestamp", "usage.csv", "account_id,user_id\n001,u1\n",
-     ["usage.csv", "timestamp"]),
+     [(MISSING_COLUMN, 1, "timestamp", None)]),
     ("usage-unparseable-timestamp", "usage.csv",
-     "account_id,timestamp\n001,2026-06-01\n001,yesterday\n", ["usage.csv", " 3 ", "yesterday"]),
+     "account_id,timestamp\n001,2026-06-01\n001,yesterday\n",
+     [(NOT_A_DATE, 3, "timestamp", "yesterday")]),
     ("usage-negative-count", "usage.csv", "account_id,timestamp,count\n001,2026-06-01,-4\n",
-     ["usage.csv", "negative count"]),
+     [(ProblemCode.NEGATIVE_VALUE, 2, "count", "-4")]),
     ("usage-count-text", "usage.csv", "account_id,timestamp,count\n001,2026-06-01,many\n",
-     ["usage.csv", "many"]),
+     [(ProblemCode.NOT_A_NUMBER, 2, "count", "many")]),
     ("activities-missing-type", "activities.csv", "account_id,date\n001,2026-06-01\n",
-     ["activities.csv", "activity_type"]),
+     [(MISSING_COLUMN, 1, "activity_type", None)]),
     ("activities-bad-date", "activities.csv",
      "account_id,date,activity_type\n001,2026-06-01,call\n001,06/31/2026,call\n",
-     ["activities.csv", " 3 ", "06/31/2026"]),
-    ("team-missing-owner", "team.csv", "role,manager\nCSM,Max\n", ["team.csv", "owner"]),
+     [(NOT_A_DATE, 3, "date", "06/31/2026")]),
+    ("team-missing-owner", "team.csv", "role,manager\nCSM,Max\n",
+     [(MISSING_COLUMN, 1, "owner", None)]),
     ("yaml-tabs", "playbooks.yaml", "version: 1\ninputs:\n\tdayfirst: true\n",
-     ["playbooks.yaml", "tabs"]),
-    ("yaml-syntax", "playbooks.yaml", "version: 1\nhealth: [\n", ["playbooks.yaml", "YAML"]),
+     [(ProblemCode.BAD_YAML, 3, None, None)]),
+    ("yaml-syntax", "playbooks.yaml", "version: 1\nhealth: [\n",
+     [(ProblemCode.BAD_YAML, 3, None, None)]),
     ("yaml-alias-bomb", "playbooks.yaml",
      "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
          f"a{i}: &a{i} [{', '.join(['*a' if i == 1 else f'*a{i - 1}'] * 10)}]\n"
-         for i in range(1, 8)), ["playbooks.yaml", "aliases"]),
+         for i in range(1, 8)), ProblemCode.YAML_TOO_LARGE),
     ("yaml-python-tag", "playbooks.yaml",
      'version: 1\nx: !!python/object/apply:os.system ["echo PWNED"]\n',
-     ["playbooks.yaml", " 2 ", "!!python"]),
+     [(ProblemCode.UNSUPPORTED_YAML, 2, None, None)]),
     ("yaml-unknown-key", "playbooks.yaml", CONFIG.replace("coverage:", "coverag:"),
-     ["playbooks.yaml", "coverag", "did you mean 'coverage'"]),
+     [(ProblemCode.UNKNOWN_KEY, line_of("coverage:"), "coverag", None)]),
     ("yaml-wrong-type", "playbooks.yaml", CONFIG.replace("green: 70", "green: high"),
-     ["playbooks.yaml", "health.bands.green", "number"]),
+     [(ProblemCode.INVALID_VALUE, line_of("green: 70"), "health.bands.green", "high")]),
     ("yaml-negative-weight", "playbooks.yaml", CONFIG.replace("weight: 0.40\n", "weight: -1\n"),
-     ["playbooks.yaml", "greater than 0"]),
-    ("yaml-top-level-list", "playbooks.yaml", "- a\n- b\n", ["playbooks.yaml", "mapping"]),
-    ("yaml-empty", "playbooks.yaml", "", ["playbooks.yaml", "empty"]),
+     [(ProblemCode.INVALID_VALUE, line_of("weight: 0.40"), "health.buckets.product_usage.weight",
+       "-1")]),
+    ("yaml-top-level-list", "playbooks.yaml", "- a\n- b\n", ProblemCode.NOT_A_MAPPING),
+    ("yaml-empty", "playbooks.yaml", "", ProblemCode.EMPTY_FILE),
     ("yaml-not-utf8", "playbooks.yaml", b"version: 1\nx: \xff\xfe\n",
-     ["playbooks.yaml", "UTF-8"]),
+     ProblemCode.UNSUPPORTED_ENCODING),
     ("yaml-unknown-owner-role", "playbooks.yaml",
      CONFIG.replace("owner: ae, due_in_days: 7", "owner: ceo, due_in_days: 7"),
-     ["playbooks.yaml", "owner"]),
+     [(ProblemCode.INVALID_VALUE, line_of("owner: ae, due_in_days: 7"),
+       "plays[2].actions[0].owner", "ceo")]),
     ("yaml-duplicate-play", "playbooks.yaml",
      CONFIG.replace("id: renewal_countdown", "id: expansion_signal"),
-     ["playbooks.yaml", "used twice"]),
+     [(ProblemCode.DUPLICATE_ID, line_of("version: 1"), "(top level)", None)]),
     ("yaml-hostile-condition", "playbooks.yaml",
      CONFIG.replace("when: days_to_renewal <= 120", "when: open('/etc/passwd').read()"),
-     ["playbooks.yaml", "function calls"]),
+     [(ProblemCode.BAD_CONDITION, line_of("when: days_to_renewal <= 120"), "plays[3].when",
+       "open('/etc/passwd').read()")]),
     ("yaml-attribute-condition", "playbooks.yaml",
      CONFIG.replace("when: days_to_renewal <= 120", "when: arr.__class__ == 1"),
-     ["playbooks.yaml", "attribute access"]),
+     [(ProblemCode.BAD_CONDITION, line_of("when: days_to_renewal <= 120"), "plays[3].when",
+       "arr.__class__ == 1")]),
     ("yaml-huge-condition", "playbooks.yaml",
-     CONFIG.replace("when: days_to_renewal <= 120",
-                    "when: " + " or ".join(["arr > 1"] * 20000)),
-     ["playbooks.yaml", "characters long"]),
+     CONFIG.replace("when: days_to_renewal <= 120", "when: " + HUGE),
+     [(ProblemCode.BAD_CONDITION, line_of("when: days_to_renewal <= 120"), "plays[3].when",
+       HUGE[:80])]),
     ("yaml-unknown-column-mapping", "playbooks.yaml",
      CONFIG.replace("  accounts: {}", "  accounts: {owner: CSM}"),
-     ["playbooks.yaml", "unknown column 'owner'"]),
+     [(ProblemCode.UNKNOWN_NAME, line_of("columns:"), "columns", None)]),
 ]
 
 
-@pytest.mark.parametrize("case_id, file, content, fragments", REFUSED,
+@pytest.mark.parametrize("case_id, file, content, expected", REFUSED,
                          ids=[case[0] for case in REFUSED])
-def test_refused_with_file_line_and_fix(cli, tmp_path, case_id, file, content, fragments):
+def test_refused_with_file_line_and_fix(cli, tmp_path, case_id, file, content, expected):
     folder = folder_with(tmp_path, file, content)
     args = ["validate", folder]
     if file == "playbooks.yaml":
@@ -146,8 +165,21 @@ def test_refused_with_file_line_and_fix(cli, tmp_path, case_id, file, content, f
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    for fragment in fragments:
-        assert fragment in result.output, (fragment, result.output)
+    assert file in result.output, result.output
+
+    from csops_cli.config import default_config_text, load_config, parse_config
+
+    with pytest.raises(CsopsError) as caught:
+        if file == "playbooks.yaml":
+            load_config(folder / file)
+        else:
+            load_exports(folder, parse_config(default_config_text()))
+    error = caught.value
+    if isinstance(expected, ProblemCode):  # nothing to locate: the whole file is refused
+        assert (error.code, error.problems) == (expected, [])
+        return
+    assert all(problem.file == str(folder / file) for problem in error.problems)
+    assert [(p.code, p.line, p.column, p.value) for p in error.problems] == expected
 
 
 def load(tmp_path, file, content, config=None):

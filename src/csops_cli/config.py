@@ -26,6 +26,7 @@ from .schema import SIGNALS, TABLES
 
 DEFAULT_CONFIG_NAME = "playbooks.yaml"
 MAX_YAML_NODES = 100_000  # alias bombs expand past any real config long before this
+MAX_SHOWN = 80  # characters of a refused value shown beside its problem
 
 
 class Strict(BaseModel):
@@ -395,7 +396,7 @@ def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Pr
                        code=ProblemCode.UNKNOWN_KEY)
     message = item["msg"].removeprefix("Value error, ")
     value = item.get("input")
-    shown = None if isinstance(value, (dict, list)) else (None if value is None else str(value))
+    shown = None if isinstance(value, (dict, list)) or value is None else str(value)[:MAX_SHOWN]
     return Problem(label, f"{path}: {message}", line=line, column=path, value=shown,
                    fix=_fix_for(item), code=_code_for(item))
 
