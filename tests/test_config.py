@@ -169,3 +169,21 @@ def test_config_files_that_cannot_be_read(tmp_path):
     with pytest.raises(ConfigError) as caught:
         find_config(latin)
     assert caught.value.code == ProblemCode.UNSUPPORTED_ENCODING
+
+
+def test_a_play_naming_an_unknown_column_is_located_when_the_columns_are_known():
+    import pandas as pd
+
+    from csops_cli.conditions import compile_plays
+
+    text = CONFIG.replace("when: days_to_renewal <= 120", "when: days_to_renewel <= 120")
+    config = parse_config(text, "p.yaml")
+    frame = pd.DataFrame({"days_to_renewal": [10.0], "health_score": [50.0]})
+    renewal = [play for play in config.plays if play.id == "renewal_countdown"]
+    with pytest.raises(ConfigError) as caught:
+        compile_plays(renewal, frame, config.label, config.play_lines)
+    [problem] = caught.value.problems
+    assert (problem.file, problem.code, problem.line, problem.column, problem.value) == (
+        "p.yaml", ProblemCode.BAD_CONDITION, line_of(text, "when: days_to_renewel"),
+        "plays.renewal_countdown.when", "days_to_renewel <= 120")
+    assert problem.fix == "did you mean days_to_renewal?"

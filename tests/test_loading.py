@@ -139,12 +139,13 @@ def test_a_late_non_number_falls_back_to_text_parsing(tmp_path, default_config):
     path = write(tmp_path, "contracts.csv",
                  "contract_id,account_id,start_date,end_date,arr\n" + rows
                  + "cx,1,2026-01-01,2027-01-01,lots\n")
-    from csops_cli.errors import InputError
+    from csops_cli.errors import InputError, ProblemCode
 
     with pytest.raises(InputError) as caught:
         load_table("contracts", path, default_config)
-    problem = caught.value.problems[0]
-    assert (problem.line, problem.column, problem.value) == (20002, "arr", "lots")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.line, problem.column, problem.value) == (
+        ProblemCode.NOT_AN_AMOUNT, 20002, "arr", "lots")
 
 
 # --- the same data dressed as CRM exports gives the same signals -------------------------------

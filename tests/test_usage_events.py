@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from csops_cli.errors import InputError
+from csops_cli.errors import InputError, ProblemCode
 from csops_cli.loading import events as events_module
 from csops_cli.loading import load_exports, load_table
 from csops_cli.loading.events import account_index, events_from_frame
@@ -121,28 +121,29 @@ def test_iso_timestamps_in_other_forms_are_read_fast(tmp_path, default_config, t
     assert exports.usage.frame["timestamp"].tolist() == [pd.Timestamp("2026-11-03")] * 2
 
 
-@pytest.mark.parametrize("row, message", [
+@pytest.mark.parametrize("row, expected", [
     ("A00001,11/03/2026 10:00,u1,login", None),  # US dates: read by the general parser
-    (",2026-11-03,u1,login", "missing value"),
-    ("   ,2026-11-03,u1,login", "missing value"),
-    ("A00001,not a date,u1,login", "not a date"),
-    ("A00001,2026-11-03,u1,login,extra", "expected 4 fields, found 5"),
+    (",2026-11-03,u1,login", (ProblemCode.MISSING_VALUE, "account_id", "")),
+    ("   ,2026-11-03,u1,login", (ProblemCode.MISSING_VALUE, "account_id", "   ")),
+    ("A00001,not a date,u1,login", (ProblemCode.NOT_A_DATE, "timestamp", "not a date")),
+    ("A00001,2026-11-03,u1,login,extra",
+     (ProblemCode.RAGGED_ROW, None, "A00001,2026-11-03,u1,login,extra")),
 ])
 def test_the_fast_reader_steps_aside_and_the_general_one_reports(tmp_path, default_config,
-                                                                  small_pieces, row, message):
+                                                                  small_pieces, row, expected):
     generate(tmp_path, accounts=5, seed=3, as_of=AS_OF, events=10)
     good = "\n".join(f"A0000{i % 5 + 1},2026-11-0{i % 9 + 1},u{i},login" for i in range(400))
     (tmp_path / "usage.csv").write_text(
         f"account_id,timestamp,user_id,feature\n{good}\n{row}\n{good}\n")
-    if message is None:
+    if expected is None:
         exports = load_exports(tmp_path, default_config)
         assert exports.usage._frame is not None  # the general reader read it
         assert exports.usage.frame["timestamp"].iloc[400] == pd.Timestamp("2026-11-03")
         return
     with pytest.raises(InputError) as raised:
         load_exports(tmp_path, default_config)
-    problem = raised.value.problems[0]
-    assert message in problem.message and problem.line == 402
+    [problem] = raised.value.problems
+    assert (problem.code, problem.column, problem.value, problem.line) == (*expected, 402)
 
 
 def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
@@ -160,5 +161,8 @@ def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
 
     (tmp_path / "usage.csv").write_text("account_id,user_id\nA00001,u1\n")  # no timestamp
     assert begin_usage_read(tmp_path, None, default_config) is None
-    with pytest.raises(InputError, match="timestamp"):
+    with pytest.raises(InputError) as raised:
         load_exports(tmp_path, default_config)
+    [problem] = raised.value.problems
+    assert (problem.code, problem.line, problem.column) == (ProblemCode.MISSING_COLUMN, 1,
+                                                            "timestamp")
