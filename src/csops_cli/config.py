@@ -22,7 +22,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ConfigError, Problem, ProblemCode
-from .schema import SIGNALS, TABLES
+from .loading.schema import PRESETS, TABLES
+from .signal_catalogue import BUCKET_COLUMNS, SIGNALS
 
 DEFAULT_CONFIG_NAME = "playbooks.yaml"
 MAX_YAML_NODES = 100_000  # alias bombs expand past any real config long before this
@@ -34,7 +35,7 @@ class Strict(BaseModel):
 
 
 class InputsConfig(Strict):
-    preset: Literal["auto", "hubspot", "salesforce", "none"] = "auto"
+    preset: Literal[("auto", *PRESETS, "none")] = "auto"  # type: ignore[valid-type]
     dayfirst: bool = False
 
 
@@ -87,7 +88,7 @@ class Bucket(Strict):
         return self
 
 
-BucketName = Literal["product_usage", "relationship_depth", "commercial_context"]
+BucketName = Literal[tuple(BUCKET_COLUMNS)]  # type: ignore[valid-type]
 
 
 class Bands(Strict):

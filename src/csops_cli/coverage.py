@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .vocabulary import NO_SEGMENT, UNASSIGNED
 
-UNASSIGNED = "(unassigned)"
 DEFAULT_MOTION = "co_owned"
 
 
@@ -68,7 +68,7 @@ def coverage(frame: pd.DataFrame, config: Config, team: pd.DataFrame | None) -> 
     paying = frame[frame["arr"] > 0].copy()
     paying["motion"] = motions(paying, config)
     paying["red"] = paying["health_band"].eq("red").fillna(False)
-    segments = paying.groupby(paying["segment"].fillna("(no segment)"), sort=True).agg(
+    segments = paying.groupby(paying["segment"].fillna(NO_SEGMENT), sort=True).agg(
         motion=("motion", "first"), accounts=("arr", "size"), arr=("arr", "sum"),
         red=("red", "sum"), owners=("csm_owner", "nunique")).reset_index()
     owned = paying[paying["csm_owner"].notna()]

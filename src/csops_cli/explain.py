@@ -11,6 +11,7 @@ from .config import Config
 from .errors import UsageError
 from .health import rounded_parts
 from .pipeline import AccountHealth
+from .signal_catalogue import BUCKET_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,7 @@ def explain(result: AccountHealth, config: Config, account_id: str) -> Explanati
             lines.append(SignalLine(bucket, signal, account.get(signal),
                                     None if pd.isna(raw_score) else float(raw_score),
                                     float(weights[(bucket, signal)]), rounded))
-        for bucket, column in (("product_usage", "usage_score"),
-                               ("relationship_depth", "relationship_score"),
-                               ("commercial_context", "commercial_score")):
+        for bucket, column in BUCKET_COLUMNS.items():
             value = account.get(column)
             buckets[bucket] = None if pd.isna(value) else float(value)
     return Explanation(account_id, account, lines, buckets, score, scored,

@@ -14,12 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, HealthConfig, SignalScale
-
-BUCKET_COLUMNS = {
-    "product_usage": "usage_score",
-    "relationship_depth": "relationship_score",
-    "commercial_context": "commercial_score",
-}
+from .signal_catalogue import BUCKET_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from .config import Config
 from .loading import Exports
 from .loading.events import account_positions
 from .signals import Signals, build_signals, day_number, days, window_start, year_before
+from .vocabulary import NO_SEGMENT, UNASSIGNED
 
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
 LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
 RENEWAL_GAP_DAYS = 7
-UNASSIGNED = "(unassigned)"
-NO_SEGMENT = "(no segment)"
 
 
 @dataclass(frozen=True)

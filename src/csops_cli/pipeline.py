@@ -14,6 +14,7 @@ from .errors import UsageError
 from .history import History
 from .loading import Exports, load_exports
 from .loading.events import UsageRead
+from .loading.schema import TABLE_NAMES
 from .signals import Signals, build_signals
 
 
@@ -44,7 +45,7 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
 
 
 def load(folder: Path | None, config: Config, files: dict[str, Path | None] | None = None,
-         needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team"),
+         needs: tuple[str, ...] = TABLE_NAMES,
          early: UsageRead | None = None) -> Exports:
     return load_exports(folder, config, files, only=needs, early=early)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, Problem, ProblemCode
-from ..schema import (
+from .schema import (
     GENERIC_ALIASES,
     PRESET_MARKERS,
     PRESETS,
@@ -69,7 +69,7 @@ def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = 
 
 
 def detect_preset(headers: list[str], table: str, configured: str) -> str | None:
-    if configured in ("hubspot", "salesforce"):
+    if configured in PRESETS:
         return configured
     if configured == "none":
         return None

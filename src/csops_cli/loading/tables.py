@@ -12,16 +12,16 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError, Problem, ProblemCode
-from ..schema import (
+from . import values
+from .columns import find_exports, table_mapping
+from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
+from .files import RawFile, read_file
+from .schema import (
     CONTRACT_TYPES,
     REQUIRED_TABLES,
     TABLE_NAMES,
     TABLES,
 )
-from . import values
-from .columns import find_exports, table_mapping
-from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
-from .files import RawFile, read_file
 
 MAX_PROBLEMS_SHOWN = 20
 
