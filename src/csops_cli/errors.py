@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
+# an error shows this many of its problems, and counts the rest
+MAX_PROBLEMS_SHOWN = 20
+
 
 class ExitCode(IntEnum):
     """Exit codes shared by every command."""

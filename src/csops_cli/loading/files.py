@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..errors import InputError, Problem, ProblemCode
+from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from .csvtext import (
     check_quotes,
     csv_layout,
@@ -29,8 +29,6 @@ from .csvtext import (
 
 
 @dataclass
-
-
 class RawFile:
     """A file's cells, untyped where the reader could not type them, plus where rows came from."""
 
@@ -39,7 +37,6 @@ class RawFile:
     headers: list[str]
     # index value (record position) -> line in the file; computed lazily
     _line_of: Callable[[Sequence[int]], list[int | None]] = field(repr=False)
-    row_word: str = "line"
 
     def lines(self, positions: Sequence[int]) -> list[int | None]:
         return self._line_of(positions)
@@ -137,7 +134,7 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
     if bad_rows:
         problems = ragged_problems(path, len(headers), delimiter, encoding)
         raise InputError(f"{path}: {len(problems)} row(s) with the wrong number of fields",
-                         problems[:20], total=len(problems))
+                         problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
     frame = _drop_blank_and_footer_rows(frame)
     return RawFile(path, frame, headers, line_of)
 
@@ -211,7 +208,7 @@ def _read_xlsx(path: Path, wanted) -> RawFile:
     frame = pd.DataFrame({name: sheet[name].map(_excel_text).astype("string[pyarrow]")
                           for name in chosen}, index=sheet.index)
     frame = _drop_blank_and_footer_rows(frame)
-    return RawFile(path, frame, headers, lambda positions: [p + 2 for p in positions], "row")
+    return RawFile(path, frame, headers, lambda positions: [p + 2 for p in positions])
 
 
 def _read_parquet(path: Path, wanted) -> RawFile:
@@ -227,4 +224,4 @@ def _read_parquet(path: Path, wanted) -> RawFile:
                                   fix="write it again as Parquet, or export CSV",
                                   code=ProblemCode.UNREADABLE_FILE)]) from None
     frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
-    return RawFile(path, frame, names, lambda positions: [p + 1 for p in positions], "row")
+    return RawFile(path, frame, names, lambda positions: [p + 1 for p in positions])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config
-from ..errors import InputError, Problem, ProblemCode
+from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import values
 from .columns import find_exports, table_mapping
 from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
@@ -22,8 +22,6 @@ from .schema import (
     TABLE_NAMES,
     TABLES,
 )
-
-MAX_PROBLEMS_SHOWN = 20
 
 
 class Table:
@@ -55,10 +53,6 @@ class Table:
 
     def lines(self, positions) -> list[int | None]:
         return self.raw.lines(list(positions))
-
-    @property
-    def row_word(self) -> str:
-        return self.raw.row_word
 
     def __repr__(self) -> str:
         return f"Table({self.name!r}, {str(self.path)!r}, rows={self.rows})"
