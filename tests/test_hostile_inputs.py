@@ -135,7 +135,7 @@ REFUSED = [
        "plays[2].actions[0].owner", "ceo")]),
     ("yaml-duplicate-play", "playbooks.yaml",
      CONFIG.replace("id: renewal_countdown", "id: expansion_signal"),
-     [(ProblemCode.DUPLICATE_ID, line_of("version: 1"), "(top level)", None)]),
+     [(ProblemCode.DUPLICATE_ID, line_of("id: renewal_countdown"), "plays[3].id", None)]),
     ("yaml-hostile-condition", "playbooks.yaml",
      CONFIG.replace("when: days_to_renewal <= 120", "when: open('/etc/passwd').read()"),
      [(ProblemCode.BAD_CONDITION, line_of("when: days_to_renewal <= 120"), "plays[3].when",
@@ -150,7 +150,7 @@ REFUSED = [
        HUGE[:80])]),
     ("yaml-unknown-column-mapping", "playbooks.yaml",
      CONFIG.replace("  accounts: {}", "  accounts: {owner: CSM}"),
-     [(ProblemCode.UNKNOWN_NAME, line_of("columns:"), "columns", None)]),
+     [(ProblemCode.UNKNOWN_NAME, line_of("  accounts: {}"), "columns.accounts.owner", None)]),
 ]
 
 

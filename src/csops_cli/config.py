@@ -52,7 +52,8 @@ class ColumnsConfig(Strict):
             known = {column.name for column in TABLES[table]}
             for canonical in mapping:
                 if canonical not in known:
-                    raise _unknown(f"column '{canonical}' of {table}", canonical, known)
+                    raise _unknown(f"column '{canonical}' of {table}", canonical, known,
+                                   at=(table, canonical))
         return self
 
 
@@ -84,7 +85,7 @@ class Bucket(Strict):
     def _known_signals(self) -> Bucket:
         for name in self.signals:
             if name not in SIGNALS:
-                raise _unknown(f"signal '{name}'", name, SIGNALS)
+                raise _unknown(f"signal '{name}'", name, SIGNALS, at=("signals", name))
         return self
 
 
@@ -234,8 +235,8 @@ class Play(Strict):
         try:
             parse(when)
         except ConditionError as error:
-            raise PydanticCustomError(ProblemCode.BAD_CONDITION, "{problem}", {
-                "problem": f"{error}{'; ' + error.fix if error.fix else ''}"}) from None
+            raise _refused(ProblemCode.BAD_CONDITION,
+                           f"{error}{'; ' + error.fix if error.fix else ''}") from None
         return when
 
 
@@ -265,19 +266,27 @@ class Config(Strict):
     @model_validator(mode="after")
     def _unique_play_ids(self) -> Config:
         seen: set[str] = set()
-        for play in self.plays:
+        for index, play in enumerate(self.plays):
             if play.id in seen:
-                raise PydanticCustomError(ProblemCode.DUPLICATE_ID, "{problem}", {
-                    "problem": f"play id '{play.id}' is used twice; give each play its own id"})
+                raise _refused(ProblemCode.DUPLICATE_ID,
+                               f"play id '{play.id}' is used twice; give each play its own id",
+                               at=("plays", index, "id"))
             seen.add(play.id)
         return self
 
 
-def _unknown(what: str, name: str, known: typing.Iterable[str]) -> PydanticCustomError:
+def _refused(code: ProblemCode, problem: str, at: tuple[str | int, ...] = ()
+             ) -> PydanticCustomError:
+    """A validation error with its problem code; ``at`` locates it below the model that
+    raises it (a model-wide check knows which key is wrong, pydantic does not)."""
+    return PydanticCustomError(code, "{problem}", {"problem": problem, "at": at})
+
+
+def _unknown(what: str, name: str, known: typing.Iterable[str], at: tuple[str, ...]
+             ) -> PydanticCustomError:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return PydanticCustomError(ProblemCode.UNKNOWN_NAME, "{problem}",
-                               {"problem": f"unknown {what}{hint}"})
+    return _refused(ProblemCode.UNKNOWN_NAME, f"unknown {what}{hint}", at)
 
 
 def default_config_text() -> str:
@@ -384,7 +393,7 @@ def _check_size(root: yaml.Node, label: str) -> None:
 
 
 def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Problem:
-    loc = tuple(item["loc"])
+    loc = tuple(item["loc"]) + tuple(item.get("ctx", {}).get("at", ()))
     path = _format_loc(loc)
     line = _line_of(root, loc)
     if item["type"] == "extra_forbidden":
