@@ -121,7 +121,7 @@ def show_error(error: CsopsError) -> None:
         row.append(problem.message)
         if has["fix"]:
             row.append(problem.fix or "")
-        table.add_row(*row)
+        table.add_row(*[Text(cell) for cell in row])  # values come from files: not markup
     err.print(table)
     if error.total > len(problems):
         err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
