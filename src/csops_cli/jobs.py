@@ -108,7 +108,6 @@ class PlaysResult:
     actions: pd.DataFrame  # the run's actions, filtered by segment and owner
     rows: pd.DataFrame  # what is written: the actions, or a CRM's task-import layout
     resolution: pd.DataFrame  # days to resolve each resolved risk play
-    recorded_in: Path | None  # None: --dry-run
     notes: tuple[str, ...] = field(default=())  # said after the output
 
 
@@ -138,8 +137,7 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
                     else f"; plays recorded in {history.path}"))
     return PlaysResult(result.as_of, run, actions,
                        crm_layout(actions, target) if target else actions,
-                       history.resolution_days(), history.path if record else None,
-                       tuple(notes))
+                       history.resolution_days(), tuple(notes))
 
 
 @dataclass(frozen=True)
