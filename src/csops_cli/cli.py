@@ -1,78 +1,12 @@
-"""The command-line app: parse options, call the core, render, exit.
-
-Domain errors are turned into a message and exit code 2 in one place (``command``); anything
-else is a bug and keeps its traceback.
-"""
+"""The package's entry point: the app with every command registered."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from . import commands  # noqa: F401  (registers the commands with the app)
+from .app import app, run
 
-import typer
-
-from .errors import CsopsError
-
-app = typer.Typer(
-    name="csops",
-    help="Customer Success Operations from your CRM, usage and activity exports: health "
-         "scores, core metrics, plays and renewals.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # locals hold customer data
-    add_completion=False,
-    rich_markup_mode=None,
-)
-
-
-def command(name: str | None = None) -> Callable:
-    """Register a command whose domain errors become a message on stderr and an exit code."""
-
-    def register(function: Callable) -> Callable:
-        @functools.wraps(function)
-        def run(*args, **kwargs):
-            try:
-                return function(*args, **kwargs)
-            except CsopsError as error:
-                from .render import show_error
-
-                show_error(error)
-                raise typer.Exit(int(error.exit_code)) from None
-
-        app.command(name)(run)
-        return function
-
-    return register
-
-
-def version_callback(value: bool) -> None:
-    if value:
-        from . import __version__
-
-        typer.echo(f"csops {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
-                                 help="Show the version and exit."),
-) -> None:
-    """csops: health scores, core CS metrics, plays and renewals from your exports."""
-
-
-from .commands import (  # noqa: E402,F401  (registers the commands)
-    audit,
-    coverage,
-    explain,
-    health,
-    init,
-    metrics,
-    plays,
-    renewals,
-    sample,
-    validate,
-)
+__all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    run()

@@ -1,7 +1,7 @@
 """Domain errors and exit codes.
 
 The core raises these; the CLI turns them into a message on stderr and an exit code in one
-place (``cli.run``). Anything else that escapes is a bug and keeps its traceback.
+place (``app.command``). Anything else that escapes is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     OK = 0
     FINDINGS = 1  # the command worked and found what --strict asks to fail on
     BAD_INPUT = 2  # bad input, bad configuration or bad usage
+    INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 class ProblemCode(StrEnum):

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from ..options import Inputs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..config import Config
     from ..loading import Exports
 
@@ -36,6 +38,13 @@ def load(inputs: Inputs,
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)
     return config, exports
+
+
+def output_format(out: Path | None, requested: str | None) -> str:
+    """--format, else the --out suffix, else a table; checked before any export is read."""
+    from ..output import format_for
+
+    return format_for(out, requested)
 
 
 @contextmanager

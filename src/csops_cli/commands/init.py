@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli import command
+from ..app import command
 from ..options import DataArg, QuietOpt
 
 

@@ -6,20 +6,11 @@ from typing import Annotated
 
 import typer
 
-from ..cli import command
-from ..options import (
-    FormatOpt,
-    Inputs,
-    OutOpt,
-    SegmentOpt,
-    data_options,
-)
-from .common import load
+from ..app import command
+from ..options import FormatOpt, Inputs, OutOpt, SegmentOpt, data_options
+from .common import load, output_format
 
 ByOpt = Annotated[str, typer.Option("--by", help="Break down by segment or owner.")]
-MAX_SIDE_BY_SIDE = 4
-SHORT_NAMES = {"ttfv": "TTFV", "nrr": "NRR", "grr": "GRR", "adoption_rate": "Adoption",
-               "expansion_conversion": "Expansion", "activity_to_outcome": "Touches/$10k"}
 
 
 @command("metrics")
@@ -35,184 +26,16 @@ def metrics_command(
 
     Example: csops metrics sample_data --by owner --format json
     """
-    from .. import output
     from ..errors import UsageError
-    from ..render import note
 
     if by not in ("segment", "owner"):
         raise UsageError(f"--by {by!r}: use segment or owner")
-    fmt = output.format_for(out, format)
-    settings, exports = load(inputs)  # first: it starts reading while pandas imports
-    from .. import metrics, pipeline
-    from ..signals import build_signals
+    fmt = output_format(out, format)
+    config, exports = load(inputs)  # first: it starts reading while pandas imports
+    from ..jobs import metrics_report
+    from ..render import emit, note
 
-    signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
-    for message in signals.skipped:
+    result = metrics_report(exports, config, inputs.as_of, by, segment)
+    for message in result.notes:
         note(message, inputs.quiet)
-    if segment:
-        signals = type(signals)(signals.as_of, pipeline.filter_accounts(
-            signals.frame, segment, None), signals.skipped)
-    report = metrics.compute(exports, signals, settings, group_by=by)
-    if fmt == "json":
-        output.write_text(out, output.json_text(report_record(report)))
-    elif fmt == "csv":
-        output.write_text(out, output.csv_text(report_rows(report)))
-    else:
-        output.write_text(out, render(report))
-
-
-def report_record(report) -> dict:
-    key = f"by_{report.group_by}"
-    result = {}
-    for metric_id, metric in report.metrics.items():
-        record = {
-            "name": metric.name, "unit": metric.unit, "value": metric.value,
-            "target": metric.target, "met": metric.met,
-            key: {group: c.value for group, c in metric.by_group.items()},
-            "included": metric.overall.included, "excluded": metric.overall.excluded,
-            "note": metric.overall.note,
-        }
-        record.update(metric.overall.details)
-        record["definition"] = metric.definition
-        result[metric_id] = record
-    return {"as_of": f"{report.as_of:%Y-%m-%d}", "group_by": report.group_by,
-            "metrics": result}
-
-
-def report_rows(report):
-    import pandas as pd
-
-    rows = []
-    for metric_id, metric in report.metrics.items():
-        for group, computation in [("(all)", metric.overall), *metric.by_group.items()]:
-            rows.append({"metric": metric_id, report.group_by: group,
-                         "value": computation.value, "target": metric.target,
-                         "included": computation.included, "note": computation.note})
-    return pd.DataFrame(rows)
-
-
-def show(metric, value) -> str:
-    from ..render import metric_value
-
-    return metric_value(metric.unit, value)
-
-
-def render(report) -> str:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..render import console
-
-    groups = sorted({g for m in report.metrics.values() for g in m.by_group})
-    # a few segments side by side; owners (or many segments) get a table of their own
-    side_by_side = report.group_by == "segment" and len(groups) <= MAX_SIDE_BY_SIDE
-    shown = groups if side_by_side else []
-    table = Table(title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}", title_justify="left",
-                  header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("Metric", no_wrap=True)
-    table.add_column("Value", justify="right", no_wrap=True)
-    table.add_column("Target", justify="right", no_wrap=True)
-    table.add_column("")
-    for group in shown:
-        table.add_column(group, justify="right", no_wrap=True)
-    table.add_column("Accounts", justify="right")
-    notes = []
-    for metric in report.metrics.values():
-        status = {True: Text("met", style="green"), False: Text("missed", style="red"),
-                  None: Text("")}[metric.met]
-        table.add_row(metric.name, show(metric, metric.value),
-                      show(metric, metric.target) if metric.target is not None else "",
-                      status, *[show(metric, metric.by_group[g].value)
-                                if g in metric.by_group else "" for g in shown],
-                      str(metric.overall.included))
-        if metric.overall.note:
-            notes.append(f"{metric.name}: n/a, {metric.overall.note}")
-    out = console()
-    with out.capture() as capture:
-        out.print(table)
-        if not side_by_side:
-            out.print(_breakdown(report, groups))
-        details = _detail_lines(report)
-        for line in details:
-            out.print(line)
-        bridge = _bridge(report)
-        if bridge is not None:
-            out.print(bridge)
-        for line in notes:
-            out.print(Text(line, style="yellow"))
-    return capture.get()
-
-
-def _breakdown(report, groups):
-    """One row per group (owner), one column per metric."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=f"By {report.group_by}", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD)
-    table.add_column(report.group_by.capitalize(), no_wrap=True)
-    for metric_id in report.metrics:
-        table.add_column(SHORT_NAMES.get(metric_id, metric_id), justify="right", no_wrap=True)
-    for group in groups:
-        table.add_row(group, *[show(metric, metric.by_group[group].value)
-                               if group in metric.by_group else ""
-                               for metric in report.metrics.values()])
-    return table
-
-
-def _detail_lines(report) -> list[str]:
-    metrics = report.metrics
-    lines = []
-    ttfv = metrics["ttfv"].overall.details
-    if ttfv:
-        within = ttfv.get("within_target")
-        lines.append(
-            f"TTFV: p90 {_days(ttfv.get('p90'))}; "
-            f"{'n/a' if within is None else f'{within:.0%}'} reached value within target; "
-            f"{ttfv.get('reached_value')} reached value, {ttfv.get('still_onboarding')} still "
-            f"onboarding, {ttfv.get('waiting_past_target')} waiting past target")
-    adoption = metrics["adoption_rate"].overall.details
-    if adoption.get("mean_license_utilization") is not None:
-        lines.append(f"Adoption: mean license utilization "
-                     f"{adoption['mean_license_utilization']:.0%}")
-    expansion = metrics["expansion_conversion"].overall.details
-    if expansion:
-        conversion = expansion.get("signal_conversion")
-        lines.append(f"Expansion: {expansion.get('expanded')} accounts expanded; of "
-                     f"{expansion.get('signal_accounts')} with an expansion signal earlier, "
-                     f"{'n/a' if conversion is None else f'{conversion:.0%}'} expanded since")
-    touches = metrics["activity_to_outcome"].overall.details
-    if touches:
-        lines.append(f"Activity to outcome: {touches.get('touches'):,} touches, "
-                     f"${touches.get('renewed_arr'):,.0f} renewed")
-    excluded = {metric.name: metric.overall.excluded for metric in metrics.values()
-                if metric.overall.excluded}
-    for name, reasons in excluded.items():
-        lines.append(f"{name} excludes " + ", ".join(f"{n} ({reason})"
-                                                     for reason, n in reasons.items()))
-    return lines
-
-
-def _days(value) -> str:
-    return "n/a" if value is None else f"{value:.0f} days"
-
-
-def _bridge(report):
-    from rich import box
-    from rich.table import Table
-
-    nrr = report.metrics["nrr"].overall
-    if nrr.value is None:
-        return None
-    d = nrr.details
-    table = Table(title="NRR bridge", title_justify="left", box=box.SIMPLE_HEAD,
-                  show_header=False, caption="accounts that had ARR 12 months earlier",
-                  caption_justify="left")
-    table.add_column("")
-    table.add_column("", justify="right")
-    for label, value in [("Starting ARR", d["starting_arr"]), ("+ Expansion", d["expansion"]),
-                         ("− Contraction", -d["contraction"]), ("− Churn", -d["churn"]),
-                         ("= Ending ARR", d["ending_arr"])]:
-        table.add_row(label, f"{value:,.0f}")
-    return table
+    emit(result, fmt, out)

@@ -1,15 +1,78 @@
-"""Rich rendering for people: errors and notes on stderr, tables on stdout."""
+"""Rendering: every result becomes a rich table, CSV or JSON through one ``emit``.
+
+Each module of this package renders one kind of result and declares a :class:`View`; ``emit``
+picks the view by the result's type and the format, so the table/CSV/JSON choice is written once.
+Errors and notes go to stderr. Text from data reaches rich as ``Text``, never as markup.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .errors import CsopsError
+from ..errors import CsopsError
+
+VIEW_MODULES = ("audit", "coverage", "explain", "health", "metrics", "plays", "renewals",
+                "validation")
+
+
+@dataclass(frozen=True)
+class View:
+    """How one type of result is shown: a table for people, rows for CSV (and spreadsheets),
+    a record for JSON, Markdown for documents. A view without a form refuses that format."""
+
+    kind: type | tuple[type, ...]
+    table: Callable[[Any], str]
+    rows: Callable[[Any], Any] | None = None  # a DataFrame
+    record: Callable[[Any], Any] | None = None  # JSON-ready values
+    markdown: Callable[[Any], str] | None = None
+
+
+def emit(result: Any, fmt: str, out: Path | None = None) -> None:
+    """Write ``result`` in ``fmt`` to ``out`` (stdout when None or '-'), atomically to a file."""
+    from ..output import csv_text, json_text, write_text
+
+    view = view_of(result)
+    form = {"table": view.table, "csv": view.rows, "json": view.record,
+            "markdown": view.markdown}[fmt]
+    if form is None:
+        from ..errors import UsageError
+
+        raise UsageError(f"--format {fmt}: not available for this command")
+    if fmt == "csv":
+        text = csv_text(form(result))
+    elif fmt == "json":
+        text = json_text(form(result))
+    else:
+        text = form(result)
+    write_text(out, text)
+
+
+def view_of(result: Any) -> View:
+    for name in VIEW_MODULES:
+        view = import_module(f".{name}", __name__).VIEW
+        if isinstance(result, view.kind):
+            return view
+    raise TypeError(f"no view renders {type(result).__name__}")  # a bug, not user input
+
+
+def captured(*renderables) -> str:
+    """What printing these on stdout's console would show, as text."""
+    out = console()
+    with out.capture() as capture:
+        for renderable in renderables:
+            out.print(renderable)
+    return capture.get()
+
 
 BAND_STYLES = {"green": "bold green", "yellow": "bold yellow", "red": "bold red"}
 MAX_PROBLEMS_SHOWN = 20
@@ -58,7 +121,7 @@ def show_error(error: CsopsError) -> None:
         row.append(problem.message)
         if has["fix"]:
             row.append(problem.fix or "")
-        table.add_row(*row)
+        table.add_row(*[Text(cell) for cell in row])  # values come from files: not markup
     err.print(table)
     if error.total > len(problems):
         err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")

@@ -1,0 +1,163 @@
+"""What each command computes, from loaded exports to one result object.
+
+A command parses its options, calls one function here and emits the result; these functions
+never print. Notes a person should see (what was skipped, where a snapshot went) travel in the
+result's ``notes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import pipeline
+from .config import Config
+from .coverage import Coverage, coverage
+from .explain import Explanation, explain, find_account
+from .history import History
+from .loading import Exports
+from .metrics import MetricsReport
+from .plays import PlayRun, crm_layout, evaluate
+
+# the stable machine-readable columns (PRODUCT.md §9), then useful context
+HEALTH_COLUMNS = [
+    "account_id", "account_name", "segment", "health_score", "health_band", "usage_score",
+    "relationship_score", "commercial_score", "partial", "health_change", "arr",
+    "renewal_date", "days_to_renewal", "derived_stage", "csm_owner", "as_of",
+]
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    as_of: pd.Timestamp
+    accounts: pd.DataFrame  # HEALTH_COLUMNS, worst first
+    without_arr: int  # accounts left out: no ARR on as_of
+    notes: tuple[str, ...] = ()  # said before the table
+    saved_to: Path | None = None
+
+
+def health_report(exports: Exports, config: Config, as_of: str | None, history: History,
+                  segment: str | None = None, owner: str | None = None,
+                  save: bool = True) -> HealthReport:
+    """Every paying account's health, worst first; the snapshot stored unless ``save`` is off."""
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    if save:
+        history.save(result.as_of, result.scored)
+    table = pipeline.filter_accounts(result.scored, segment, owner)
+    table = table.sort_values(["health_score", "arr"], ascending=[True, False])
+    return HealthReport(result.as_of, health_columns(table, result.as_of), result.without_arr,
+                        result.skipped, history.path if save else None)
+
+
+def health_columns(table: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    frame = table.reset_index()
+    frame["as_of"] = as_of.strftime("%Y-%m-%d")
+    for column in ("health_score", "usage_score", "relationship_score", "commercial_score",
+                   "health_change"):
+        frame[column] = frame[column].round(1)
+    frame["partial"] = frame["partial"].astype(bool)
+    frame["days_to_renewal"] = frame["days_to_renewal"].astype("Int64")
+    for column in HEALTH_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    return frame[HEALTH_COLUMNS]
+
+
+@dataclass(frozen=True)
+class AccountExplanation:
+    as_of: pd.Timestamp
+    explanation: Explanation
+    trend: pd.DataFrame  # the account's stored scores: as_of, health_score, health_band
+
+
+def explain_account(exports: Exports, config: Config, as_of: str | None, history: History,
+                    account: str) -> AccountExplanation:
+    """One account (by id or exact name): every signal's score, weight and points."""
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    account_id = find_account(result.signals, account)
+    return AccountExplanation(result.as_of, explain(result, config, account_id),
+                              history.trend(account_id))
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    report: MetricsReport
+    notes: tuple[str, ...] = ()
+
+
+def metrics_report(exports: Exports, config: Config, as_of: str | None, group_by: str,
+                   segment: str | None = None) -> MetricsResult:
+    """The five core metrics and GRR, overall and by segment or owner."""
+    from . import metrics
+    from .signals import build_signals
+
+    signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
+    if segment:
+        signals = type(signals)(signals.as_of, pipeline.filter_accounts(
+            signals.frame, segment, None), signals.skipped)
+    return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by),
+                         signals.skipped)
+
+
+@dataclass(frozen=True)
+class PlaysResult:
+    as_of: pd.Timestamp
+    run: PlayRun
+    actions: pd.DataFrame  # the run's actions, filtered by segment and owner
+    rows: pd.DataFrame  # what is written: the actions, or a CRM's task-import layout
+    resolution: pd.DataFrame  # days to resolve each resolved risk play
+    notes: tuple[str, ...] = field(default=())  # said after the output
+
+
+def run_plays(exports: Exports, config: Config, as_of: str | None, history: History,
+              segment: str | None = None, owner: str | None = None, target: str | None = None,
+              record: bool = True) -> PlaysResult:
+    """Evaluate the plays into an action list; opened and resolved plays recorded unless
+    ``record`` is off."""
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    team = exports.team.frame if exports.team is not None else None
+    run = evaluate(result.signals, config, result.as_of, team, history.open_plays(result.as_of))
+    if record:
+        history.record_plays(result.as_of, run.fired, run.resolved)
+    actions = run.actions
+    if segment or owner:
+        keep = pipeline.filter_accounts(result.signals, segment, None).index
+        actions = actions[actions["account_id"].isin(keep)]
+        if owner:
+            actions = actions[actions["owner"].str.lower() == owner.lower()]
+    notes = []
+    unassigned = int((actions["owner"] == "(unassigned)").sum())
+    if unassigned:
+        notes.append(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops "
+                     "coverage")
+    notes.append(f"{len(actions)} action(s) for {actions['account_id'].nunique()} account(s)"
+                 + ("; nothing recorded (--dry-run)" if not record
+                    else f"; plays recorded in {history.path}"))
+    return PlaysResult(result.as_of, run, actions,
+                       crm_layout(actions, target) if target else actions,
+                       history.resolution_days(), tuple(notes))
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    as_of: pd.Timestamp
+    model: Coverage
+
+
+def coverage_report(exports: Exports, config: Config, as_of: str | None,
+                    history: History) -> CoverageReport:
+    """The coverage model by segment, each owner's book and the unassigned accounts."""
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    team = exports.team.frame if exports.team is not None else None
+    return CoverageReport(result.as_of, coverage(result.signals, config, team))
+
+
+def week_one_audit(exports: Exports, config: Config, as_of: str | None):
+    """Each metric's definition and coverage, and the data-quality findings."""
+    from . import audit, metrics
+    from .signals import build_signals
+
+    signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
+    return audit.run(exports, signals, metrics.compute(exports, signals, config), config)

@@ -1,0 +1,61 @@
+"""The coverage model by segment, the owners' books and the unassigned accounts."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..jobs import CoverageReport
+from . import View, captured, money
+
+MOTIONS = {"csm_led": "CSM-led, manual", "co_owned": "AE/AM co-own with the CSM",
+           "tech_touch": "tech-touch, automated"}
+
+
+def table(report: CoverageReport) -> str:
+    model = report.model
+    segments = Table(title=f"Coverage model as of {report.as_of:%Y-%m-%d}",
+                     title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for name, justify in [("Segment", "left"), ("Motion", "left"), ("Accounts", "right"),
+                          ("ARR", "right"), ("Red", "right"), ("CSMs", "right")]:
+        segments.add_column(name, justify=justify)
+    for row in model.segments.itertuples():
+        segments.add_row(Text(row.segment), MOTIONS.get(row.motion, row.motion),
+                         str(row.accounts), money(row.arr), str(row.red), str(row.owners))
+    books = Table(title="Owners' books", title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD)
+    for name, justify in [("Owner", "left"), ("Role", "left"), ("Manager", "left"),
+                          ("Accounts", "right"), ("ARR", "right"), ("Red", "right"),
+                          ("Segments", "left")]:
+        books.add_column(name, justify=justify)
+    for row in model.books.itertuples():
+        books.add_row(Text(row.owner), Text(str(row.role)),
+                      Text("" if row.manager != row.manager else str(row.manager)),
+                      str(row.accounts), money(row.arr), str(row.red), Text(row.segments))
+    shown = [segments, books]
+    if len(model.unassigned):
+        unassigned = Table(title=f"Unassigned accounts ({len(model.unassigned)})",
+                           title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+        for name in ("Account", "Name", "Segment", "ARR", "Band"):
+            unassigned.add_column(name)
+        for row in model.unassigned.itertuples():
+            unassigned.add_row(Text(row.account_id), Text(row.account_name),
+                               Text(str(row.segment)), money(row.arr), str(row.health_band))
+        shown.append(unassigned)
+    return captured(*shown)
+
+
+def rows(report: CoverageReport):
+    return report.model.books
+
+
+def record(report: CoverageReport) -> dict:
+    from ..output import records
+
+    model = report.model
+    return {"as_of": f"{report.as_of:%Y-%m-%d}", "segments": records(model.segments),
+            "books": records(model.books), "unassigned": records(model.unassigned)}
+
+
+VIEW = View(CoverageReport, table=table, rows=rows, record=record)

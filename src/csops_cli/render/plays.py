@@ -1,0 +1,69 @@
+"""The plays summary and the action list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..jobs import PlaysResult
+from . import View, captured, money
+
+SHOWN_ACTIONS = 25
+
+
+@dataclass(frozen=True)
+class PlaysSummary:
+    """The plays summary without the action list: what people see when the list goes to a
+    file."""
+
+    result: PlaysResult
+
+
+def table(result: PlaysResult | PlaysSummary) -> str:
+    listing = not isinstance(result, PlaysSummary)
+    if not listing:
+        result = result.result
+    run, actions = result.run, result.actions
+    summary = Table(title=f"Plays as of {result.as_of:%Y-%m-%d}", title_justify="left",
+                    header_style="bold", box=box.SIMPLE_HEAD)
+    for name, justify in [("Play", "left"), ("Fired", "right"), ("Already open", "right"),
+                          ("ARR covered", "right"), ("Actions", "right"), ("Owners", "right"),
+                          ("Measure", "left")]:
+        summary.add_column(name, justify=justify)
+    for row in run.summary.itertuples():
+        summary.add_row(Text(row.play_name), str(row.fired), str(row.already_open),
+                        money(row.arr), str(row.actions), str(row.owners), Text(row.measure))
+    shown = [summary]
+    resolution = result.resolution
+    if len(resolution):
+        shown.append(f"Time to risk resolution: median {resolution['days'].median():.0f} days "
+                     f"over {len(resolution)} resolved risk play(s)")
+    if listing:
+        listed = Table(title="Actions (by due date and priority)", title_justify="left",
+                       header_style="bold", box=box.SIMPLE_HEAD)
+        for name in ("Due", "Priority", "Account", "Play", "Action", "Owner", "Channel"):
+            listed.add_column(name, no_wrap=name in ("Due", "Priority"), overflow="fold")
+        for row in actions.head(SHOWN_ACTIONS).itertuples():
+            listed.add_row(row.due_date, row.priority, Text(f"{row.account_name}"),
+                           Text(row.play_id), Text(row.action), Text(row.owner),
+                           Text(row.channel))
+        shown.append(listed)
+        if len(actions) > SHOWN_ACTIONS:
+            shown.append(f"… and {len(actions) - SHOWN_ACTIONS} more: --out actions.csv for all")
+    return captured(*shown)
+
+
+def rows(result: PlaysResult):
+    return result.rows
+
+
+def record(result: PlaysResult) -> list[dict]:
+    from ..output import records
+
+    return records(result.rows)
+
+
+VIEW = View((PlaysResult, PlaysSummary), table=table, rows=rows, record=record)

@@ -1,0 +1,44 @@
+"""The renewal countdown: renewals due within N days, their owner and checklist step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from . import pipeline
+from .config import Config
+from .coverage import UNASSIGNED, checklist_step, resolve_owners
+from .history import History
+from .loading import Exports
+
+RENEWAL_COLUMNS = ["account_id", "account_name", "renewal_date", "days_to_renewal", "arr",
+                   "health_score", "health_band", "owner", "checklist_step"]
+
+
+@dataclass(frozen=True)
+class Renewals:
+    as_of: pd.Timestamp
+    days: int  # the horizon: renewals due within this many days
+    renewals: pd.DataFrame  # RENEWAL_COLUMNS, soonest first, then largest ARR
+
+
+def renewals(exports: Exports, config: Config, as_of: str | None, history: History, days: int,
+             segment: str | None = None, owner: str | None = None) -> Renewals:
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    frame = renewal_frame(result.signals, days, config)
+    keep = pipeline.filter_accounts(result.signals, segment, owner).index
+    return Renewals(result.as_of, days, frame[frame["account_id"].isin(keep)])
+
+
+def renewal_frame(signals: pd.DataFrame, days: int, config: Config) -> pd.DataFrame:
+    due = signals[(signals["days_to_renewal"] >= 0) & (signals["days_to_renewal"] <= days)]
+    owner, _ = resolve_owners("csm", due, config, {})
+    frame = due.assign(owner=owner.fillna(UNASSIGNED),
+                       checklist_step=checklist_step(due["days_to_renewal"]).fillna(
+                           "before kickoff"),
+                       health_score=due["health_score"].round(1),
+                       days_to_renewal=due["days_to_renewal"].astype("Int64"))
+    frame = frame.reset_index().sort_values(["days_to_renewal", "arr"],
+                                            ascending=[True, False], ignore_index=True)
+    return frame[RENEWAL_COLUMNS]

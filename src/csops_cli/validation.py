@@ -1,0 +1,65 @@
+"""``csops validate``: read every export and the configuration, and collect every problem."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import load_config
+from .errors import CsopsError, InputError
+from .loading import find_exports, load_table
+from .loading.events import account_index
+from .schema import TABLE_NAMES
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    table: str
+    file: str | None  # None: no such export
+    rows: int | None = None
+    read_as: str | None = None  # the preset, or "canonical"
+    columns: str | None = None  # canonical←header, for renamed columns
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Validation:
+    folder: Path
+    config_label: str
+    tables: list[TableCheck]
+    failures: list[CsopsError] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return sum(error.total for error in self.failures)
+
+
+def validate(folder: Path, files: dict[str, Path | None], config_path: Path | None
+             ) -> Validation:
+    """Read each export the way the other commands do, collecting problems instead of
+    stopping at the first file that has some. A configuration error still stops at once."""
+    label, config = load_config(config_path)
+    paths = find_exports(folder, files)
+    checks: list[TableCheck] = []
+    failures: list[CsopsError] = []
+    loaded: dict = {}
+    for name in TABLE_NAMES:
+        if name not in paths:
+            checks.append(TableCheck(name, None))
+            continue
+        ids = None
+        if name == "usage" and "accounts" in loaded:  # the fast reader, as other commands
+            ids = functools.partial(account_index, loaded["accounts"].frame)
+        try:
+            table = load_table(name, paths[name], config, big=(name == "usage"), ids=ids)
+        except InputError as error:
+            failures.append(error)
+            checks.append(TableCheck(name, paths[name].name, failed=True))
+            continue
+        loaded[name] = table
+        mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
+                           for canonical, header in table.source_columns.items())
+        checks.append(TableCheck(name, table.path.name, table.rows,
+                                 table.preset or "canonical", mapped))
+    return Validation(folder, label, checks, failures)
