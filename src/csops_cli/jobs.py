@@ -20,6 +20,7 @@ from .history import History
 from .loading import Exports
 from .metrics import MetricsReport
 from .plays import PlayRun, crm_layout, evaluate
+from .vocabulary import UNASSIGNED
 
 # the stable machine-readable columns (PRODUCT.md §9), then useful context
 HEALTH_COLUMNS = [
@@ -128,7 +129,7 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
         if owner:
             actions = actions[actions["owner"].str.lower() == owner.lower()]
     notes = []
-    unassigned = int((actions["owner"] == "(unassigned)").sum())
+    unassigned = int((actions["owner"] == UNASSIGNED).sum())
     if unassigned:
         notes.append(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops "
                      "coverage")

@@ -10,7 +10,7 @@ from .config import load_config
 from .errors import CsopsError, InputError
 from .loading import find_exports, load_table
 from .loading.events import account_index
-from .schema import TABLE_NAMES
+from .loading.schema import TABLE_NAMES
 
 
 @dataclass(frozen=True)

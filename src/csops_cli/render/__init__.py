@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import CsopsError
+from ..errors import MAX_PROBLEMS_SHOWN, CsopsError
 
 VIEW_MODULES = ("audit", "coverage", "explain", "health", "metrics", "plays", "renewals",
                 "validation")
@@ -75,7 +75,6 @@ def captured(*renderables) -> str:
 
 
 BAND_STYLES = {"green": "bold green", "yellow": "bold yellow", "red": "bold red"}
-MAX_PROBLEMS_SHOWN = 20
 
 
 def console(stderr: bool = False, file=None) -> Console:
