@@ -35,7 +35,7 @@ class Strict(BaseModel):
 
 
 class InputsConfig(Strict):
-    preset: Literal[("auto", *PRESETS, "none")] = "auto"  # type: ignore[valid-type]
+    preset: Literal[("auto", *PRESETS, "none")] = "auto"  # the presets of loading/schema.py
     dayfirst: bool = False
 
 
@@ -89,7 +89,7 @@ class Bucket(Strict):
         return self
 
 
-BucketName = Literal[tuple(BUCKET_COLUMNS)]  # type: ignore[valid-type]
+BucketName = Literal[tuple(BUCKET_COLUMNS)]  # the buckets of the signal catalogue
 
 
 class Bands(Strict):
