@@ -187,3 +187,13 @@ def test_a_play_naming_an_unknown_column_is_located_when_the_columns_are_known()
         "p.yaml", ProblemCode.BAD_CONDITION, line_of(text, "when: days_to_renewel"),
         "plays.renewal_countdown.when", "days_to_renewel <= 120")
     assert problem.fix == "did you mean days_to_renewal?"
+
+
+def test_a_misspelt_metric_parameter_names_the_nearest():
+    text = CONFIG.replace("    window_days: 180", "    windw_days: 180")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.line, problem.column, problem.fix) == (
+        ProblemCode.UNKNOWN_KEY, line_of(CONFIG, "    window_days: 180"),
+        "metrics.ttfv.windw_days", "did you mean 'window_days'?")
