@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,10 +22,24 @@ HEALTH_FIELDS = ["account_id", "account_name", "segment", "health_score", "healt
 def test_health_table_is_worst_first_with_buckets(cli):
     result = cli("health", SAMPLE, "--no-save")
     assert result.exit_code == 0, result.output
-    assert "Account health as of 2026-11-20" in result.output
-    for heading in ("Usage", "Relat.", "Comm.", "Health", "red"):
-        assert heading in result.output
-    assert "without ARR on 2026-11-20 left out" in result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[0] == "Account health as of 2026-11-20"
+    assert lines[2].split() == ["Account", "Name", "Segment", "ARR", "Health", "Usage", "Relat.",
+                                "Comm.", "Change", "Renewal", "Stage"]
+    shown = [re.match(r" (A\d{5}) .* (\d+\.\d)[ *](red|yellow|green) ", line).groups()
+             for line in lines if re.match(r" A\d{5} ", line)]
+    # worst first: the same accounts, scores and bands in the same order as the CSV
+    ordered = list(csv.DictReader(io.StringIO(cli("health", SAMPLE, "--no-save", "-f", "csv",
+                                                  "-q").stdout)))
+    assert shown == [(r["account_id"], f"{float(r['health_score']):.1f}", r["health_band"])
+                     for r in ordered]
+    scores = [float(score) for _, score, _ in shown]
+    assert len(scores) == 256 and scores == sorted(scores)
+    assert lines[4].split() == ["A00020", "Cobalt", "Logistics", "20", "SMB", "3,800", "8.7",
+                                "red", "3.1", "0.0", "30.0", "28d", "Renew"]
+    assert lines[-2:] == [
+        "256 account(s): 102 red, 114 yellow, 40 green",
+        "44 account(s) without ARR on 2026-11-20 left out (churned or not yet started)"]
 
 
 def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
