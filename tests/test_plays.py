@@ -281,13 +281,49 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
     ("salesforce", ["Subject", "Description", "ActivityDate", "Priority", "Status", "Type",
                     "Assigned To", "WhatId", "External_Id__c"]),
 ])
-def test_crm_layouts(cli, exports, target, columns):
+def test_crm_layouts(cli, exports, tmp_path, target, columns):
+    from csops_cli.config import default_config_text
+
+    # an action text and a play name that a spreadsheet would take for formulas
+    text = default_config_text().replace("text: Renewal checklist,", "text: '=Renewal checklist',")
+    text = text.replace("name: Renewal 120-day countdown", "name: '+Renewal 120-day countdown'")
+    config = write(tmp_path, "hostile.yaml", text)
     result = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q", "--dry-run",
-                 "--target", target)
+                 "--target", target, "--config", config)
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == columns
-    assert all(row[columns[0]].startswith("'") is False for row in rows)
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == columns
+    ids = [r["action_id"] for r in json.loads(cli(
+        "plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run").stdout)]
+    drop = "Health drop alert: health_score=43.18; health_change=null"
+    onboarding = "Onboarding checklist: days_since_new_contract=2"
+    renewal = "'+Renewal 120-day countdown: days_to_renewal=63"
+    evil, sums = "=HYPERLINK(\"http://evil\")", "@SUM(A1:A9)"
+    tasks = [  # title, notes, due date, priority, channel, assignee, account
+        (f"Open risk play – {sums}", drop, "2026-07-01", "high", "task", "Cara", "2"),
+        (f"Notify CSM and manager – {sums}", drop, "2026-07-01", "high", "email",
+         "(unassigned)", "2"),
+        (f"Create onboarding tasks – {evil}", onboarding, "2026-07-02", "high", "task", "Cara",
+         "1"),
+        (f"Set TTFV target – {evil}", onboarding, "2026-07-03", "high", "task", "Cara", "1"),
+        (f"Send check-in e-mail – {sums}", drop, "2026-07-03", "high", "email", "Cara", "2"),
+        (f"Schedule first training – {evil}", onboarding, "2026-07-07", "high", "task", "Cara",
+         "1"),
+        (f"'=Renewal checklist – {sums}", renewal, "2026-07-07", "medium", "task", "Cara", "2"),
+        (f"Schedule QBR – {sums}", renewal, "2026-07-30", "medium", "task", "Cara", "2"),
+        (f"Pull ROI snapshot – {sums}", renewal, "2026-08-29", "medium", "task", "Cara", "2"),
+    ]
+    if target == "hubspot":
+        kinds = {"task": "TODO", "email": "EMAIL"}
+        expected = [[title, notes, due, priority.upper(), kinds[channel], owner, account]
+                    for title, notes, due, priority, channel, owner, account in tasks]
+    else:
+        kinds, priorities = {"task": "Other", "email": "Email"}, {"high": "High",
+                                                                  "medium": "Normal"}
+        expected = [[title, notes, due, priorities[priority], "Not Started", kinds[channel],
+                     owner, account]
+                    for title, notes, due, priority, channel, owner, account in tasks]
+    assert rows[1:] == [row + [action_id] for row, action_id in zip(expected, ids, strict=True)]
 
 
 def test_dry_run_records_nothing(cli, exports, tmp_path):
