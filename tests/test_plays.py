@@ -393,5 +393,24 @@ def test_coverage_books(cli, exports):
 
 
 def test_condition_errors_are_csops_errors():
+    from csops_cli.config import default_config_text, parse_config
+    from csops_cli.errors import ConfigError
+
     assert issubclass(ConditionError, ValueError)
     assert not issubclass(ConditionError, CsopsError)  # wrapped into ConfigError with a place
+    # a name that the signal table lacks: found when the play is evaluated
+    text = default_config_text().replace("when: days_to_renewal <= 120",
+                                         "when: days_to_renewel <= 120")
+    config = parse_config(text, "typo.yaml")
+    with pytest.raises(CsopsError) as caught:
+        plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)
+    assert type(caught.value) is ConfigError and caught.value.exit_code == 2
+    line = text.splitlines().index("    when: days_to_renewel <= 120") + 1
+    assert [(p.file, p.line, p.column, p.value) for p in caught.value.problems] == [
+        ("typo.yaml", line, "plays.renewal_countdown.when", "days_to_renewel <= 120")]
+    # a condition that is not valid at all: found when the configuration is read
+    with pytest.raises(CsopsError) as caught:
+        parse_config(text.replace("when: days_to_renewel <= 120", "when: days_to_renewal <"),
+                     "syntax.yaml")
+    assert type(caught.value) is ConfigError and caught.value.exit_code == 2
+    assert [(p.file, p.line) for p in caught.value.problems] == [("syntax.yaml", line)]
