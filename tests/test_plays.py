@@ -267,12 +267,20 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
     assert list(rows[0]) == plays.ACTION_COLUMNS
     names = {r["account_name"] for r in rows}
     assert names == {"'=HYPERLINK(\"http://evil\")", "'@SUM(A1:A9)"}
-    assert {r["play_id"] for r in rows} >= {"onboarding_checklist", "renewal_countdown"}
+    assert [(r["account_id"], r["play_id"]) for r in rows] == [
+        ("2", "health_drop_alert"), ("2", "health_drop_alert"), ("1", "onboarding_checklist"),
+        ("1", "onboarding_checklist"), ("2", "health_drop_alert"), ("1", "onboarding_checklist"),
+        ("2", "renewal_countdown"), ("2", "renewal_countdown"), ("2", "renewal_countdown")]
     again = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q")
     assert [r["action_id"] for r in csv.DictReader(io.StringIO(again.stdout))] == \
         [r["action_id"] for r in rows]
     later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q")
     assert json.loads(later.stdout) == []  # nothing newly firing a week later
+    # because the plays are open: without that history, two of them would fire again
+    fresh = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q", "--dry-run",
+                "--history", tmp_path / "fresh.db")
+    assert [(r["account_id"], r["play_id"]) for r in json.loads(fresh.stdout)] == [
+        ("2", "health_drop_alert")] * 3 + [("2", "renewal_countdown")] * 3
 
 
 @pytest.mark.parametrize("target, columns", [
