@@ -338,7 +338,12 @@ def test_dry_run_records_nothing(cli, exports, tmp_path):
     cli("plays", exports, "--as-of", "2026-06-30", "--dry-run", "-q")
     assert not (tmp_path / ".csops").exists()
     first = cli("plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run")
-    assert json.loads(first.stdout)
+    assert len(json.loads(first.stdout)) == 9
+    # a week later the same plays fire again: the dry runs opened nothing
+    later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q", "--dry-run")
+    assert [(r["account_id"], r["play_id"]) for r in json.loads(later.stdout)] == [
+        ("2", "health_drop_alert")] * 3 + [("2", "renewal_countdown")] * 3
+    assert not (tmp_path / ".csops").exists()
 
 
 def test_hostile_condition_in_config_exits_2_and_runs_nothing(cli, exports, tmp_path):
@@ -394,10 +399,14 @@ def test_checklist_steps():
 def test_coverage_books(cli, exports):
     payload = json.loads(cli("coverage", exports, "--as-of", "2026-06-30", "-f", "json",
                              "-q").stdout)
-    assert payload["books"][0]["owner"] == "Cara"
-    assert payload["books"][0]["accounts"] == 2
-    assert payload["books"][0]["arr"] == 80000
-    assert payload["segments"][0]["motion"] == "co_owned"
+    # both accounts are Cara's, Commercial (30k + 50k: co-owned); account 2 is red
+    assert payload == {
+        "as_of": "2026-06-30",
+        "segments": [{"segment": "Commercial", "motion": "co_owned", "accounts": 2,
+                      "arr": 80000, "red": 1, "owners": 1}],
+        "books": [{"owner": "Cara", "role": "CSM", "manager": None, "accounts": 2,
+                   "arr": 80000, "red": 1, "segments": "Commercial"}],
+        "unassigned": []}
 
 
 def test_condition_errors_are_csops_errors():
