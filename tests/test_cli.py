@@ -57,7 +57,10 @@ def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
 def test_health_json_and_out_file_match(cli, tmp_path):
     result = cli("health", SAMPLE, "--no-save", "--format", "json", "--quiet")
     records = json.loads(result.stdout)
-    assert set(HEALTH_FIELDS) <= set(records[0])
+    assert len(records) == 256
+    assert all(list(r) == HEALTH_FIELDS + ["arr", "renewal_date", "days_to_renewal",
+                                           "derived_stage", "csm_owner", "as_of"]
+               for r in records)
     assert all(0 <= r["health_score"] <= 100 for r in records)
     out = tmp_path / "health.json"
     assert cli("health", SAMPLE, "--no-save", "--out", out).exit_code == 0
@@ -105,6 +108,7 @@ def test_no_save_writes_no_history(cli, tmp_path):
 
 def test_explain_points_add_up_to_the_score_shown(cli):
     records = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    assert len(records) == 256
     for record in records[:: max(1, len(records) // 25)]:
         result = cli("explain", record["account_id"], SAMPLE, "-f", "json", "-q")
         explained = json.loads(result.stdout)
@@ -121,12 +125,31 @@ def test_explain_table_total_row(cli):
     assert result.exit_code == 0, result.output
     assert f"{record['health_score']:.1f}" in result.output.split("Total")[-1]
     assert "license_utilization" in result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{record['account_name']} ({record['account_id']})"
+    assert f"Health {record['health_score']:.1f} {record['health_band']}" in lines
+    table = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines
+             if line.startswith("│")]
+    assert [row[1] for row in table[:-1]] == [
+        "license_utilization", "logins_per_user_30d", "core_feature_adoption", "meetings_90d",
+        "days_since_last_touch", "champion_status", "arr", "arr_change_12m",
+        "days_to_renewal"]
+    assert table[-1] == ["Total", "", "", "", "100%", f"{record['health_score']:.1f}"]
 
 
 def test_explain_account_without_arr(cli, five):
     result = cli("explain", "004", five, "--as-of", "2026-06-30", "-q")
     assert result.exit_code == 0
     assert "no health score" in result.output
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "Delta (004)",
+        "as of 2026-06-30 · segment Commercial · stage missing · ARR 0.00 · renewal missing · "
+        "CSM missing",
+        "No ARR on 2026-06-30 (churned or not started): no health score."]
+    assert [line.split(":")[0] for line in lines[3:]] == [
+        "Play Onboarding checklist", "Play Health drop alert", "Play Expansion signal",
+        "Play Renewal 120-day countdown"]  # and no score table
 
 
 def test_csv_output_is_excel_safe(cli, tmp_path):
