@@ -72,10 +72,14 @@ def test_segment_and_owner_filters(cli):
     result = cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--segment", "strategic")
     assert {r["segment"] for r in json.loads(result.stdout)} == {"Strategic"}
     everyone = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    # exactly the matching accounts, in the same worst-first order
+    strategic = [r for r in everyone if r["segment"] == "Strategic"]
+    assert json.loads(result.stdout) == strategic and 0 < len(strategic) < len(everyone)
     owner = next(r["csm_owner"] for r in everyone if r["csm_owner"])
     mine = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--owner",
                           owner).stdout)
     assert mine and {r["csm_owner"] for r in mine} == {owner}
+    assert mine == [r for r in everyone if r["csm_owner"] == owner]
 
 
 def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
