@@ -120,12 +120,16 @@ def test_a_busy_history_gives_a_clear_message(tmp_path, monkeypatch):
 
 
 def test_dash_and_dev_stdout_write_to_stdout(tmp_path):
+    written = []
     for target in ("-", "/dev/stdout"):
         result = subprocess.run([sys.executable, "-m", "csops_cli", "health", SAMPLE,
                                  "--no-save", "--quiet", "--format", "csv", "--out", target],
                                 capture_output=True, text=True, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith("account_id,account_name,")
+        written.append(result.stdout)
+    assert written[0] == written[1] and len(written[0].splitlines()) == 1 + 256
+    assert list(tmp_path.iterdir()) == []  # no file named - or similar
 
 
 def test_a_pipe_is_written_to_directly_and_stays_a_pipe(tmp_path):
@@ -140,4 +144,5 @@ def test_a_pipe_is_written_to_directly_and_stays_a_pipe(tmp_path):
     reader.join(timeout=60)
     assert result.returncode == 0, result.stderr
     assert received and received[0].startswith(b"account_id,account_name,")
+    assert received[0].count(b"\n") == 1 + 256  # the whole table went through the pipe
     assert fifo.is_fifo()
