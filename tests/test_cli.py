@@ -53,6 +53,8 @@ def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
     assert {r["health_band"] for r in rows} == {"green", "yellow", "red"}
     assert all(r["health_score"] == f"{float(r['health_score']):.1f}".rstrip("0").rstrip(".")
                or len(r["health_score"].split(".")[-1]) <= 1 for r in rows)
+    # one decimal at most, and none when it is 0: 40, not 40.0
+    assert all(re.fullmatch(r"\d{1,3}(\.[1-9])?", r["health_score"]) for r in rows)
 
 
 def test_health_json_and_out_file_match(cli, tmp_path):
@@ -91,7 +93,7 @@ def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
     records = {r["account_id"]: r for r in json.loads(second.stdout)}
     earlier = {r["account_id"]: r for r in json.loads(first.stdout)}
     changed = [a for a in records if a in earlier]
-    assert changed
+    assert (len(earlier), len(records), len(changed)) == (254, 256, 253)
     for account in changed:
         expected = round(records[account]["health_score"] - earlier[account]["health_score"], 1)
         assert records[account]["health_change"] == pytest.approx(expected, abs=0.11)
@@ -202,9 +204,18 @@ def test_init_writes_config_with_detected_preset(cli, tmp_path):
     assert result.exit_code == 0, result.output
     text = (folder / "playbooks.yaml").read_text()
     assert "preset: salesforce" in text
+    from csops_cli.config import default_config_text
+
+    # the packaged file, with only the preset line changed
+    assert text == default_config_text().replace(
+        "  preset: auto\n", "  preset: salesforce  # detected by csops init\n", 1)
     assert cli("init", folder).exit_code == 2  # exists: needs --force
+    assert (folder / "playbooks.yaml").read_text() == text  # and is left as it was
     # the config is valid, the folder still lacks contracts
     assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 2
+    (folder / "contracts.csv").write_text("Opportunity ID,Account ID,Contract Start Date,"
+                                          "Contract End Date,Amount\nO1,1,1/1/2026,1/1/2027,100\n")
+    assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 0
 
 
 def test_sample_is_deterministic(cli, tmp_path):
