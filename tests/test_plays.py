@@ -101,6 +101,7 @@ def test_owner_routing_per_segment(default_config):
     assert routes["Commercial"]["Open risk play"] == ("Cara CSM", "csm")
     # SMB is tech-touch: everything goes to the automation queue
     assert set(routes["SMB"].values()) == {("Automation queue", "tech_touch")}
+    assert all(len(actions) == 6 for actions in routes.values())  # three for each play
 
 
 def test_unresolvable_owner_is_kept_and_marked(default_config):
