@@ -260,6 +260,13 @@ def test_sample_data_exercises_every_signal(default_config):
     assert set(frame["champion_status"].dropna()) == {"active", "none", "left"}
     assert result.without_arr > 0  # churned accounts
     assert frame["segment"].nunique() == 3
+    assert (len(frame), result.without_arr) == (256, 44)
+    assert set(frame["segment"]) == {"Strategic", "Commercial", "SMB"}
+    # every signal of the health model takes more than one value, so each one moves scores
+    model = ["license_utilization", "logins_per_user_30d", "core_feature_adoption",
+             "meetings_90d", "days_since_last_touch", "champion_status", "arr",
+             "arr_change_12m", "days_to_renewal"]
+    assert [s for s in model if frame[s].nunique() < 2] == []
 
 
 def test_explain_lists_plays_and_why(cli, five):
