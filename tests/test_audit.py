@@ -115,6 +115,11 @@ def test_an_expansion_may_overlap_its_base_contract(tmp_path, default_config):
     contracts = CONTRACTS.lstrip("\n") + "C9,A3,2026-01-01,2027-01-01,5000,expansion\n"
     assert "overlapping_contracts" not in findings(build(tmp_path, contracts=contracts),
                                                    default_config)
+    assert findings(build(tmp_path, contracts=contracts), default_config) == {}
+    # the same contract as a renewal does overlap
+    renewal = contracts.replace("5000,expansion", "5000,renewal")
+    assert list(findings(build(tmp_path, contracts=renewal), default_config)) == [
+        "overlapping_contracts"]
 
 
 def test_unknown_stage_and_stage_disagreement(tmp_path, default_config):

@@ -92,6 +92,9 @@ def test_headers_match_ignoring_case_spaces_and_punctuation(tmp_path, default_co
     table = load_table("accounts", path, default_config)
     assert table.source_columns["account_id"] == "Account-ID"
     assert table.frame["csm_owner"].tolist() == ["Ann"]
+    assert {k: table.source_columns[k] for k in ("account_id", "account_name", "csm_owner")} == {
+        "account_id": "Account-ID", "account_name": "ACCOUNT name", "csm_owner": "CSM Owner"}
+    assert table.frame[["account_id", "account_name"]].values.tolist() == [["1", "A"]]
 
 
 def test_user_column_mapping_wins(tmp_path):
