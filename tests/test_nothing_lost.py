@@ -93,6 +93,7 @@ def test_two_runs_at_once_share_the_history(tmp_path):
         assert process.wait() == 0, process.stderr.read().decode()
     assert integrity(db) == "ok"
     assert sorted(snapshot_counts(db)) == ["2026-11-13", "2026-11-20"]
+    assert snapshot_counts(db) == {"2026-11-13": 254, "2026-11-20": 256}  # every account
 
 
 def test_a_busy_history_gives_a_clear_message(tmp_path, monkeypatch):
