@@ -111,6 +111,11 @@ def test_no_save_writes_no_history(cli, tmp_path):
     assert not (tmp_path / ".csops").exists()
     cli("health", SAMPLE, "-q")
     assert (tmp_path / ".csops" / "history.db").exists()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / ".csops" / "history.db") as db:
+        assert db.execute("SELECT as_of, COUNT(*) FROM health_snapshots GROUP BY as_of"
+                          ).fetchall() == [("2026-11-20", 256)]
 
 
 def test_explain_points_add_up_to_the_score_shown(cli):
