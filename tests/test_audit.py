@@ -88,10 +88,20 @@ def test_planted_defect_is_reported(tmp_path, default_config, check, severity, t
     texts[table] = texts[table].lstrip("\n") + extra
     found = findings(build(tmp_path, **texts), default_config)
     assert check in found, found.keys()
+    assert set(found) == {check} | ALSO_REPORTED.get(check, set())
     finding = found[check]
     assert (finding.severity, finding.count) == (severity, count)
     assert finding.examples[0].line == line
     assert finding.examples[0].file == f"{table}.csv"
+    assert [(e.file, e.line) for e in finding.examples] == [
+        (f"{table}.csv", line + i) for i in range(count)]
+
+
+# what a planted defect also is: a second contract inside C2's or C3's term overlaps it, and a
+# new account in an unknown segment has no contract either
+ALSO_REPORTED = {"duplicate_contract_ids": {"overlapping_contracts"},
+                 "end_before_start": {"overlapping_contracts"},
+                 "unknown_segments": {"accounts_without_contract"}}
 
 
 def test_paying_account_without_owner(tmp_path, default_config):
@@ -105,6 +115,11 @@ def test_an_expansion_may_overlap_its_base_contract(tmp_path, default_config):
     contracts = CONTRACTS.lstrip("\n") + "C9,A3,2026-01-01,2027-01-01,5000,expansion\n"
     assert "overlapping_contracts" not in findings(build(tmp_path, contracts=contracts),
                                                    default_config)
+    assert findings(build(tmp_path, contracts=contracts), default_config) == {}
+    # the same contract as a renewal does overlap
+    renewal = contracts.replace("5000,expansion", "5000,renewal")
+    assert list(findings(build(tmp_path, contracts=renewal), default_config)) == [
+        "overlapping_contracts"]
 
 
 def test_unknown_stage_and_stage_disagreement(tmp_path, default_config):
@@ -133,11 +148,13 @@ def test_short_coverage(tmp_path, default_config):
     activities = "account_id,date,activity_type\nA1,2026-01-01,call\n"  # 181 days
     found = findings(build(tmp_path, usage=usage, activities=activities), default_config)
     finding = found["short_coverage"]
-    details = [e.detail for e in finding.examples]
     assert finding.count == 3
-    assert any("covers 61 days" in d and "TTFV cohort needs 180" in d for d in details)
-    assert any("covers 61 days" in d and "look-back needs 120" in d for d in details)
-    assert any("covers 181 days" in d and "needs 365" in d for d in details)
+    assert [(e.file, e.line, e.detail) for e in finding.examples] == [
+        ("usage.csv", None, "covers 61 days from 2026-05-01; the TTFV cohort needs 180"),
+        ("usage.csv", None,
+         "covers 61 days from 2026-05-01; the expansion-signal look-back needs 120"),
+        ("activities.csv", None,
+         "covers 181 days from 2026-01-01; the activity-to-outcome window needs 365")]
 
 
 def test_strict_exits_1_on_errors_only(cli, tmp_path):
@@ -160,7 +177,25 @@ def test_audit_markdown_and_json(cli, tmp_path):
     assert "| accounts.csv | 5 | A4 Four |" in text
     for name in ("Net revenue retention", "Formula:", "Window:", "Coverage:"):
         assert name in text
+    lines = text.splitlines()
+    assert lines[2] == ("1 data-quality finding(s): 0 error(s), 1 warning(s). Errors change "
+                        "what the metrics say; fix them first.")
+    definitions = lines[lines.index("## Metric definitions"):]
+    assert [line for line in definitions if line.startswith("### ")] == [
+        "### Time to first value (`ttfv`)", "### Net revenue retention (`nrr`)",
+        "### Gross revenue retention (`grr`)", "### Adoption rate (`adoption_rate`)",
+        "### Expansion conversion (`expansion_conversion`)",
+        "### CSM activity-to-outcome ratio (`activity_to_outcome`)"]
+    nrr = definitions.index("### Net revenue retention (`nrr`)")
+    assert definitions[nrr + 4:nrr + 9] == [
+        "- Formula: Σ ARR(as_of) ÷ Σ ARR(t0), over accounts with ARR(t0) > 0",
+        "- Inputs: contracts.start_date, contracts.end_date, contracts.arr",
+        "- Window: trailing 12 months (t0 = 2025-06-30)",
+        "- Value: 100.0%",
+        "- Coverage: 3 accounts included; excluded: 1 no ARR at t0 nor on as_of"]
     payload = json.loads(cli("audit", folder, "--as-of", "2026-06-30", "-f", "json").stdout)
     assert [(f["check"], f["count"]) for f in payload["findings"]] == [
         ("accounts_without_contract", 1)]
-    assert [m["id"] for m in payload["metrics"]][:2] == ["ttfv", "nrr"]
+    assert [m["id"] for m in payload["metrics"]] == ["ttfv", "nrr", "grr", "adoption_rate",
+                                                     "expansion_conversion",
+                                                     "activity_to_outcome"]

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,28 +22,48 @@ HEALTH_FIELDS = ["account_id", "account_name", "segment", "health_score", "healt
 def test_health_table_is_worst_first_with_buckets(cli):
     result = cli("health", SAMPLE, "--no-save")
     assert result.exit_code == 0, result.output
-    assert "Account health as of 2026-11-20" in result.output
-    for heading in ("Usage", "Relat.", "Comm.", "Health", "red"):
-        assert heading in result.output
-    assert "without ARR on 2026-11-20 left out" in result.output
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[0] == "Account health as of 2026-11-20"
+    assert lines[2].split() == ["Account", "Name", "Segment", "ARR", "Health", "Usage", "Relat.",
+                                "Comm.", "Change", "Renewal", "Stage"]
+    shown = [re.match(r" (A\d{5}) .* (\d+\.\d)[ *](red|yellow|green) ", line).groups()
+             for line in lines if re.match(r" A\d{5} ", line)]
+    # worst first: the same accounts, scores and bands in the same order as the CSV
+    ordered = list(csv.DictReader(io.StringIO(cli("health", SAMPLE, "--no-save", "-f", "csv",
+                                                  "-q").stdout)))
+    assert shown == [(r["account_id"], f"{float(r['health_score']):.1f}", r["health_band"])
+                     for r in ordered]
+    scores = [float(score) for _, score, _ in shown]
+    assert len(scores) == 256 and scores == sorted(scores)
+    assert lines[4].split() == ["A00020", "Cobalt", "Logistics", "20", "SMB", "3,800", "8.7",
+                                "red", "3.1", "0.0", "30.0", "28d", "Renew"]
+    assert lines[-2:] == [
+        "256 account(s): 102 red, 114 yellow, 40 green",
+        "44 account(s) without ARR on 2026-11-20 left out (churned or not yet started)"]
 
 
 def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
     result = cli("health", SAMPLE, "--no-save", "--format", "csv", "--quiet")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0])[:10] == HEALTH_FIELDS
+    assert list(rows[0]) == HEALTH_FIELDS + ["arr", "renewal_date", "days_to_renewal",
+                                             "derived_stage", "csm_owner", "as_of"]
     scores = [float(r["health_score"]) for r in rows]
-    assert scores == sorted(scores)
+    assert len(scores) == 256 and scores == sorted(scores)
     assert {r["health_band"] for r in rows} == {"green", "yellow", "red"}
     assert all(r["health_score"] == f"{float(r['health_score']):.1f}".rstrip("0").rstrip(".")
                or len(r["health_score"].split(".")[-1]) <= 1 for r in rows)
+    # one decimal at most, and none when it is 0: 40, not 40.0
+    assert all(re.fullmatch(r"\d{1,3}(\.[1-9])?", r["health_score"]) for r in rows)
 
 
 def test_health_json_and_out_file_match(cli, tmp_path):
     result = cli("health", SAMPLE, "--no-save", "--format", "json", "--quiet")
     records = json.loads(result.stdout)
-    assert set(HEALTH_FIELDS) <= set(records[0])
+    assert len(records) == 256
+    assert all(list(r) == HEALTH_FIELDS + ["arr", "renewal_date", "days_to_renewal",
+                                           "derived_stage", "csm_owner", "as_of"]
+               for r in records)
     assert all(0 <= r["health_score"] <= 100 for r in records)
     out = tmp_path / "health.json"
     assert cli("health", SAMPLE, "--no-save", "--out", out).exit_code == 0
@@ -54,10 +75,14 @@ def test_segment_and_owner_filters(cli):
     result = cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--segment", "strategic")
     assert {r["segment"] for r in json.loads(result.stdout)} == {"Strategic"}
     everyone = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    # exactly the matching accounts, in the same worst-first order
+    strategic = [r for r in everyone if r["segment"] == "Strategic"]
+    assert json.loads(result.stdout) == strategic and 0 < len(strategic) < len(everyone)
     owner = next(r["csm_owner"] for r in everyone if r["csm_owner"])
     mine = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q", "--owner",
                           owner).stdout)
     assert mine and {r["csm_owner"] for r in mine} == {owner}
+    assert mine == [r for r in everyone if r["csm_owner"] == owner]
 
 
 def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
@@ -68,7 +93,7 @@ def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
     records = {r["account_id"]: r for r in json.loads(second.stdout)}
     earlier = {r["account_id"]: r for r in json.loads(first.stdout)}
     changed = [a for a in records if a in earlier]
-    assert changed
+    assert (len(earlier), len(records), len(changed)) == (254, 256, 253)
     for account in changed:
         expected = round(records[account]["health_score"] - earlier[account]["health_score"], 1)
         assert records[account]["health_change"] == pytest.approx(expected, abs=0.11)
@@ -86,10 +111,16 @@ def test_no_save_writes_no_history(cli, tmp_path):
     assert not (tmp_path / ".csops").exists()
     cli("health", SAMPLE, "-q")
     assert (tmp_path / ".csops" / "history.db").exists()
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / ".csops" / "history.db") as db:
+        assert db.execute("SELECT as_of, COUNT(*) FROM health_snapshots GROUP BY as_of"
+                          ).fetchall() == [("2026-11-20", 256)]
 
 
 def test_explain_points_add_up_to_the_score_shown(cli):
     records = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
+    assert len(records) == 256
     for record in records[:: max(1, len(records) // 25)]:
         result = cli("explain", record["account_id"], SAMPLE, "-f", "json", "-q")
         explained = json.loads(result.stdout)
@@ -106,12 +137,31 @@ def test_explain_table_total_row(cli):
     assert result.exit_code == 0, result.output
     assert f"{record['health_score']:.1f}" in result.output.split("Total")[-1]
     assert "license_utilization" in result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{record['account_name']} ({record['account_id']})"
+    assert f"Health {record['health_score']:.1f} {record['health_band']}" in lines
+    table = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines
+             if line.startswith("│")]
+    assert [row[1] for row in table[:-1]] == [
+        "license_utilization", "logins_per_user_30d", "core_feature_adoption", "meetings_90d",
+        "days_since_last_touch", "champion_status", "arr", "arr_change_12m",
+        "days_to_renewal"]
+    assert table[-1] == ["Total", "", "", "", "100%", f"{record['health_score']:.1f}"]
 
 
 def test_explain_account_without_arr(cli, five):
     result = cli("explain", "004", five, "--as-of", "2026-06-30", "-q")
     assert result.exit_code == 0
     assert "no health score" in result.output
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "Delta (004)",
+        "as of 2026-06-30 · segment Commercial · stage missing · ARR 0.00 · renewal missing · "
+        "CSM missing",
+        "No ARR on 2026-06-30 (churned or not started): no health score."]
+    assert [line.split(":")[0] for line in lines[3:]] == [
+        "Play Onboarding checklist", "Play Health drop alert", "Play Expansion signal",
+        "Play Renewal 120-day countdown"]  # and no score table
 
 
 def test_csv_output_is_excel_safe(cli, tmp_path):
@@ -134,7 +184,8 @@ def test_every_command_has_help_with_an_example(cli):
     import typer.main
 
     group = typer.main.get_command(app)
-    assert set(group.commands) >= {"health", "explain", "validate", "init", "sample"}
+    assert set(group.commands) == {"health", "explain", "validate", "init", "sample", "plays",
+                                   "renewals", "coverage", "metrics", "audit"}
     for name, command in group.commands.items():
         assert "Example: csops " in (command.help or ""), name
         assert cli(name, "--help").exit_code == 0
@@ -158,9 +209,18 @@ def test_init_writes_config_with_detected_preset(cli, tmp_path):
     assert result.exit_code == 0, result.output
     text = (folder / "playbooks.yaml").read_text()
     assert "preset: salesforce" in text
+    from csops_cli.config import default_config_text
+
+    # the packaged file, with only the preset line changed
+    assert text == default_config_text().replace(
+        "  preset: auto\n", "  preset: salesforce  # detected by csops init\n", 1)
     assert cli("init", folder).exit_code == 2  # exists: needs --force
+    assert (folder / "playbooks.yaml").read_text() == text  # and is left as it was
     # the config is valid, the folder still lacks contracts
     assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 2
+    (folder / "contracts.csv").write_text("Opportunity ID,Account ID,Contract Start Date,"
+                                          "Contract End Date,Amount\nO1,1,1/1/2026,1/1/2027,100\n")
+    assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 0
 
 
 def test_sample_is_deterministic(cli, tmp_path):
@@ -205,6 +265,13 @@ def test_sample_data_exercises_every_signal(default_config):
     assert set(frame["champion_status"].dropna()) == {"active", "none", "left"}
     assert result.without_arr > 0  # churned accounts
     assert frame["segment"].nunique() == 3
+    assert (len(frame), result.without_arr) == (256, 44)
+    assert set(frame["segment"]) == {"Strategic", "Commercial", "SMB"}
+    # every signal of the health model takes more than one value, so each one moves scores
+    model = ["license_utilization", "logins_per_user_30d", "core_feature_adoption",
+             "meetings_90d", "days_since_last_touch", "champion_status", "arr",
+             "arr_change_12m", "days_to_renewal"]
+    assert [s for s in model if frame[s].nunique() < 2] == []
 
 
 def test_explain_lists_plays_and_why(cli, five):
@@ -214,3 +281,9 @@ def test_explain_lists_plays_and_why(cli, five):
     assert checks["renewal_countdown"]["fires"] is True  # renews in 1 day
     assert checks["renewal_countdown"]["reason"] == "days_to_renewal=1"
     assert checks["onboarding_checklist"]["fires"] is False
+    # every play, in the configuration's order, with the values behind its answer
+    assert [(p["play_id"], p["fires"], p["reason"]) for p in payload["plays"]] == [
+        ("onboarding_checklist", False, "days_since_new_contract=729"),  # C4 began 2024-07-01
+        ("health_drop_alert", True, "health_score=20.75; health_change=null"),
+        ("expansion_signal", False, "license_utilization=0.10; new_business_unit=false"),
+        ("renewal_countdown", True, "days_to_renewal=1")]

@@ -75,7 +75,7 @@ def test_date_formats_and_time_zones(tmp_path, default_config):
     """
     table = load_table("contracts", write(tmp_path, "contracts.csv", text), default_config)
     # the last one is 2026-03-01 03:00 in UTC
-    assert set(table.frame["start_date"]) == {pd.Timestamp("2026-03-01")}
+    assert table.frame["start_date"].tolist() == [pd.Timestamp("2026-03-01")] * 5
 
 
 def test_day_first_dates_when_configured(tmp_path, default_config):
@@ -92,6 +92,9 @@ def test_headers_match_ignoring_case_spaces_and_punctuation(tmp_path, default_co
     table = load_table("accounts", path, default_config)
     assert table.source_columns["account_id"] == "Account-ID"
     assert table.frame["csm_owner"].tolist() == ["Ann"]
+    assert {k: table.source_columns[k] for k in ("account_id", "account_name", "csm_owner")} == {
+        "account_id": "Account-ID", "account_name": "ACCOUNT name", "csm_owner": "CSM Owner"}
+    assert table.frame[["account_id", "account_name"]].values.tolist() == [["1", "A"]]
 
 
 def test_user_column_mapping_wins(tmp_path):

@@ -69,13 +69,19 @@ C3,3,2025-06-01,2026-08-01,5000,2,new
 """
 
 
-@pytest.mark.parametrize("args", [
-    ["health", "--no-save"], ["plays", "--dry-run"], ["plays", "--dry-run", "--target",
-                                                      "hubspot"],
-    ["plays", "--dry-run", "--target", "salesforce"], ["renewals"], ["coverage"],
-    ["metrics"], ["audit"], ["explain", "1"],
+NAMES = {"'=HYPERLINK(\"http://x\")", "'-2+3", "'@SUM(A1)"}
+OWNERS = {"'@owner", "'=owner"}
+
+
+@pytest.mark.parametrize("args, escaped", [
+    (["health", "--no-save"], NAMES | OWNERS | {"'-owner"}),
+    (["plays", "--dry-run"], NAMES | OWNERS),
+    (["plays", "--dry-run", "--target", "hubspot"], OWNERS),
+    (["plays", "--dry-run", "--target", "salesforce"], OWNERS),
+    (["renewals"], NAMES | OWNERS), (["coverage"], OWNERS | {"'-owner"}),
+    (["metrics"], set()), (["audit"], set()), (["explain", "1"], set()),
 ])
-def test_every_csv_csops_writes_is_excel_safe(cli, tmp_path, args):
+def test_every_csv_csops_writes_is_excel_safe(cli, tmp_path, args, escaped):
     folder = tmp_path / "d"
     folder.mkdir()
     write(folder, "accounts.csv", HOSTILE_ACCOUNTS)
@@ -92,3 +98,5 @@ def test_every_csv_csops_writes_is_excel_safe(cli, tmp_path, args):
                 pytest.fail(f"unescaped cell {cell!r} in {args}")
             if cell.startswith("-"):
                 float(cell)  # a leading minus only on numbers
+    # the hostile names and owners are there, escaped (the output does not just leave them out)
+    assert {cell for row in rows for cell in row if cell.startswith("'")} == escaped

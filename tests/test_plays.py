@@ -101,6 +101,7 @@ def test_owner_routing_per_segment(default_config):
     assert routes["Commercial"]["Open risk play"] == ("Cara CSM", "csm")
     # SMB is tech-touch: everything goes to the automation queue
     assert set(routes["SMB"].values()) == {("Automation queue", "tech_touch")}
+    assert all(len(actions) == 6 for actions in routes.values())  # three for each play
 
 
 def test_unresolvable_owner_is_kept_and_marked(default_config):
@@ -267,12 +268,20 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
     assert list(rows[0]) == plays.ACTION_COLUMNS
     names = {r["account_name"] for r in rows}
     assert names == {"'=HYPERLINK(\"http://evil\")", "'@SUM(A1:A9)"}
-    assert {r["play_id"] for r in rows} >= {"onboarding_checklist", "renewal_countdown"}
+    assert [(r["account_id"], r["play_id"]) for r in rows] == [
+        ("2", "health_drop_alert"), ("2", "health_drop_alert"), ("1", "onboarding_checklist"),
+        ("1", "onboarding_checklist"), ("2", "health_drop_alert"), ("1", "onboarding_checklist"),
+        ("2", "renewal_countdown"), ("2", "renewal_countdown"), ("2", "renewal_countdown")]
     again = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q")
     assert [r["action_id"] for r in csv.DictReader(io.StringIO(again.stdout))] == \
         [r["action_id"] for r in rows]
     later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q")
     assert json.loads(later.stdout) == []  # nothing newly firing a week later
+    # because the plays are open: without that history, two of them would fire again
+    fresh = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q", "--dry-run",
+                "--history", tmp_path / "fresh.db")
+    assert [(r["account_id"], r["play_id"]) for r in json.loads(fresh.stdout)] == [
+        ("2", "health_drop_alert")] * 3 + [("2", "renewal_countdown")] * 3
 
 
 @pytest.mark.parametrize("target, columns", [
@@ -281,20 +290,61 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
     ("salesforce", ["Subject", "Description", "ActivityDate", "Priority", "Status", "Type",
                     "Assigned To", "WhatId", "External_Id__c"]),
 ])
-def test_crm_layouts(cli, exports, target, columns):
+def test_crm_layouts(cli, exports, tmp_path, target, columns):
+    from csops_cli.config import default_config_text
+
+    # an action text and a play name that a spreadsheet would take for formulas
+    text = default_config_text().replace("text: Renewal checklist,", "text: '=Renewal checklist',")
+    text = text.replace("name: Renewal 120-day countdown", "name: '+Renewal 120-day countdown'")
+    config = write(tmp_path, "hostile.yaml", text)
     result = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q", "--dry-run",
-                 "--target", target)
+                 "--target", target, "--config", config)
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == columns
-    assert all(row[columns[0]].startswith("'") is False for row in rows)
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == columns
+    ids = [r["action_id"] for r in json.loads(cli(
+        "plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run").stdout)]
+    drop = "Health drop alert: health_score=43.18; health_change=null"
+    onboarding = "Onboarding checklist: days_since_new_contract=2"
+    renewal = "'+Renewal 120-day countdown: days_to_renewal=63"
+    evil, sums = "=HYPERLINK(\"http://evil\")", "@SUM(A1:A9)"
+    tasks = [  # title, notes, due date, priority, channel, assignee, account
+        (f"Open risk play – {sums}", drop, "2026-07-01", "high", "task", "Cara", "2"),
+        (f"Notify CSM and manager – {sums}", drop, "2026-07-01", "high", "email",
+         "(unassigned)", "2"),
+        (f"Create onboarding tasks – {evil}", onboarding, "2026-07-02", "high", "task", "Cara",
+         "1"),
+        (f"Set TTFV target – {evil}", onboarding, "2026-07-03", "high", "task", "Cara", "1"),
+        (f"Send check-in e-mail – {sums}", drop, "2026-07-03", "high", "email", "Cara", "2"),
+        (f"Schedule first training – {evil}", onboarding, "2026-07-07", "high", "task", "Cara",
+         "1"),
+        (f"'=Renewal checklist – {sums}", renewal, "2026-07-07", "medium", "task", "Cara", "2"),
+        (f"Schedule QBR – {sums}", renewal, "2026-07-30", "medium", "task", "Cara", "2"),
+        (f"Pull ROI snapshot – {sums}", renewal, "2026-08-29", "medium", "task", "Cara", "2"),
+    ]
+    if target == "hubspot":
+        kinds = {"task": "TODO", "email": "EMAIL"}
+        expected = [[title, notes, due, priority.upper(), kinds[channel], owner, account]
+                    for title, notes, due, priority, channel, owner, account in tasks]
+    else:
+        kinds, priorities = {"task": "Other", "email": "Email"}, {"high": "High",
+                                                                  "medium": "Normal"}
+        expected = [[title, notes, due, priorities[priority], "Not Started", kinds[channel],
+                     owner, account]
+                    for title, notes, due, priority, channel, owner, account in tasks]
+    assert rows[1:] == [row + [action_id] for row, action_id in zip(expected, ids, strict=True)]
 
 
 def test_dry_run_records_nothing(cli, exports, tmp_path):
     cli("plays", exports, "--as-of", "2026-06-30", "--dry-run", "-q")
     assert not (tmp_path / ".csops").exists()
     first = cli("plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run")
-    assert json.loads(first.stdout)
+    assert len(json.loads(first.stdout)) == 9
+    # a week later the same plays fire again: the dry runs opened nothing
+    later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q", "--dry-run")
+    assert [(r["account_id"], r["play_id"]) for r in json.loads(later.stdout)] == [
+        ("2", "health_drop_alert")] * 3 + [("2", "renewal_countdown")] * 3
+    assert not (tmp_path / ".csops").exists()
 
 
 def test_hostile_condition_in_config_exits_2_and_runs_nothing(cli, exports, tmp_path):
@@ -350,12 +400,35 @@ def test_checklist_steps():
 def test_coverage_books(cli, exports):
     payload = json.loads(cli("coverage", exports, "--as-of", "2026-06-30", "-f", "json",
                              "-q").stdout)
-    assert payload["books"][0]["owner"] == "Cara"
-    assert payload["books"][0]["accounts"] == 2
-    assert payload["books"][0]["arr"] == 80000
-    assert payload["segments"][0]["motion"] == "co_owned"
+    # both accounts are Cara's, Commercial (30k + 50k: co-owned); account 2 is red
+    assert payload == {
+        "as_of": "2026-06-30",
+        "segments": [{"segment": "Commercial", "motion": "co_owned", "accounts": 2,
+                      "arr": 80000, "red": 1, "owners": 1}],
+        "books": [{"owner": "Cara", "role": "CSM", "manager": None, "accounts": 2,
+                   "arr": 80000, "red": 1, "segments": "Commercial"}],
+        "unassigned": []}
 
 
 def test_condition_errors_are_csops_errors():
+    from csops_cli.config import default_config_text, parse_config
+    from csops_cli.errors import ConfigError
+
     assert issubclass(ConditionError, ValueError)
     assert not issubclass(ConditionError, CsopsError)  # wrapped into ConfigError with a place
+    # a name that the signal table lacks: found when the play is evaluated
+    text = default_config_text().replace("when: days_to_renewal <= 120",
+                                         "when: days_to_renewel <= 120")
+    config = parse_config(text, "typo.yaml")
+    with pytest.raises(CsopsError) as caught:
+        plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)
+    assert type(caught.value) is ConfigError and caught.value.exit_code == 2
+    line = text.splitlines().index("    when: days_to_renewel <= 120") + 1
+    assert [(p.file, p.line, p.column, p.value) for p in caught.value.problems] == [
+        ("typo.yaml", line, "plays.renewal_countdown.when", "days_to_renewel <= 120")]
+    # a condition that is not valid at all: found when the configuration is read
+    with pytest.raises(CsopsError) as caught:
+        parse_config(text.replace("when: days_to_renewel <= 120", "when: days_to_renewal <"),
+                     "syntax.yaml")
+    assert type(caught.value) is ConfigError and caught.value.exit_code == 2
+    assert [(p.file, p.line) for p in caught.value.problems] == [("syntax.yaml", line)]

@@ -16,4 +16,6 @@ def test_module_runs_health_on_sample_data(tmp_path):
     assert header[:10] == ["account_id", "account_name", "segment", "health_score",
                            "health_band", "usage_score", "relationship_score",
                            "commercial_score", "partial", "health_change"]
-    assert len(result.stdout.splitlines()) > 200
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 + 256  # every account with ARR on 2026-11-20
+    assert lines[1].startswith("A00020,Cobalt Logistics 20,SMB,8.7,red,")  # worst first
