@@ -410,6 +410,15 @@ def test_coverage_books(cli, exports):
         "unassigned": []}
 
 
+def test_coverage_table_without_a_team_export(cli, exports):
+    """No team.csv: owners have no manager, and the table shows an empty cell."""
+    result = cli("coverage", exports, "--as-of", "2026-06-30", "-q")
+    assert result.exit_code == 0, result.output
+    books = result.stdout.split("Owners' books")[1].splitlines()
+    assert [line.split() for line in books if line.strip().startswith("Cara")] == [
+        ["Cara", "CSM", "2", "80,000", "1", "Commercial"]]
+
+
 def test_condition_errors_are_csops_errors():
     from csops_cli.config import default_config_text, parse_config
     from csops_cli.errors import ConfigError

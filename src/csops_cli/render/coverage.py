@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..jobs import CoverageReport
-from . import View, captured, money
+from . import View, blank_if_missing, captured, money
 
 MOTIONS = {"csm_led": "CSM-led, manual", "co_owned": "AE/AM co-own with the CSM",
            "tech_touch": "tech-touch, automated"}
@@ -31,7 +31,7 @@ def table(report: CoverageReport) -> str:
         books.add_column(name, justify=justify)
     for row in model.books.itertuples():
         books.add_row(Text(row.owner), Text(str(row.role)),
-                      Text("" if row.manager != row.manager else str(row.manager)),
+                      Text(blank_if_missing(row.manager)),
                       str(row.accounts), money(row.arr), str(row.red), Text(row.segments))
     shown = [segments, books]
     if len(model.unassigned):
