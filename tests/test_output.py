@@ -1,0 +1,40 @@
+"""Writing outputs: stdout for '-' and /dev/stdout, a pipe written to directly and kept a pipe.
+(Atomic writes under SIGKILL: test_nothing_lost.py; Excel-safe CSV: test_nothing_executes.py.)"""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+def test_dash_and_dev_stdout_write_to_stdout(tmp_path):
+    written = []
+    for target in ("-", "/dev/stdout"):
+        result = subprocess.run([sys.executable, "-m", "csops_cli", "health", SAMPLE,
+                                 "--no-save", "--quiet", "--format", "csv", "--out", target],
+                                capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("account_id,account_name,")
+        written.append(result.stdout)
+    assert written[0] == written[1] and len(written[0].splitlines()) == 1 + 256
+    assert list(tmp_path.iterdir()) == []  # no file named - or similar
+
+
+def test_a_pipe_is_written_to_directly_and_stays_a_pipe(tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = subprocess.run([sys.executable, "-m", "csops_cli", "health", SAMPLE, "--no-save",
+                             "--quiet", "--out", fifo], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert received and received[0].startswith(b"account_id,account_name,")
+    assert received[0].count(b"\n") == 1 + 256  # the whole table went through the pipe
+    assert fifo.is_fifo()
