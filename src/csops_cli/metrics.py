@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, MetricConfig
+from .dates import day_number, days, window_start, year_before
 from .loading import Exports
 from .loading.events import account_positions
-from .signals import Signals, build_signals, day_number, days, window_start, year_before
+from .signals import Signals, build_signals
 
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
 LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")

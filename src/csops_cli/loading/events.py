@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..dates import as_datetimes, day_numbers
 from ..errors import InputError
 from .columns import find_exports, table_mapping
 from .csvtext import csv_layout, csv_line_mapper, is_footer
@@ -78,8 +79,42 @@ class UsageEvents:
     def has(self, column: str) -> bool:
         return column in self.columns
 
+    def first_day(self) -> int | None:
+        return min((int(chunk.day.min()) for chunk in self.chunks if len(chunk)), default=None)
+
     def last_day(self) -> int | None:
         return max((int(chunk.day.max()) for chunk in self.chunks if len(chunk)), default=None)
+
+    def unknown_accounts(self) -> tuple[np.ndarray, list[str]]:
+        """Record positions of the events whose account is not in the accounts, and those
+        accounts' ids: what the reader set aside while coding, no frame needed."""
+        n = len(self.ids)
+        offset, positions = 0, []
+        for chunk in self.chunks:
+            positions.append(offset + np.flatnonzero(chunk.account == n))
+            offset += len(chunk)
+        unknown = pa.chunked_array([chunk.unknown_ids for chunk in self.chunks], pa.string())
+        return np.concatenate(positions or [np.zeros(0, np.int64)]), unknown.to_pylist()
+
+    def after(self, day: int) -> np.ndarray:
+        """Record positions of the events after ``day``."""
+        offset, positions = 0, []
+        for chunk in self.chunks:
+            positions.append(offset + np.flatnonzero(chunk.day > day))
+            offset += len(chunk)
+        return np.concatenate(positions or [np.zeros(0, np.int64)])
+
+    def account_ids(self, positions: np.ndarray) -> list[str]:
+        """The account id of the events at some record positions."""
+        account = np.concatenate([chunk.account for chunk in self.chunks])[positions]
+        unknown_at, unknown_ids = self.unknown_accounts()
+        names = dict(zip(unknown_at.tolist(), unknown_ids, strict=True))
+        ids = list(self.ids)
+        return [ids[code] if code < len(ids) else names[position]
+                for position, code in zip(positions.tolist(), account.tolist(), strict=True)]
+
+    def days(self, positions: np.ndarray) -> np.ndarray:
+        return np.concatenate([chunk.day for chunk in self.chunks])[positions]
 
     def frame(self) -> pd.DataFrame:
         """The canonical usage table (index: record position), built on demand: the audit
@@ -95,8 +130,7 @@ class UsageEvents:
         categories = pd.Index(list(self.ids) + list(unknown_names), dtype="string[pyarrow]")
         data: dict[str, object] = {
             "account_id": pd.Categorical.from_codes(account, categories=categories),
-            "timestamp": np.concatenate([chunk.day for chunk in chunks]).astype(
-                "datetime64[D]").astype("datetime64[s]"),
+            "timestamp": as_datetimes(np.concatenate([chunk.day for chunk in chunks])),
         }
         if self.has("user_id"):
             data["user_id"] = pd.array(pa.chunked_array([chunk.user_id for chunk in chunks],
@@ -129,8 +163,7 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     known = account >= 0
     unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
     account = np.where(known, account, n).astype(np.int32)
-    day = frame["timestamp"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
-    chunk = EventChunk(account, day.astype(np.int64).astype(np.int32),
+    chunk = EventChunk(account, day_numbers(frame["timestamp"].to_numpy(dtype="datetime64[s]")),
                        unknown_ids=unknown_ids)
     names: dict[str, list[str]] = {"feature": [], "business_unit": []}
     for column in TEXT_COLUMNS:

@@ -1,0 +1,20 @@
+"""Per-account usage aggregates: the domain rules (``rules``), the interface every backend
+implements (``backend``), and two backends: the fast tally over coded event chunks
+(``tally``) and a plain group-by over a canonical usage frame (``frame``)."""
+
+from .backend import UsageBackend
+from .rules import USAGE_WINDOW_DAYS, UsageAggregates, UsageQuery
+
+__all__ = ["USAGE_WINDOW_DAYS", "UsageAggregates", "UsageBackend", "UsageQuery", "backend_for"]
+
+
+def backend_for(table, ids) -> UsageBackend:
+    """The backend for a loaded usage table: the tally over its coded events when it has them
+    (the fast reader's, coded against ``ids``), else a group-by over its frame."""
+    from .tally import TallyBackend
+
+    if table.events is not None and table.events.ids.equals(ids):
+        return TallyBackend(table.events)
+    from .frame import FrameBackend
+
+    return FrameBackend(table.usage_frame())
