@@ -39,10 +39,10 @@ def audit_command(
         else output.format_for(out, format)
     settings, exports = load(inputs)  # first: it starts reading while pandas imports
     from .. import audit, metrics, pipeline
-    from ..signals import build_signals
 
-    signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
-    report = metrics.compute(exports, signals, settings)
+    signals, earlier = metrics.signals_with_lookback(exports, settings,
+                                                     pipeline.parse_as_of(inputs.as_of))
+    report = metrics.compute(exports, signals, settings, earlier=earlier)
     result = audit.run(exports, signals, report, settings)
     if fmt == "json":
         output.write_text(out, output.json_text(record(result)))

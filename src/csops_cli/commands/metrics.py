@@ -44,15 +44,15 @@ def metrics_command(
     fmt = output.format_for(out, format)
     settings, exports = load(inputs)  # first: it starts reading while pandas imports
     from .. import metrics, pipeline
-    from ..signals import build_signals
 
-    signals = build_signals(exports, settings, pipeline.parse_as_of(inputs.as_of))
+    signals, earlier = metrics.signals_with_lookback(exports, settings,
+                                                     pipeline.parse_as_of(inputs.as_of))
     for message in signals.skipped:
         note(message, inputs.quiet)
     if segment:
         signals = type(signals)(signals.as_of, pipeline.filter_accounts(
             signals.frame, segment, None), signals.skipped)
-    report = metrics.compute(exports, signals, settings, group_by=by)
+    report = metrics.compute(exports, signals, settings, group_by=by, earlier=earlier)
     if fmt == "json":
         output.write_text(out, output.json_text(report_record(report)))
     elif fmt == "csv":
