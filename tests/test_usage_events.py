@@ -2,6 +2,8 @@
 reader (checked pandas frame, then codes): same events, same signals, same lines; and it steps
 aside, so that the general reader reports the problem, whenever the file is not plain."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,3 +166,23 @@ def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
     assert begin_usage_read(tmp_path, None, default_config) is None
     with pytest.raises(InputError, match="timestamp"):
         load_exports(tmp_path, default_config)
+
+
+def test_a_usage_read_is_cancelled_on_every_way_out(tmp_path, default_config, small_pieces):
+    import threading
+
+    from csops_cli.loading.events import usage_read
+
+    generate(tmp_path, accounts=200, seed=3, as_of=AS_OF, events=20_000)
+    with pytest.raises(KeyboardInterrupt), usage_read(tmp_path, None, default_config) as early:
+        raise KeyboardInterrupt  # before the account ids were given: nobody waits for them
+    assert early._result.result(timeout=60) is None
+    with usage_read(tmp_path, None, default_config, wanted=False) as nothing:
+        assert nothing is None
+    with usage_read(tmp_path, None, default_config) as used:
+        exports = load_exports(tmp_path, default_config, early=used)
+    assert not exports.usage.has_frame and used._result.result() is not None
+    deadline = time.monotonic() + 10
+    while any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        assert time.monotonic() < deadline, threading.enumerate()
+        time.sleep(0.01)

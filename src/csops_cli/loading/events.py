@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import mmap
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,7 @@ BLOCK_BYTES = 16 << 20
 DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 TEXT_COLUMNS = {"feature": str.lower, "business_unit": None}  # coded, with their cleaning
 NUMBER_COLUMNS = ("count", "active_users")
+STOP_WAIT_SECONDS = 5.0  # a cancelled read stops within a batch: far less than this
 
 
 @dataclass
@@ -212,6 +214,7 @@ class UsageRead:
         self.path, self.layout, self.preset, self.mapping = path, layout, preset, mapping
         self._ids: Future[pd.Index | None] = Future()
         self._result: Future[EventsRead | None] = Future()
+        self._cancelled = threading.Event()
         threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
 
     @classmethod
@@ -229,8 +232,8 @@ class UsageRead:
 
     def _run(self) -> None:
         try:
-            self._result.set_result(
-                _read_events(self.path, self.layout, self.mapping, self._ids.result))
+            self._result.set_result(_read_events(self.path, self.layout, self.mapping,
+                                                 self._ids.result, self._cancelled))
         except BaseException as error:  # handed to the thread that finishes the read
             self._result.set_exception(error)
 
@@ -242,18 +245,41 @@ class UsageRead:
         return self._result.result()
 
     def cancel(self) -> None:
-        if not self._ids.done():
+        """Stop reading: the reader's threads stop after the batch they are parsing, and
+        nothing waits for the account ids any more. Harmless once the read is finished."""
+        self._cancelled.set()
+        try:
             self._ids.set_result(None)
+        except InvalidStateError:
+            pass  # the ids were given already
 
 
 def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | None,
                      config: Config) -> UsageRead | None:
-    """Start reading the usage export of ``folder`` in the background, if it has one."""
+    """Start reading the usage export of ``folder`` in the background, if it has one.
+    Prefer :func:`usage_read`, which stops the read on every way out."""
     try:
         path = find_exports(folder, explicit).get("usage")
     except InputError:
         return None  # reported when the exports are loaded
     return None if path is None else UsageRead.start(path, config)
+
+
+@contextmanager
+def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
+               wanted: bool = True) -> Iterator[UsageRead | None]:
+    """The usage export's read, started in the background (None when there is nothing to
+    read fast, or ``wanted`` is False) and cancelled on leaving the block, however it is
+    left (an error, Ctrl-C, or the read used up)."""
+    read = begin_usage_read(folder, explicit, config) if wanted else None
+    try:
+        yield read
+    finally:
+        if read is not None:
+            read.cancel()
+            # the reader's threads stop after their batch; exiting while they are inside
+            # Arrow would abort the process
+            wait([read._result], timeout=STOP_WAIT_SECONDS)
 
 
 class _StepAside(Exception):
@@ -271,13 +297,15 @@ AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for w
 
 
 def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[str, str],
-                 ids: AccountSource) -> EventsRead | None:
+                 ids: AccountSource, cancelled: threading.Event | None = None
+                 ) -> EventsRead | None:
     """Read a usage CSV straight into codes, or None when the general reader should (also
-    when the accounts could not be read). Parsing starts before the account ids are known."""
+    when the accounts could not be read, or the read was cancelled). Parsing starts before
+    the account ids are known."""
     encoding, delimiter, headers = layout
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
-    reader = _Reader(path, delimiter, headers, mapping, ids)
+    reader = _Reader(path, delimiter, headers, mapping, ids, cancelled or threading.Event())
     try:
         events = reader.read()
     except (_StepAside, pa.ArrowInvalid, UnicodeDecodeError):
@@ -289,10 +317,11 @@ def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[s
 
 class _Reader:
     def __init__(self, path: Path, delimiter: str, headers: list[str], mapping: dict[str, str],
-                 ids: AccountSource):
+                 ids: AccountSource, cancelled: threading.Event):
         self.path, self.delimiter, self.headers = path, delimiter, headers
         self.mapping = mapping  # canonical column -> header
         self._ids_source = ids
+        self.cancelled = cancelled  # set: the threads stop at the next batch
         self._ids: tuple[pd.Index, pa.Array] | None = None
         self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
         self.lock = threading.Lock()
@@ -300,7 +329,11 @@ class _Reader:
     def read(self) -> UsageEvents:
         pieces = self._pieces()
         with _MappedFile(self.path) as mapped, ThreadPoolExecutor(len(pieces)) as pool:
-            parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
+            try:
+                parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
+            except BaseException:
+                self.cancelled.set()  # the other half stops too
+                raise
         chunks = [chunk for part in parts for chunk in part]  # in file order
         columns = tuple(canonical for canonical in self.mapping)
         return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
@@ -337,6 +370,8 @@ class _Reader:
         stream = pacsv.open_csv(mapped.piece(start, stop), read_options, parse_options,
                                 convert_options)
         for count, batch in enumerate(stream, start=1):
+            if self.cancelled.is_set():
+                raise _StepAside("the read was cancelled")
             if batch.num_rows:
                 chunks.append(self._chunk(batch))
                 accounts.append(self._column(batch, "account_id"))
