@@ -297,15 +297,14 @@ AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for w
 
 
 def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[str, str],
-                 ids: AccountSource, cancelled: threading.Event | None = None
-                 ) -> EventsRead | None:
+                 ids: AccountSource, cancelled: threading.Event) -> EventsRead | None:
     """Read a usage CSV straight into codes, or None when the general reader should (also
     when the accounts could not be read, or the read was cancelled). Parsing starts before
     the account ids are known."""
     encoding, delimiter, headers = layout
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
-    reader = _Reader(path, delimiter, headers, mapping, ids, cancelled or threading.Event())
+    reader = _Reader(path, delimiter, headers, mapping, ids, cancelled)
     try:
         events = reader.read()
     except (_StepAside, pa.ArrowInvalid, UnicodeDecodeError):
