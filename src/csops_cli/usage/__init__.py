@@ -2,15 +2,25 @@
 implements (``backend``), and two backends: the fast tally over coded event chunks
 (``tally``) and a plain group-by over a canonical usage frame (``frame``)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .backend import UsageBackend
 from .rules import USAGE_WINDOW_DAYS, UsageAggregates, UsageQuery
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..loading import Table
 
 __all__ = ["USAGE_WINDOW_DAYS", "UsageAggregates", "UsageBackend", "UsageQuery", "backend_for"]
 
 
-def backend_for(table, ids) -> UsageBackend:
-    """The backend for a loaded usage table: the tally over its coded events when it has them
-    (the fast reader's, coded against ``ids``), else a group-by over its frame."""
+def backend_for(table: Table, ids: pd.Index) -> UsageBackend:
+    """The backend for a loaded usage table: the tally over its coded events when they are
+    coded against ``ids`` (always, as the exports are loaded), else a group-by over its
+    frame."""
     from .tally import TallyBackend
 
     if table.events is not None and table.events.ids.equals(ids):
