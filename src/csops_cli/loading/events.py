@@ -207,7 +207,7 @@ def _text(values) -> pa.Array:
 class UsageRead:
     """A usage CSV export being read by the fast reader in the background, from before pandas
     is imported (or the other tables read) until the account ids it is coded against are
-    given to :meth:`finish`."""
+    given to :meth:`finish`. Its owner stops it (see :func:`usage_read`)."""
 
     def __init__(self, path: Path, layout: tuple[str, str, list[str]], preset: str | None,
                  mapping: dict[str, str]):
@@ -215,12 +215,12 @@ class UsageRead:
         self._ids: Future[pd.Index | None] = Future()
         self._result: Future[EventsRead | None] = Future()
         self._cancelled = threading.Event()
-        threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
+        self._started = False
 
     @classmethod
-    def start(cls, path: Path, config: Config) -> UsageRead | None:
-        """Start reading, or None when the file is not a CSV or lacks a required column (the
-        general reader then reads it, and says what is missing)."""
+    def of(cls, path: Path, config: Config) -> UsageRead | None:
+        """A read of the file, not started yet; None when the file is not a CSV or lacks a
+        required column (the general reader then reads it, and says what is missing)."""
         if path.suffix.lower() not in CSV_SUFFIXES:
             return None
         try:
@@ -229,6 +229,16 @@ class UsageRead:
         except InputError:
             return None
         return cls(path, layout, preset, mapping)
+
+    @classmethod
+    def start(cls, path: Path, config: Config) -> UsageRead | None:
+        read = cls.of(path, config)
+        return None if read is None else read.begin()
+
+    def begin(self) -> UsageRead:
+        self._started = True
+        threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
+        return self
 
     def _run(self) -> None:
         try:
@@ -253,15 +263,26 @@ class UsageRead:
         except InvalidStateError:
             pass  # the ids were given already
 
+    def stop(self) -> None:
+        """Cancel, and wait for the reader's threads: exiting while they are inside Arrow
+        would abort the process."""
+        self.cancel()
+        if self._started:
+            wait([self._result], timeout=STOP_WAIT_SECONDS)
+
+
+def _usage_path(folder: Path | None, explicit: dict[str, Path | None] | None) -> Path | None:
+    try:
+        return find_exports(folder, explicit).get("usage")
+    except InputError:
+        return None  # reported when the exports are loaded
+
 
 def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | None,
                      config: Config) -> UsageRead | None:
     """Start reading the usage export of ``folder`` in the background, if it has one.
     Prefer :func:`usage_read`, which stops the read on every way out."""
-    try:
-        path = find_exports(folder, explicit).get("usage")
-    except InputError:
-        return None  # reported when the exports are loaded
+    path = _usage_path(folder, explicit)
     return None if path is None else UsageRead.start(path, config)
 
 
@@ -269,17 +290,18 @@ def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | Non
 def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
                wanted: bool = True) -> Iterator[UsageRead | None]:
     """The usage export's read, started in the background (None when there is nothing to
-    read fast, or ``wanted`` is False) and cancelled on leaving the block, however it is
-    left (an error, Ctrl-C, or the read used up)."""
-    read = begin_usage_read(folder, explicit, config) if wanted else None
+    read fast, or ``wanted`` is False) and stopped on leaving the block, however it is left
+    (an error, Ctrl-C, or the read used up)."""
+    read = None
     try:
+        path = _usage_path(folder, explicit) if wanted else None
+        read = None if path is None else UsageRead.of(path, config)
+        if read is not None:
+            read.begin()  # inside the try: a Ctrl-C just after the thread starts stops it
         yield read
     finally:
         if read is not None:
-            read.cancel()
-            # the reader's threads stop after their batch; exiting while they are inside
-            # Arrow would abort the process
-            wait([read._result], timeout=STOP_WAIT_SECONDS)
+            read.stop()
 
 
 class _StepAside(Exception):
@@ -377,6 +399,8 @@ class _Reader:
             # parsed blocks are copied out of the file: drop one well behind the read-ahead
             behind = start + (count - 3) * BLOCK_BYTES
             mapped.release(max(behind, start), behind + BLOCK_BYTES)
+        if self.cancelled.is_set():
+            raise _StepAside("the read was cancelled")
         self._code_accounts(chunks, accounts)
         return chunks
 

@@ -9,6 +9,7 @@ once, whatever the number of as_of days.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -39,17 +40,25 @@ class TallyBackend:
             onboarding=np.append(query.onboarding_start, np.inf))
         dates = [_Window(n, day, query.first_day(day)) for day in query.as_of_days]
 
+        stop = threading.Event()  # set when the caller is gone (Ctrl-C): threads end early
+
         def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
             tallies = [_UsageTally(lookups, window, len(query.core_features),
                                    len(events.business_units)) for window in dates]
             for chunk in chunks:
+                if stop.is_set():
+                    break
                 for partial in tallies:
                     partial.add(chunk)
             return tallies
 
         halves = [events.chunks[0::2], events.chunks[1::2]]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            first, second = pool.map(tally, halves)
+            try:
+                first, second = pool.map(tally, halves)
+            except BaseException:
+                stop.set()
+                raise
         return {window.today: self._aggregates(one.merge(other), n)
                 for window, one, other in zip(dates, first, second, strict=True)}
 
