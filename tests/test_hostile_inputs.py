@@ -259,7 +259,7 @@ def test_salesforce_footer_and_whitespace_lines_are_dropped(tmp_path):
 
 def test_future_and_orphan_usage_is_accepted(tmp_path):
     exports = load(tmp_path, "usage.csv", "account_id,timestamp\n001,2030-01-01\nZZZ,2026-01-01\n")
-    assert len(exports.usage.frame) == 2  # ignored by signals, reported by the audit
+    assert len(exports.usage.usage_frame()) == 2  # ignored by signals, reported by the audit
 
 
 def test_yaml_anchors_within_limits_are_fine():

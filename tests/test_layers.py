@@ -11,8 +11,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "csops_cli"
-CLI_LAYER = ("csops_cli.app", "csops_cli.cli", "csops_cli.__main__", "csops_cli.options",
-             "csops_cli.commands")
+CLI_LAYER = ("csops_cli.app", "csops_cli.cli", "csops_cli.entry", "csops_cli.__main__",
+             "csops_cli.options", "csops_cli.commands")
 RENDER_LAYER = ("csops_cli.render",)
 
 

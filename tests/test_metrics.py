@@ -159,6 +159,24 @@ def test_activity_to_outcome_overall_and_by_owner(folder, default_config):
     assert ratio.by_group["Cy"].note == "no ARR renewed in the period"
 
 
+@pytest.mark.parametrize("group_by", ["segment", "owner"])
+def test_touches_of_unknown_accounts_are_excluded_overall_not_per_group(folder, default_config,
+                                                                        group_by):
+    with (folder / "activities.csv").open("a") as activities:
+        # ZZ is not in the accounts export: a call and an e-mail in the period are touches
+        # excluded; a note is no touch, and 2025-06-30 is before the period
+        activities.write("ZZ,2026-06-01,call,Ann\nZZ,2026-01-01,email,Bob\n"
+                         "ZZ,2026-06-02,note,Ann\nZZ,2025-06-30,call,Ann\n")
+    ratio = report_for(folder, default_config, group_by=group_by).metrics[
+        "activity_to_outcome"]
+    assert ratio.overall.excluded == {
+        "touches on accounts missing from the accounts export": 2}
+    assert ratio.overall.details == {"touches": 7, "renewed_arr": 160_000}
+    groups = {"segment": ["Commercial", "SMB", "Strategic"], "owner": ["Ann", "Bob", "Cy"]}
+    assert sorted(ratio.by_group) == groups[group_by]
+    assert all(group.excluded == {} for group in ratio.by_group.values())
+
+
 def test_degenerate_inputs_give_na_with_a_reason(folder, default_config):
     (folder / "usage.csv").unlink()
     (folder / "activities.csv").unlink()

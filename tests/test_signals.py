@@ -135,3 +135,21 @@ def test_pre_aggregated_usage_from_a_warehouse(tmp_path, default_config):
     assert frame.loc["001", "license_utilization"] == pytest.approx(9 / 15)
     assert frame.loc["001", "core_features_used_30d"] == 1
     assert frame.loc["002", "active_users_30d"] == 1
+
+
+def test_several_dates_in_one_pass_give_each_dates_table(five, default_config):
+    from pandas.testing import assert_frame_equal
+
+    from csops_cli.signals import build_signals_at
+
+    exports = load_exports(five, default_config)
+    dates = [AS_OF, pd.Timestamp("2026-06-10"), pd.Timestamp("2025-06-30")]
+    together = build_signals_at(exports, default_config, dates)
+    assert list(together) == dates
+    for date in dates:
+        alone = build_signals(exports, default_config, date)
+        assert together[date].as_of == alone.as_of == date
+        assert together[date].skipped == alone.skipped
+        assert_frame_equal(together[date].frame, alone.frame)
+    assert together[AS_OF].frame["active_users_30d"].tolist() != \
+        together[pd.Timestamp("2025-06-30")].frame["active_users_30d"].tolist()

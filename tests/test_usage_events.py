@@ -2,6 +2,8 @@
 reader (checked pandas frame, then codes): same events, same signals, same lines; and it steps
 aside, so that the general reader reports the problem, whenever the file is not plain."""
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,8 @@ from csops_cli.loading import events as events_module
 from csops_cli.loading import load_exports, load_table
 from csops_cli.loading.events import account_index, events_from_frame
 from csops_cli.sample import generate
-from csops_cli.signals import _FirstSeen, build_signals
+from csops_cli.signals import build_signals
+from csops_cli.usage.tally import _FirstSeen
 
 AS_OF = pd.Timestamp("2026-11-20")
 
@@ -53,7 +56,7 @@ def test_fast_reader_gives_the_general_readers_table(messy_sample, default_confi
     assert table._frame is None and len(table.events.chunks) > 10  # the fast reader ran
     ids = account_index(exports.accounts.frame)
     _, general = general_events(messy_sample, default_config, ids)
-    fast = table.frame
+    fast = table.usage_frame()
     assert len(fast) == len(general) > 30_000
     for column in general.columns:
         expected = general[column].astype(object).where(general[column].notna(), None)
@@ -88,7 +91,7 @@ def test_record_positions_map_to_file_lines_across_both_halves(messy_sample, def
                                                                small_pieces):
     table = load_exports(messy_sample, default_config).usage
     assert table._frame is None
-    orphans = table.frame.index[table.frame["account_id"] == "NOT-IN-CRM"]
+    orphans = table.usage_frame().index[table.usage_frame()["account_id"] == "NOT-IN-CRM"]
     lines = table.lines(orphans)
     text = (messy_sample / "usage.csv").read_text().splitlines()
     expected = [number for number, line in enumerate(text, start=1)
@@ -104,7 +107,7 @@ def test_pre_aggregated_usage_is_read_fast(tmp_path, default_config, small_piece
     (tmp_path / "usage.csv").write_text("\n".join(rows) + "\n")
     exports = load_exports(tmp_path, default_config)
     assert exports.usage._frame is None
-    assert exports.usage.frame["count"].sum() == sum(i % 7 for i in range(1, 51)) * 20
+    assert exports.usage.usage_frame()["count"].sum() == sum(i % 7 for i in range(1, 51)) * 20
     signals = build_signals(exports, default_config, AS_OF).frame
     assert signals.loc["A00004", "active_users_30d"] == 1
 
@@ -118,7 +121,7 @@ def test_iso_timestamps_in_other_forms_are_read_fast(tmp_path, default_config, t
         f"A00002,{timestamp},u2,reports\n")
     exports = load_exports(tmp_path, default_config)
     assert exports.usage._frame is None
-    assert exports.usage.frame["timestamp"].tolist() == [pd.Timestamp("2026-11-03")] * 2
+    assert exports.usage.usage_frame()["timestamp"].tolist() == [pd.Timestamp("2026-11-03")] * 2
 
 
 @pytest.mark.parametrize("row, expected", [
@@ -138,7 +141,7 @@ def test_the_fast_reader_steps_aside_and_the_general_one_reports(tmp_path, defau
     if expected is None:
         exports = load_exports(tmp_path, default_config)
         assert exports.usage._frame is not None  # the general reader read it
-        assert exports.usage.frame["timestamp"].iloc[400] == pd.Timestamp("2026-11-03")
+        assert exports.usage.usage_frame()["timestamp"].iloc[400] == pd.Timestamp("2026-11-03")
         return
     with pytest.raises(InputError) as raised:
         load_exports(tmp_path, default_config)
@@ -153,7 +156,8 @@ def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
     early = begin_usage_read(tmp_path, None, default_config)
     exports = load_exports(tmp_path, default_config, early=early)
     assert exports.usage._frame is None and early._result.done()
-    assert len(exports.usage.events) == len(load_exports(tmp_path, default_config).usage.frame)
+    again = load_exports(tmp_path, default_config).usage
+    assert len(exports.usage.events) == len(again.usage_frame())
 
     unused = begin_usage_read(tmp_path, None, default_config)
     unused.cancel()  # e.g. the command failed first: the reading thread steps aside
@@ -166,3 +170,23 @@ def test_a_read_started_early_is_used_or_stopped(tmp_path, default_config):
     [problem] = raised.value.problems
     assert (problem.code, problem.line, problem.column) == (ProblemCode.MISSING_COLUMN, 1,
                                                             "timestamp")
+
+
+def test_a_usage_read_is_cancelled_on_every_way_out(tmp_path, default_config, small_pieces):
+    import threading
+
+    from csops_cli.loading.events import usage_read
+
+    generate(tmp_path, accounts=200, seed=3, as_of=AS_OF, events=20_000)
+    with pytest.raises(KeyboardInterrupt), usage_read(tmp_path, None, default_config) as early:
+        raise KeyboardInterrupt  # before the account ids were given: nobody waits for them
+    assert early._result.result(timeout=60) is None
+    with usage_read(tmp_path, None, default_config, wanted=False) as nothing:
+        assert nothing is None
+    with usage_read(tmp_path, None, default_config) as used:
+        exports = load_exports(tmp_path, default_config, early=used)
+    assert not exports.usage.has_frame and used._result.result() is not None
+    deadline = time.monotonic() + 10
+    while any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        assert time.monotonic() < deadline, threading.enumerate()
+        time.sleep(0.01)

@@ -1,3 +1,3 @@
-from csops_cli.cli import main
+from csops_cli.entry import main
 
 main()

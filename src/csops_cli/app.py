@@ -7,12 +7,11 @@ becomes exit 130 there too; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 
 import typer
 
-from .errors import CsopsError, ExitCode
+from .errors import CsopsError
 
 app = typer.Typer(
     name="csops",
@@ -67,11 +66,11 @@ def run() -> None:
     """Run the app; an interrupt (Ctrl-C) is an exit status, not a traceback."""
     try:
         app()
-    except KeyboardInterrupt:  # outside a command body (while importing, say)
+    except KeyboardInterrupt:  # outside a command body (while parsing options, say)
         _interrupted()
 
 
 def _interrupted() -> None:
-    sys.stderr.write("\ninterrupted\n")
-    sys.stderr.flush()
-    sys.exit(int(ExitCode.INTERRUPTED))
+    from .entry import interrupted
+
+    interrupted()

@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .dates import as_datetimes, day_number, to_timestamp, year_before
 from .loading import Exports, Table
 from .metrics import MetricsReport
-from .signals import USAGE_WINDOW_DAYS, Signals, year_before
+from .signals import Signals
+from .usage import USAGE_WINDOW_DAYS
 
 EXAMPLES = 5
 SEVERITIES = ("error", "warning", "info")
@@ -115,10 +117,10 @@ def _coverage(exports: Exports, as_of: pd.Timestamp) -> dict[str, tuple[str, str
     for table, column in (("usage", "timestamp"), ("activities", "date"),
                           ("contracts", "start_date")):
         loaded = getattr(exports, table)
-        if loaded is None or loaded.frame.empty:
+        if loaded is None or not loaded.rows:
             continue
-        dates = loaded.frame[column].dropna()
-        first, last = dates.min(), min(dates.max(), as_of)
+        first, last = _date_range(loaded, column)
+        last = min(last, as_of)
         coverage[table] = (f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}",
                            int((as_of - first).days) + 1)
     return coverage
@@ -138,6 +140,29 @@ def _finding(check, severity, title, table: Table, mask, describe, fix) -> Findi
     if not count:
         return None
     return Finding(check, severity, title, count, fix, _examples(table, mask, describe))
+
+
+def _event_finding(check, severity, title, table: Table, positions: np.ndarray,
+                   rows: Callable[[np.ndarray], pd.DataFrame], describe, fix
+                   ) -> Finding | None:
+    """A finding on usage read as events: ``positions`` are the record positions found,
+    ``rows`` gives the example rows at some of them; no frame of every event is built."""
+    if not len(positions):
+        return None
+    shown = rows(positions[:EXAMPLES])
+    lines = table.lines(list(shown.index))
+    examples = [Example(table.path.name, line, describe(row))
+                for (_, row), line in zip(shown.iterrows(), lines, strict=True)]
+    return Finding(check, severity, title, len(positions), fix, examples)
+
+
+def _date_range(table: Table, column: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last date of a table's date column (from the events, when usage was read
+    as events)."""
+    if not table.has_frame:
+        return to_timestamp(table.events.first_day()), to_timestamp(table.events.last_day())
+    dates = table.frame[column].dropna()
+    return dates.min(), dates.max()
 
 
 def _account_mask(exports: Exports, account_ids) -> np.ndarray:
@@ -171,10 +196,16 @@ def _orphans(name: str, severity: str, fix: str):
         table = getattr(exports, name)
         if table is None:
             return None
+        title = f"{name.capitalize()} rows for accounts missing from the accounts export"
+        if not table.has_frame:  # the usage reader set these rows' accounts aside as it read
+            positions, unknown = table.events.unknown_accounts()
+            return _event_finding(
+                f"orphan_{name}", severity, title, table, positions,
+                lambda shown: pd.DataFrame({"account_id": unknown[:len(shown)]}, index=shown),
+                lambda r: f"account_id {r.account_id}", fix)
         known = exports.accounts.frame["account_id"]
         mask = ~table.frame["account_id"].isin(known)
-        return _finding(f"orphan_{name}", severity, f"{name.capitalize()} rows for accounts "
-                        "missing from the accounts export", table, mask,
+        return _finding(f"orphan_{name}", severity, title, table, mask,
                         lambda r: f"account_id {r.account_id}", fix)
     return check
 
@@ -289,11 +320,19 @@ def _future(name: str, column: str):
         table = getattr(exports, name)
         if table is None:
             return None
-        return _finding(f"future_{name}", "warning", f"{name.capitalize()} dated after as_of "
-                        f"({signals.as_of:%Y-%m-%d})", table,
-                        table.frame[column] > signals.as_of,
-                        lambda r: f"{r.account_id}: {_text(r[column])}",
-                        "ignored by this run; check the export's date range or --as-of")
+        title = f"{name.capitalize()} dated after as_of ({signals.as_of:%Y-%m-%d})"
+        fix = "ignored by this run; check the export's date range or --as-of"
+        describe = lambda r: f"{r.account_id}: {_text(r[column])}"  # noqa: E731
+        if not table.has_frame:
+            events = table.events
+            return _event_finding(
+                f"future_{name}", "warning", title, table,
+                events.after(day_number(signals.as_of)),
+                lambda shown: pd.DataFrame({"account_id": events.account_ids(shown),
+                                            column: as_datetimes(events.days(shown))},
+                                           index=shown), describe, fix)
+        return _finding(f"future_{name}", "warning", title, table,
+                        table.frame[column] > signals.as_of, describe, fix)
     return check
 
 
@@ -312,7 +351,7 @@ def short_coverage(exports, signals, config):
     short = []
     for name, column, needed, reason in needs:
         table = getattr(exports, name)
-        first = table.frame[column].min()
+        first, _ = _date_range(table, column)
         covered = int((as_of - first).days) + 1
         if covered < needed:
             short.append(Example(table.path.name, None,

@@ -92,14 +92,14 @@ def metrics_report(exports: Exports, config: Config, as_of: str | None, group_by
                    segment: str | None = None) -> MetricsResult:
     """The five core metrics and GRR, overall and by segment or owner."""
     from . import metrics
-    from .signals import build_signals
 
-    signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
+    signals, earlier = metrics.signals_with_lookback(exports, config,
+                                                     pipeline.parse_as_of(as_of))
     if segment:
         signals = type(signals)(signals.as_of, pipeline.filter_accounts(
             signals.frame, segment, None), signals.skipped)
-    return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by),
-                         signals.skipped)
+    return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by,
+                                         earlier=earlier), signals.skipped)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,8 @@ def coverage_report(exports: Exports, config: Config, as_of: str | None,
 def week_one_audit(exports: Exports, config: Config, as_of: str | None):
     """Each metric's definition and coverage, and the data-quality findings."""
     from . import audit, metrics
-    from .signals import build_signals
 
-    signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
-    return audit.run(exports, signals, metrics.compute(exports, signals, config), config)
+    signals, earlier = metrics.signals_with_lookback(exports, config,
+                                                     pipeline.parse_as_of(as_of))
+    return audit.run(exports, signals, metrics.compute(exports, signals, config, earlier=earlier),
+                     config)

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
+from .dates import day_number, days, window_start, year_before
 from .loading import Exports
 from .loading.events import account_positions
-from .signals import Signals, build_signals, day_number, days, window_start, year_before
+from .signals import Signals, build_signals, build_signals_at, default_as_of
 from .vocabulary import NO_SEGMENT, UNASSIGNED
 
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
@@ -63,10 +64,30 @@ class MetricsReport:
     metrics: dict[str, Metric]
 
 
-def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment"
-            ) -> MetricsReport:
+def signals_with_lookback(exports: Exports, config: Config, as_of: pd.Timestamp | None = None
+                          ) -> tuple[Signals, Signals | None]:
+    """The signal table as of ``as_of`` and, with usage, the one at the expansion look-back
+    date, built in one pass over the usage."""
+    as_of = (as_of or default_as_of(exports)).normalize()
+    if exports.usage is None:
+        return build_signals(exports, config, as_of), None
+    earlier = as_of - pd.Timedelta(days=_lookback_days(config))
+    built = build_signals_at(exports, config, [as_of, earlier])
+    return built[as_of], built[earlier]
+
+
+def _lookback_days(config: Config) -> int:
+    return config.metrics.expansion_conversion.signal_lookback_days
+
+
+def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment",
+            earlier: Signals | None = None) -> MetricsReport:
+    """The metrics as of ``signals.as_of``. ``earlier`` is the signal table at the expansion
+    look-back date (see :func:`signals_with_lookback`); it is built here when not given."""
     as_of = signals.as_of
-    accounts = account_figures(exports, signals, config)
+    if earlier is None and exports.usage is not None:
+        earlier = build_signals(exports, config, as_of - pd.Timedelta(days=_lookback_days(config)))
+    accounts, orphan_touches = account_figures(exports, signals, config, earlier)
     if group_by == "owner":
         groups = accounts["csm_owner"].astype("string").fillna(UNASSIGNED)
     else:
@@ -79,13 +100,18 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
         "grr": lambda f: grr(f, as_of),
         "adoption_rate": lambda f: adoption_rate(f, config, has_usage),
         "expansion_conversion": lambda f: expansion_conversion(f, config, has_usage),
-        "activity_to_outcome": lambda f: activity_to_outcome(f, config, has_activities),
+        "activity_to_outcome": lambda f, orphans=0: activity_to_outcome(f, config,
+                                                                         has_activities,
+                                                                         orphans),
     }
     metrics = {}
     for metric_id, function in functions.items():
         spec = getattr(config.metrics, metric_id)
         by_group = {str(name): function(part)
                     for name, part in accounts.groupby(groups, sort=True)}
+        # touches of accounts missing from the accounts export belong to no group
+        overall = function(accounts, orphan_touches) if metric_id == "activity_to_outcome" \
+            else function(accounts)
         unit = "ratio"
         if metric_id == "ttfv":
             unit = "days"
@@ -95,20 +121,24 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
             metric_id, spec.name, spec.definition.strip(), unit,
             higher_is_better=metric_id not in LOWER_IS_BETTER,
             target=spec.target,
-            overall=function(accounts), by_group=by_group)
+            overall=overall, by_group=by_group)
     return MetricsReport(as_of, group_by, metrics)
 
 
-def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.DataFrame:
+def account_figures(exports: Exports, signals: Signals, config: Config,
+                    earlier: Signals | None) -> tuple[pd.DataFrame, int]:
     """The signal table plus what the metrics need per account and the table does not hold:
-    touches and renewed ARR in the activity window, and the expansion signal at lookback."""
+    touches and renewed ARR in the activity window (from the loaded tables), and the
+    expansion signal at the look-back date (from ``earlier``). Also the touches of accounts
+    missing from the accounts export, which belong to no account."""
     frame = signals.frame.copy()
     as_of = signals.as_of
     window = config.metrics.activity_to_outcome.window_days
-    first_day = window_start(day_number(as_of), window)
     today = day_number(as_of)
+    first_day = window_start(today, window)
     ids = frame.index
     frame["renewed_arr"] = _renewed_arr(exports.contracts.frame, ids, first_day, today)
+    orphan_touches = 0
     if exports.activities is not None:
         activities = exports.activities.frame
         touch_types = [t.lower() for t in config.metrics.activity_to_outcome.touch_types]
@@ -117,19 +147,17 @@ def account_figures(exports: Exports, signals: Signals, config: Config) -> pd.Da
             (day >= first_day) & (day <= today)
         codes = account_positions(ids, activities["account_id"])
         frame["touches"] = np.bincount(codes[touch & (codes >= 0)], minlength=len(ids))
-        frame.attrs["orphan_touches"] = int((touch & (codes < 0)).sum())
+        orphan_touches = int((touch & (codes < 0)).sum())
     else:
         frame["touches"] = np.nan
-    lookback = config.metrics.expansion_conversion.signal_lookback_days
-    if exports.usage is not None:
-        earlier = build_signals(exports, config, as_of - pd.Timedelta(days=lookback)).frame
-        frame["signal_then"] = earlier["expansion_signal"].reindex(ids).fillna(False)
-        frame["arr_then"] = earlier["arr"].reindex(ids).fillna(0.0)
+    if earlier is not None:
+        frame["signal_then"] = earlier.frame["expansion_signal"].reindex(ids).fillna(False)
+        frame["arr_then"] = earlier.frame["arr"].reindex(ids).fillna(0.0)
     else:
         frame["signal_then"] = False
         frame["arr_then"] = np.nan
     frame["ttfv_days"] = (frame["first_value_date"] - frame["onboarding_start"]).dt.days
-    return frame
+    return frame, orphan_touches
 
 
 def _renewed_arr(contracts: pd.DataFrame, ids: pd.Index, first_day: int, today: int
@@ -273,12 +301,12 @@ def expansion_conversion(frame: pd.DataFrame, config: Config, has_usage: bool) -
     return Computation(float(expanded.mean()), len(cohort), excluded, details)
 
 
-def activity_to_outcome(frame: pd.DataFrame, config: Config, has_activities: bool
-                        ) -> Computation:
+def activity_to_outcome(frame: pd.DataFrame, config: Config, has_activities: bool,
+                        orphan_touches: int = 0) -> Computation:
     per_arr = config.metrics.activity_to_outcome.per_arr
     renewed = float(frame["renewed_arr"].sum())
     excluded = _reasons({"touches on accounts missing from the accounts export":
-                         int(frame.attrs.get("orphan_touches", 0))})
+                         orphan_touches})
     if not has_activities:
         return Computation(None, len(frame), excluded, note="no activities export")
     touches = int(frame["touches"].sum())

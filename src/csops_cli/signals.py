@@ -1,33 +1,30 @@
-"""The account signal table: one row per account, as of a date.
+"""The account signal table: one row per account, as of a date (or several, in one pass).
 
-Everything downstream (health, stages, plays, renewals, metrics) reads this table. Event
-tables are reduced with integer account codes and ``np.bincount`` / group-bys, never a Python
-loop over accounts or events. Dates are handled as whole days (int64 days since the epoch).
+Everything downstream (health, stages, plays, renewals, metrics) reads this table. Tables are
+reduced with integer account codes and ``np.bincount`` / group-bys, never a Python loop over
+accounts or events. Dates are handled as whole days (see :mod:`.dates`). Usage is asked for
+through :mod:`.usage`: the signals here only name the rules and shape the answers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .config import Config
-from .loading import Exports, Table
-from .loading.events import (
-    EventChunk,
-    UsageEvents,
-    account_positions,
-    events_from_frame,
-)
+from .dates import day_number, days, from_days, to_timestamp, window_start, year_before
+from .loading import Exports
+from .loading.events import account_positions
+from .usage import UsageAggregates, UsageQuery, backend_for
 
-USAGE_WINDOW_DAYS = 30
-NEVER = np.iinfo(np.int32).max  # "no such day" in int32 day arrays
 MEETING_WINDOW_DAYS = 90
 MEETING_TYPES = ("meeting", "qbr")
+USAGE_COLUMNS = ("active_users_30d", "license_utilization", "logins_30d", "logins_per_user_30d",
+                 "core_features_used_30d", "core_feature_adoption")
 
 
 @dataclass(frozen=True)
@@ -37,85 +34,72 @@ class Signals:
     skipped: tuple[str, ...] = field(default=())  # what could not be computed, and why
 
 
-def days(values: pd.Series) -> np.ndarray:
-    """Whole days since 1970-01-01 as float (NaN for missing), for cheap date arithmetic.
-    A column without gaps (event timestamps) comes back as int32, half the memory traffic."""
-    as_days = values.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
-    missing = np.isnat(as_days)
-    if not missing.any():
-        return as_days.astype(np.int32)
-    result = as_days.astype(np.int64).astype(np.float64)
-    result[missing] = np.nan
-    return result
-
-
-def day_number(timestamp: pd.Timestamp) -> int:
-    return int(np.datetime64(timestamp.date(), "D").astype(np.int64))
-
-
-def from_days(values: np.ndarray) -> pd.Series:
-    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[s]")
-    known = ~np.isnan(values)
-    out[known] = values[known].astype(np.int64).astype("datetime64[D]").astype("datetime64[s]")
-    return pd.Series(out)
-
-
 def default_as_of(exports: Exports) -> pd.Timestamp:
     """The export's date: the latest day seen in usage and activities, else today."""
     candidates = []
     if exports.usage is not None:
         events = exports.usage.events
         if events is None:
-            candidates.append(exports.usage.frame["timestamp"].max())
+            candidates.append(exports.usage.usage_frame()["timestamp"].max())
         elif events.last_day() is not None:
-            candidates.append(pd.Timestamp(np.datetime64(events.last_day(), "D")))
+            candidates.append(to_timestamp(events.last_day()))
     if exports.activities is not None:
         candidates.append(exports.activities.frame["date"].max())
     candidates = [c for c in candidates if pd.notna(c)]
     return max(candidates) if candidates else pd.Timestamp.today().normalize()
 
 
-def window_start(as_of_day: int, window_days: int) -> int:
-    """First day of a window of N days ending on as_of, inclusive."""
-    return as_of_day - window_days + 1
-
-
-def year_before(as_of: pd.Timestamp) -> pd.Timestamp:
-    """Same calendar day twelve months earlier (29 February falls back to the 28th)."""
-    return as_of - pd.DateOffset(years=1)
-
-
 def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None = None) -> Signals:
+    """The signal table as of ``as_of`` (default: the export's date)."""
     as_of = (as_of or default_as_of(exports)).normalize()
-    today = day_number(as_of)
+    return build_signals_at(exports, config, [as_of])[as_of]
+
+
+def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timestamp]
+                     ) -> dict[pd.Timestamp, Signals]:
+    """The signal table as of each date; the usage is read once for all of them."""
+    dates = list(dict.fromkeys(date.normalize() for date in dates))
     accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
     ids = accounts.index  # as account_index gives it: usage events are coded against it
-    frame = accounts.copy()
-    skipped: list[str] = []
-
     rows = _contract_rows(exports.contracts.frame, ids)
     onboarding = _onboarding_start(rows, len(ids))
-    with ThreadPoolExecutor(max_workers=1) as pool:  # contracts and activities beside usage
-        others = [pool.submit(_contract_signals, rows, ids, as_of, onboarding)]
-        if exports.activities is not None:
-            others.append(pool.submit(_activity_signals, exports.activities.frame, ids, today))
+    # contracts and activities are reduced beside the usage
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        contracts = {date: pool.submit(_contract_signals, rows, ids, date, onboarding)
+                     for date in dates}
+        activities = {date: pool.submit(_activity_signals, exports.activities.frame, ids,
+                                        day_number(date))
+                      for date in dates if exports.activities is not None}
+        usage: dict[int, UsageAggregates] = {}
         if exports.usage is not None:
-            usage_signals = _usage_signals(usage_events(exports.usage, ids), ids, today,
-                                           config, onboarding)
-        for other in others:
-            frame = frame.join(other.result())
-    if exports.usage is not None:
-        frame = frame.join(usage_signals)
-    if exports.usage is None:
+            query = UsageQuery.from_config(config, ids, tuple(map(day_number, dates)),
+                                           onboarding)
+            usage = backend_for(exports.usage, ids).aggregate(query)
+        parts = {date: [contracts[date].result()]
+                 + ([activities[date].result()] if date in activities else [])
+                 for date in dates}
+    return {date: _signals(accounts, parts[date], usage.get(day_number(date)), date, config)
+            for date in dates}
+
+
+def _signals(accounts: pd.DataFrame, parts: list[pd.DataFrame], usage: UsageAggregates | None,
+             as_of: pd.Timestamp, config: Config) -> Signals:
+    ids = accounts.index
+    frame = accounts.copy()
+    skipped: list[str] = []
+    for part in parts:
+        frame = frame.join(part)
+    if usage is not None:
+        frame = frame.join(_usage_signals(usage, ids, len(config.product.core_features)))
+    else:
         skipped.append("no usage export: product-usage signals (utilization, logins, feature "
                        "adoption, first value) skipped")
-        for name in ("active_users_30d", "license_utilization", "logins_30d",
-                     "logins_per_user_30d", "core_features_used_30d", "core_feature_adoption"):
+        for name in USAGE_COLUMNS:
             frame[name] = np.nan
         frame["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
         frame["new_business_unit"] = False
         frame["new_feature_used"] = False
-    if exports.activities is None:
+    if len(parts) < 2:
         skipped.append("no activities export: meetings_90d and days_since_last_touch skipped")
         frame["meetings_90d"] = np.nan
         frame["days_since_last_touch"] = np.nan
@@ -131,6 +115,28 @@ def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None =
     if "lifecycle_stage" not in frame:
         frame["lifecycle_stage"] = pd.Series(pd.NA, index=ids, dtype="string")
     return Signals(as_of, frame, tuple(skipped))
+
+
+def _usage_signals(usage: UsageAggregates, ids: pd.Index, core_count: int) -> pd.DataFrame:
+    out = pd.DataFrame(index=ids)
+    active_users = usage.active_users()
+    out["active_users_30d"] = np.nan if active_users is None else active_users
+    if usage.logins is not None:
+        out["logins_30d"] = usage.logins
+        out["core_features_used_30d"] = usage.core_features_used.astype(float)
+        out["core_feature_adoption"] = (usage.core_features_used / core_count if core_count
+                                        else np.nan)
+        out["new_feature_used"] = usage.new_core_feature
+        out["first_value_date"] = from_days(usage.first_value_day).to_numpy()
+    else:
+        for name in ("logins_30d", "core_features_used_30d", "core_feature_adoption"):
+            out[name] = np.nan
+        out["new_feature_used"] = False
+        out["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
+    out["logins_per_user_30d"] = _ratio(out["logins_30d"], out["active_users_30d"])
+    out["new_business_unit"] = (False if usage.new_business_unit is None
+                                else usage.new_business_unit)
+    return out
 
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
@@ -238,268 +244,11 @@ def value_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
-def usage_events(table: Table, ids: pd.Index) -> UsageEvents:
-    """The usage table's events, coded against ``ids``."""
-    if table.events is not None and table.events.ids.equals(ids):
-        return table.events
-    return events_from_frame(table.frame, ids)
-
-
-def _usage_signals(events: UsageEvents, ids: pd.Index, today: int, config: Config,
-                   onboarding_start: np.ndarray) -> pd.DataFrame:
-    """Usage signals. The chunks of events are tallied in two threads (numpy and Arrow release
-    the GIL), and the tallies merged; events of unknown accounts or after as_of go to an extra
-    account slot ``n`` that is dropped at the end."""
-    n = len(ids)
-    core = list(config.product.core_features)
-    value_features = list(config.metrics.ttfv.value_features)
-    rules = _UsageRules(
-        n=n, today=today, first_day=window_start(today, USAGE_WINDOW_DAYS),
-        login=names_in(events.features, config.product.login_events),
-        core=np.append(_positions_in(events.features, core), -1).astype(np.int32),
-        width_core=len(core),
-        value=names_in(events.features, value_features or core),
-        onboarding=np.append(onboarding_start, np.inf),
-        width_units=len(events.business_units))
-    halves = [events.chunks[0::2], events.chunks[1::2]]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        tallies = list(pool.map(lambda chunks: _UsageTally(rules).add(chunks), halves))
-    tally = tallies[0].merge(tallies[1])
-
-    out = pd.DataFrame(index=ids)
-    if events.has("user_id"):
-        out["active_users_30d"] = _distinct_users(tally.users, n).astype(float)
-    elif events.has("active_users"):
-        # pre-aggregated rows carry a day's distinct users: the busiest day is a floor
-        out["active_users_30d"] = tally.busiest[:n]
-    else:
-        out["active_users_30d"] = np.nan
-    if events.has("feature"):
-        out["logins_30d"] = tally.logins[:n]
-        core_used = tally.core.used_in_window(n)
-        out["core_features_used_30d"] = core_used.astype(float)
-        out["core_feature_adoption"] = core_used / len(core) if core else np.nan
-        out["new_feature_used"] = tally.core.new_in_window(n)
-        first_value = np.where(tally.first_value[:n] == NEVER, np.nan, tally.first_value[:n])
-        out["first_value_date"] = from_days(first_value).to_numpy()
-    else:
-        for name in ("logins_30d", "core_features_used_30d", "core_feature_adoption"):
-            out[name] = np.nan
-        out["new_feature_used"] = False
-        out["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
-    out["logins_per_user_30d"] = _ratio(out["logins_30d"], out["active_users_30d"])
-    if events.has("business_unit"):
-        out["new_business_unit"] = tally.units.new_in_window(n) & tally.used_before[:n]
-    else:
-        out["new_business_unit"] = False
-    return out
-
-
-@dataclass(frozen=True)
-class _UsageRules:
-    """What a usage tally needs to know: the window, and lookups by feature code (each with
-    a last slot for code -1, no feature)."""
-
-    n: int
-    today: int
-    first_day: int
-    login: np.ndarray  # bool by feature code
-    core: np.ndarray  # position among the core features by feature code, -1 if not core
-    width_core: int
-    value: np.ndarray  # bool by feature code: a first-value feature
-    onboarding: np.ndarray  # onboarding start day by account slot (inf: none)
-    width_units: int
-
-
-class _UsageTally:
-    """Per-account partial results of some chunks. Tallies of disjoint chunks merge."""
-
-    def __init__(self, rules: _UsageRules):
-        slots = rules.n + 1
-        self.rules = rules
-        self.logins = np.zeros(slots)
-        self.busiest = np.zeros(slots)
-        self.core = _FirstSeen(slots, rules.width_core)
-        self.first_value = np.full(slots, NEVER, dtype=np.int32)
-        self.used_before = np.zeros(slots, dtype=bool)
-        self.units = _FirstSeen(slots, rules.width_units)
-        # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
-        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(USER_PARTS)]
-
-    def add(self, chunks: list[EventChunk]) -> _UsageTally:
-        for chunk in chunks:
-            self._add(chunk)
-        return self
-
-    def _add(self, chunk: EventChunk) -> None:
-        rules = self.rules
-        day = chunk.day
-        first, last = int(day.min()), int(day.max())
-        if first > rules.today:
-            return  # all after as_of
-        if last < rules.first_day:
-            self._add_before(chunk)  # exports run in time order: most chunks are like this
-            return
-        account = np.where(day <= rules.today, chunk.account, rules.n)
-        recent = day >= rules.first_day
-        window = recent & (account < rules.n)
-        self.used_before[account[~recent]] = True
-        if chunk.user_id is not None:
-            self._add_users(account[window], chunk.user_id.filter(pa.array(window)))
-        if chunk.active_users is not None:
-            np.maximum.at(self.busiest, account[window],
-                          np.nan_to_num(chunk.active_users[window]))
-        if chunk.feature is not None:
-            logins = window & rules.login[chunk.feature]
-            weights = None if chunk.count is None else np.nan_to_num(chunk.count[logins],
-                                                                     nan=1.0)
-            self.logins += np.bincount(account[logins], weights=weights,
-                                       minlength=rules.n + 1)
-            self._add_features(account, chunk.feature, day, recent)
-        if chunk.business_unit is not None:
-            self.units.add(account, chunk.business_unit, recent)
-
-    def _add_before(self, chunk: EventChunk) -> None:
-        """A chunk entirely before the window: nothing is counted, only first sightings."""
-        account = chunk.account
-        self.used_before[account] = True
-        if chunk.feature is not None:
-            self._add_features(account, chunk.feature, chunk.day, False)
-        if chunk.business_unit is not None:
-            self.units.add(account, chunk.business_unit, False)
-
-    def _add_features(self, account: np.ndarray, feature: np.ndarray, day: np.ndarray,
-                      recent: np.ndarray | bool) -> None:
-        rules = self.rules
-        self.core.add(account, rules.core[feature], recent)
-        # only rows earlier than the account's first value so far can change it: after the
-        # first chunks that leaves few rows for the (slow) unbuffered minimum
-        rows = np.flatnonzero(rules.value[feature] & (day < self.first_value[account]))
-        rows = rows[day[rows] >= rules.onboarding[account[rows]]]
-        np.minimum.at(self.first_value, account[rows], day[rows])
-
-    def _add_users(self, accounts: np.ndarray, users: pa.Array) -> None:
-        """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
-        users = pc.utf8_trim_whitespace(users)
-        present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy(zero_copy_only=False)
-        part_of = np.where(present, accounts % USER_PARTS, USER_PARTS).astype(np.uint8)
-        order = np.argsort(part_of, kind="stable")  # a radix sort: rows grouped by part
-        bounds = np.searchsorted(part_of[order], np.arange(USER_PARTS + 1))
-        accounts, users = accounts[order], users.take(pa.array(order))
-        for part, pieces in enumerate(self.users):
-            start, stop = bounds[part], bounds[part + 1]
-            pieces.append((accounts[start:stop], users.slice(start, stop - start)))
-
-    def merge(self, other: _UsageTally) -> _UsageTally:
-        self.logins += other.logins
-        np.maximum(self.busiest, other.busiest, out=self.busiest)
-        self.core.merge(other.core)
-        np.minimum(self.first_value, other.first_value, out=self.first_value)
-        self.used_before |= other.used_before
-        self.units.merge(other.units)
-        for pieces, others in zip(self.users, other.users, strict=True):
-            pieces += others
-        return self
-
-
-class _FirstSeen:
-    """Which (account, key) pairs were seen in the window and which before it. Keys (core
-    features, business units) are few, so pairs index dense boolean arrays, with a spare
-    column that rows without a key (-1) mark harmlessly; very many keys fall back to sets of
-    pairs."""
-
-    DENSE_LIMIT = 50_000_000
-
-    def __init__(self, slots: int, width: int):
-        self.width = width + 1  # the last column: no key
-        self.dense = slots * self.width <= self.DENSE_LIMIT
-        size = slots * self.width if self.dense else 0
-        self.recent = np.zeros(size, dtype=bool)
-        self.before = np.zeros(size, dtype=bool)
-        self.pairs: dict[bool, list[np.ndarray]] = {True: [], False: []}
-
-    def add(self, accounts: np.ndarray, keys: np.ndarray, recent: np.ndarray | bool) -> None:
-        """``recent``: by row, in the window (rows after as_of come with the dropped account
-        slot); or one answer for all rows."""
-        kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
-        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys, self.width - 1)
-        if isinstance(recent, bool):
-            split = {recent: pairs}
-        else:
-            split = {True: pairs[recent], False: pairs[~recent]}
-        for is_recent, chosen in split.items():
-            if self.dense:
-                (self.recent if is_recent else self.before)[chosen] = True
-            else:
-                self.pairs[is_recent].append(pd.unique(chosen))
-
-    def merge(self, other: _FirstSeen) -> None:
-        self.recent |= other.recent
-        self.before |= other.before
-        for recent in (True, False):
-            self.pairs[recent] += other.pairs[recent]
-
-    def _pairs(self, recent: bool) -> np.ndarray:
-        """The distinct pairs with a key (sets of pairs only)."""
-        pairs = np.unique(np.concatenate(self.pairs[recent] or [np.zeros(0, np.int64)]))
-        return pairs[pairs % self.width != self.width - 1]
-
-    def _dense(self, recent: bool, n: int) -> np.ndarray:
-        """Accounts by keys, the spare column dropped."""
-        return (self.recent if recent else self.before).reshape(-1, self.width)[:n, :-1]
-
-    def used_in_window(self, n: int) -> np.ndarray:
-        """Number of keys per account seen in the window."""
-        if self.dense:
-            return self._dense(True, n).sum(axis=1)
-        return np.bincount(self._pairs(True) // self.width, minlength=n + 1)[:n]
-
-    def new_in_window(self, n: int) -> np.ndarray:
-        """Accounts with a key first seen in the window: seen there and never before."""
-        if self.dense:
-            return (self._dense(True, n) & ~self._dense(False, n)).any(axis=1)
-        recent = self._pairs(True)
-        new = recent[~np.isin(recent, self._pairs(False))] // self.width
-        result = np.zeros(n + 1, dtype=bool)
-        result[new] = True
-        return result[:n]
-
-
-USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
-
-
-def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> np.ndarray:
-    """Distinct user ids per account. Accounts are split in parts by code, so each part's
-    users are hashed on their own, in two threads."""
-    def count(pieces: list[tuple[np.ndarray, pa.Array]]) -> np.ndarray:
-        if not pieces:
-            return np.zeros(n + 1, dtype=np.int64)
-        accounts = np.concatenate([accounts for accounts, _ in pieces])
-        # chunks encoded together share one dictionary
-        encoded = pc.dictionary_encode(pa.chunked_array([users for _, users in pieces],
-                                                        pa.string()))
-        if not len(accounts):
-            return np.zeros(n + 1, dtype=np.int64)
-        width = max(len(chunk.dictionary) for chunk in encoded.chunks)
-        codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
-        pairs = accounts.astype(np.int64) * width + codes
-        return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return sum(pool.map(count, parts), np.zeros(n + 1, dtype=np.int64))[:n]
-
-
 def names_in(names: list[str], wanted: list[str]) -> np.ndarray:
     """By code: does the name stand for one of ``wanted`` (case ignored)? With a last slot,
     False, for code -1."""
     chosen = {w.lower() for w in wanted}
     return np.array([name.lower() in chosen for name in names] + [False], dtype=bool)
-
-
-def _positions_in(names: list[str], wanted: list[str]) -> np.ndarray:
-    """By code: the position of the name in ``wanted`` (case ignored), or -1."""
-    position = {w.lower(): i for i, w in enumerate(wanted)}
-    return np.array([position.get(name.lower(), -1) for name in names], dtype=np.int32)
 
 
 def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd.DataFrame:

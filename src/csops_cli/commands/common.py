@@ -25,12 +25,11 @@ def load(inputs: Inputs,
     quiet = inputs.quiet
     label, config = load_config(inputs.config)
     note(f"config: {label}", quiet)
-    with slow_status("reading exports", quiet):
-        early = None
-        if "usage" in needs:  # the large export: its parse starts while pandas imports
-            from ..loading.events import begin_usage_read
+    # the large usage export: its parse starts while pandas imports; stopped on any way out
+    from ..loading.events import usage_read
 
-            early = begin_usage_read(inputs.data, inputs.files(), config)
+    with slow_status("reading exports", quiet), \
+            usage_read(inputs.data, inputs.files(), config, "usage" in needs) as early:
         from .. import pipeline
 
         exports = pipeline.load(inputs.data, config, inputs.files(), needs, early)

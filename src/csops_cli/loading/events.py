@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import mmap
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..dates import as_datetimes, day_numbers
 from ..errors import InputError
 from .columns import find_exports, table_mapping
 from .csvtext import csv_layout, csv_line_mapper, is_footer
@@ -44,6 +46,7 @@ BLOCK_BYTES = 16 << 20
 DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 TEXT_COLUMNS = {"feature": str.lower, "business_unit": None}  # coded, with their cleaning
 NUMBER_COLUMNS = ("count", "active_users")
+STOP_WAIT_SECONDS = 5.0  # a cancelled read stops within a batch: far less than this
 
 
 @dataclass
@@ -78,8 +81,42 @@ class UsageEvents:
     def has(self, column: str) -> bool:
         return column in self.columns
 
+    def first_day(self) -> int | None:
+        return min((int(chunk.day.min()) for chunk in self.chunks if len(chunk)), default=None)
+
     def last_day(self) -> int | None:
         return max((int(chunk.day.max()) for chunk in self.chunks if len(chunk)), default=None)
+
+    def unknown_accounts(self) -> tuple[np.ndarray, list[str]]:
+        """Record positions of the events whose account is not in the accounts, and those
+        accounts' ids: what the reader set aside while coding, no frame needed."""
+        n = len(self.ids)
+        offset, positions = 0, []
+        for chunk in self.chunks:
+            positions.append(offset + np.flatnonzero(chunk.account == n))
+            offset += len(chunk)
+        unknown = pa.chunked_array([chunk.unknown_ids for chunk in self.chunks], pa.string())
+        return np.concatenate(positions or [np.zeros(0, np.int64)]), unknown.to_pylist()
+
+    def after(self, day: int) -> np.ndarray:
+        """Record positions of the events after ``day``."""
+        offset, positions = 0, []
+        for chunk in self.chunks:
+            positions.append(offset + np.flatnonzero(chunk.day > day))
+            offset += len(chunk)
+        return np.concatenate(positions or [np.zeros(0, np.int64)])
+
+    def account_ids(self, positions: np.ndarray) -> list[str]:
+        """The account id of the events at some record positions."""
+        account = np.concatenate([chunk.account for chunk in self.chunks])[positions]
+        unknown_at, unknown_ids = self.unknown_accounts()
+        names = dict(zip(unknown_at.tolist(), unknown_ids, strict=True))
+        ids = list(self.ids)
+        return [ids[code] if code < len(ids) else names[position]
+                for position, code in zip(positions.tolist(), account.tolist(), strict=True)]
+
+    def days(self, positions: np.ndarray) -> np.ndarray:
+        return np.concatenate([chunk.day for chunk in self.chunks])[positions]
 
     def frame(self) -> pd.DataFrame:
         """The canonical usage table (index: record position), built on demand: the audit
@@ -95,8 +132,7 @@ class UsageEvents:
         categories = pd.Index(list(self.ids) + list(unknown_names), dtype="string[pyarrow]")
         data: dict[str, object] = {
             "account_id": pd.Categorical.from_codes(account, categories=categories),
-            "timestamp": np.concatenate([chunk.day for chunk in chunks]).astype(
-                "datetime64[D]").astype("datetime64[s]"),
+            "timestamp": as_datetimes(np.concatenate([chunk.day for chunk in chunks])),
         }
         if self.has("user_id"):
             data["user_id"] = pd.array(pa.chunked_array([chunk.user_id for chunk in chunks],
@@ -129,8 +165,7 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     known = account >= 0
     unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
     account = np.where(known, account, n).astype(np.int32)
-    day = frame["timestamp"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
-    chunk = EventChunk(account, day.astype(np.int64).astype(np.int32),
+    chunk = EventChunk(account, day_numbers(frame["timestamp"].to_numpy(dtype="datetime64[s]")),
                        unknown_ids=unknown_ids)
     names: dict[str, list[str]] = {"feature": [], "business_unit": []}
     for column in TEXT_COLUMNS:
@@ -172,19 +207,20 @@ def _text(values) -> pa.Array:
 class UsageRead:
     """A usage CSV export being read by the fast reader in the background, from before pandas
     is imported (or the other tables read) until the account ids it is coded against are
-    given to :meth:`finish`."""
+    given to :meth:`finish`. Its owner stops it (see :func:`usage_read`)."""
 
     def __init__(self, path: Path, layout: tuple[str, str, list[str]], preset: str | None,
                  mapping: dict[str, str]):
         self.path, self.layout, self.preset, self.mapping = path, layout, preset, mapping
         self._ids: Future[pd.Index | None] = Future()
         self._result: Future[EventsRead | None] = Future()
-        threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
+        self._cancelled = threading.Event()
+        self._started = False
 
     @classmethod
-    def start(cls, path: Path, config: Config) -> UsageRead | None:
-        """Start reading, or None when the file is not a CSV or lacks a required column (the
-        general reader then reads it, and says what is missing)."""
+    def of(cls, path: Path, config: Config) -> UsageRead | None:
+        """A read of the file, not started yet; None when the file is not a CSV or lacks a
+        required column (the general reader then reads it, and says what is missing)."""
         if path.suffix.lower() not in CSV_SUFFIXES:
             return None
         try:
@@ -194,10 +230,20 @@ class UsageRead:
             return None
         return cls(path, layout, preset, mapping)
 
+    @classmethod
+    def start(cls, path: Path, config: Config) -> UsageRead | None:
+        read = cls.of(path, config)
+        return None if read is None else read.begin()
+
+    def begin(self) -> UsageRead:
+        self._started = True
+        threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
+        return self
+
     def _run(self) -> None:
         try:
-            self._result.set_result(
-                _read_events(self.path, self.layout, self.mapping, self._ids.result))
+            self._result.set_result(_read_events(self.path, self.layout, self.mapping,
+                                                 self._ids.result, self._cancelled))
         except BaseException as error:  # handed to the thread that finishes the read
             self._result.set_exception(error)
 
@@ -209,18 +255,53 @@ class UsageRead:
         return self._result.result()
 
     def cancel(self) -> None:
-        if not self._ids.done():
+        """Stop reading: the reader's threads stop after the batch they are parsing, and
+        nothing waits for the account ids any more. Harmless once the read is finished."""
+        self._cancelled.set()
+        try:
             self._ids.set_result(None)
+        except InvalidStateError:
+            pass  # the ids were given already
+
+    def stop(self) -> None:
+        """Cancel, and wait for the reader's threads: exiting while they are inside Arrow
+        would abort the process."""
+        self.cancel()
+        if self._started:
+            wait([self._result], timeout=STOP_WAIT_SECONDS)
+
+
+def _usage_path(folder: Path | None, explicit: dict[str, Path | None] | None) -> Path | None:
+    try:
+        return find_exports(folder, explicit).get("usage")
+    except InputError:
+        return None  # reported when the exports are loaded
 
 
 def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | None,
                      config: Config) -> UsageRead | None:
-    """Start reading the usage export of ``folder`` in the background, if it has one."""
-    try:
-        path = find_exports(folder, explicit).get("usage")
-    except InputError:
-        return None  # reported when the exports are loaded
+    """Start reading the usage export of ``folder`` in the background, if it has one.
+    Prefer :func:`usage_read`, which stops the read on every way out."""
+    path = _usage_path(folder, explicit)
     return None if path is None else UsageRead.start(path, config)
+
+
+@contextmanager
+def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
+               wanted: bool = True) -> Iterator[UsageRead | None]:
+    """The usage export's read, started in the background (None when there is nothing to
+    read fast, or ``wanted`` is False) and stopped on leaving the block, however it is left
+    (an error, Ctrl-C, or the read used up)."""
+    read = None
+    try:
+        path = _usage_path(folder, explicit) if wanted else None
+        read = None if path is None else UsageRead.of(path, config)
+        if read is not None:
+            read.begin()  # inside the try: a Ctrl-C just after the thread starts stops it
+        yield read
+    finally:
+        if read is not None:
+            read.stop()
 
 
 class _StepAside(Exception):
@@ -238,13 +319,14 @@ AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for w
 
 
 def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[str, str],
-                 ids: AccountSource) -> EventsRead | None:
+                 ids: AccountSource, cancelled: threading.Event) -> EventsRead | None:
     """Read a usage CSV straight into codes, or None when the general reader should (also
-    when the accounts could not be read). Parsing starts before the account ids are known."""
+    when the accounts could not be read, or the read was cancelled). Parsing starts before
+    the account ids are known."""
     encoding, delimiter, headers = layout
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
-    reader = _Reader(path, delimiter, headers, mapping, ids)
+    reader = _Reader(path, delimiter, headers, mapping, ids, cancelled)
     try:
         events = reader.read()
     except (_StepAside, pa.ArrowInvalid, UnicodeDecodeError):
@@ -256,10 +338,11 @@ def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[s
 
 class _Reader:
     def __init__(self, path: Path, delimiter: str, headers: list[str], mapping: dict[str, str],
-                 ids: AccountSource):
+                 ids: AccountSource, cancelled: threading.Event):
         self.path, self.delimiter, self.headers = path, delimiter, headers
         self.mapping = mapping  # canonical column -> header
         self._ids_source = ids
+        self.cancelled = cancelled  # set: the threads stop at the next batch
         self._ids: tuple[pd.Index, pa.Array] | None = None
         self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
         self.lock = threading.Lock()
@@ -267,7 +350,11 @@ class _Reader:
     def read(self) -> UsageEvents:
         pieces = self._pieces()
         with _MappedFile(self.path) as mapped, ThreadPoolExecutor(len(pieces)) as pool:
-            parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
+            try:
+                parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
+            except BaseException:
+                self.cancelled.set()  # the other half stops too
+                raise
         chunks = [chunk for part in parts for chunk in part]  # in file order
         columns = tuple(canonical for canonical in self.mapping)
         return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
@@ -304,12 +391,16 @@ class _Reader:
         stream = pacsv.open_csv(mapped.piece(start, stop), read_options, parse_options,
                                 convert_options)
         for count, batch in enumerate(stream, start=1):
+            if self.cancelled.is_set():
+                raise _StepAside("the read was cancelled")
             if batch.num_rows:
                 chunks.append(self._chunk(batch))
                 accounts.append(self._column(batch, "account_id"))
             # parsed blocks are copied out of the file: drop one well behind the read-ahead
             behind = start + (count - 3) * BLOCK_BYTES
             mapped.release(max(behind, start), behind + BLOCK_BYTES)
+        if self.cancelled.is_set():
+            raise _StepAside("the read was cancelled")
         self._code_accounts(chunks, accounts)
         return chunks
 

@@ -25,9 +25,9 @@ from .schema import (
 
 
 class Table:
-    """One canonical table. ``frame``'s index is the record position in the file. The usage
-    table also holds its events in compact form, and may build its frame from them only when
-    asked."""
+    """One canonical table. ``frame``'s index is the record position in the file. A usage
+    table read by the fast reader holds its events in compact form only: its frame is built
+    when asked for, with :meth:`usage_frame`."""
 
     def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
                  source_columns: dict[str, str], raw: RawFile,
@@ -40,6 +40,18 @@ class Table:
 
     @property
     def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            raise RuntimeError(f"the {self.name} table was read as events: "
+                                 "build its frame with usage_frame()")
+        return self._frame
+
+    @property
+    def has_frame(self) -> bool:
+        return self._frame is not None
+
+    def usage_frame(self) -> pd.DataFrame:
+        """The canonical frame, built from the events (millions of rows) when it was not read
+        as one."""
         if self._frame is None:
             assert self.events is not None
             self._frame = self.events.frame()

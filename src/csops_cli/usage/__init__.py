@@ -1,0 +1,30 @@
+"""Per-account usage aggregates: the domain rules (``rules``), the interface every backend
+implements (``backend``), and two backends: the fast tally over coded event chunks
+(``tally``) and a plain group-by over a canonical usage frame (``frame``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .backend import UsageBackend
+from .rules import USAGE_WINDOW_DAYS, UsageAggregates, UsageQuery
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..loading import Table
+
+__all__ = ["USAGE_WINDOW_DAYS", "UsageAggregates", "UsageBackend", "UsageQuery", "backend_for"]
+
+
+def backend_for(table: Table, ids: pd.Index) -> UsageBackend:
+    """The backend for a loaded usage table: the tally over its coded events when they are
+    coded against ``ids`` (always, as the exports are loaded), else a group-by over its
+    frame."""
+    from .tally import TallyBackend
+
+    if table.events is not None and table.events.ids.equals(ids):
+        return TallyBackend(table.events)
+    from .frame import FrameBackend
+
+    return FrameBackend(table.usage_frame())

@@ -1,0 +1,276 @@
+"""The fast backend: usage events already coded as small integer arrays (see
+:mod:`csops_cli.loading.events`) tallied chunk by chunk.
+
+The chunks are split between two threads (numpy and Arrow release the GIL); each thread keeps a
+partial tally per as_of day, and the partial tallies are merged. Events of unknown accounts, or
+after as_of, go to an extra account slot ``n`` that is dropped at the end. Every chunk is read
+once, whatever the number of as_of days.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..dates import NEVER
+from ..loading.events import EventChunk, UsageEvents
+from .rules import UsageAggregates, UsageQuery
+
+USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
+
+
+class TallyBackend:
+    def __init__(self, events: UsageEvents):
+        self.events = events
+
+    def aggregate(self, query: UsageQuery) -> dict[int, UsageAggregates]:
+        events = self.events
+        n = len(query.ids)
+        lookups = _Lookups(
+            login=_by_code(events.features, query.is_login),
+            core=np.append([query.core_position(name) for name in events.features],
+                           -1).astype(np.int32),
+            value=_by_code(events.features, query.is_value),
+            onboarding=np.append(query.onboarding_start, np.inf))
+        dates = [_Window(n, day, query.first_day(day)) for day in query.as_of_days]
+
+        stop = threading.Event()  # set when the caller is gone (Ctrl-C): threads end early
+
+        def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
+            tallies = [_UsageTally(lookups, window, len(query.core_features),
+                                   len(events.business_units)) for window in dates]
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                for partial in tallies:
+                    partial.add(chunk)
+            return tallies
+
+        halves = [events.chunks[0::2], events.chunks[1::2]]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            try:
+                first, second = pool.map(tally, halves)
+            except BaseException:
+                stop.set()
+                raise
+        return {window.today: self._aggregates(one.merge(other), n)
+                for window, one, other in zip(dates, first, second, strict=True)}
+
+    def _aggregates(self, tally: _UsageTally, n: int) -> UsageAggregates:
+        events = self.events
+        has_feature = events.has("feature")
+        first_value = None
+        if has_feature:
+            first_value = np.where(tally.first_value[:n] == NEVER, np.nan,
+                                   tally.first_value[:n])
+        return UsageAggregates(
+            as_of_day=tally.window.today,
+            distinct_users=_distinct_users(tally.users, n) if events.has("user_id") else None,
+            busiest_day_users=tally.busiest[:n] if events.has("active_users") else None,
+            logins=tally.logins[:n] if has_feature else None,
+            core_features_used=tally.core.used_in_window(n) if has_feature else None,
+            new_core_feature=tally.core.new_in_window(n) if has_feature else None,
+            new_business_unit=(tally.units.new_in_window(n) & tally.used_before[:n]
+                               if events.has("business_unit") else None),
+            first_value_day=first_value)
+
+
+def _by_code(names: list[str], rule) -> np.ndarray:
+    """By code: does the rule hold for the name? With a last slot, False, for code -1."""
+    return np.array([rule(name) for name in names] + [False], dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """The rules as lookups by feature code, each with a last slot for code -1 (no feature)."""
+
+    login: np.ndarray  # bool: a login event
+    core: np.ndarray  # position among the core features, -1 if not core
+    value: np.ndarray  # bool: a first-value feature
+    onboarding: np.ndarray  # onboarding start day by account slot (inf: none)
+
+
+@dataclass(frozen=True)
+class _Window:
+    n: int  # accounts; slot n collects what is not counted
+    today: int
+    first_day: int
+
+
+class _UsageTally:
+    """Per-account partial results of some chunks, as of one day. Tallies of disjoint chunks
+    merge."""
+
+    def __init__(self, lookups: _Lookups, window: _Window, width_core: int, width_units: int):
+        slots = window.n + 1
+        self.lookups, self.window = lookups, window
+        self.logins = np.zeros(slots)
+        self.busiest = np.zeros(slots)
+        self.core = _FirstSeen(slots, width_core)
+        self.first_value = np.full(slots, NEVER, dtype=np.int32)
+        self.used_before = np.zeros(slots, dtype=bool)
+        self.units = _FirstSeen(slots, width_units)
+        # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
+        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(USER_PARTS)]
+
+    def add(self, chunk: EventChunk) -> None:
+        window = self.window
+        day = chunk.day
+        if not len(day):
+            return
+        first, last = int(day.min()), int(day.max())
+        if first > window.today:
+            return  # all after as_of
+        if last < window.first_day:
+            self._add_before(chunk)  # exports run in time order: most chunks are like this
+            return
+        account = np.where(day <= window.today, chunk.account, window.n)
+        recent = day >= window.first_day
+        counted = recent & (account < window.n)
+        self.used_before[account[~recent]] = True
+        if chunk.user_id is not None:
+            self._add_users(account[counted], chunk.user_id.filter(pa.array(counted)))
+        if chunk.active_users is not None:
+            np.maximum.at(self.busiest, account[counted],
+                          np.nan_to_num(chunk.active_users[counted]))
+        if chunk.feature is not None:
+            logins = counted & self.lookups.login[chunk.feature]
+            weights = None if chunk.count is None else np.nan_to_num(chunk.count[logins],
+                                                                     nan=1.0)
+            self.logins += np.bincount(account[logins], weights=weights,
+                                       minlength=window.n + 1)
+            self._add_features(account, chunk.feature, day, recent)
+        if chunk.business_unit is not None:
+            self.units.add(account, chunk.business_unit, recent)
+
+    def _add_before(self, chunk: EventChunk) -> None:
+        """A chunk entirely before the window: nothing is counted, only first sightings."""
+        account = chunk.account
+        self.used_before[account] = True
+        if chunk.feature is not None:
+            self._add_features(account, chunk.feature, chunk.day, False)
+        if chunk.business_unit is not None:
+            self.units.add(account, chunk.business_unit, False)
+
+    def _add_features(self, account: np.ndarray, feature: np.ndarray, day: np.ndarray,
+                      recent: np.ndarray | bool) -> None:
+        lookups = self.lookups
+        self.core.add(account, lookups.core[feature], recent)
+        # only rows earlier than the account's first value so far can change it: after the
+        # first chunks that leaves few rows for the (slow) unbuffered minimum
+        rows = np.flatnonzero(lookups.value[feature] & (day < self.first_value[account]))
+        rows = rows[day[rows] >= lookups.onboarding[account[rows]]]
+        np.minimum.at(self.first_value, account[rows], day[rows])
+
+    def _add_users(self, accounts: np.ndarray, users: pa.Array) -> None:
+        """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
+        users = pc.utf8_trim_whitespace(users)
+        present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy(zero_copy_only=False)
+        part_of = np.where(present, accounts % USER_PARTS, USER_PARTS).astype(np.uint8)
+        order = np.argsort(part_of, kind="stable")  # a radix sort: rows grouped by part
+        bounds = np.searchsorted(part_of[order], np.arange(USER_PARTS + 1))
+        accounts, users = accounts[order], users.take(pa.array(order))
+        for part, pieces in enumerate(self.users):
+            start, stop = bounds[part], bounds[part + 1]
+            pieces.append((accounts[start:stop], users.slice(start, stop - start)))
+
+    def merge(self, other: _UsageTally) -> _UsageTally:
+        self.logins += other.logins
+        np.maximum(self.busiest, other.busiest, out=self.busiest)
+        self.core.merge(other.core)
+        np.minimum(self.first_value, other.first_value, out=self.first_value)
+        self.used_before |= other.used_before
+        self.units.merge(other.units)
+        for pieces, others in zip(self.users, other.users, strict=True):
+            pieces += others
+        return self
+
+
+class _FirstSeen:
+    """Which (account, key) pairs were seen in the window and which before it. Keys (core
+    features, business units) are few, so pairs index dense boolean arrays, with a spare
+    column that rows without a key (-1) mark harmlessly; very many keys fall back to sets of
+    pairs."""
+
+    DENSE_LIMIT = 50_000_000
+
+    def __init__(self, slots: int, width: int):
+        self.width = width + 1  # the last column: no key
+        self.dense = slots * self.width <= self.DENSE_LIMIT
+        size = slots * self.width if self.dense else 0
+        self.recent = np.zeros(size, dtype=bool)
+        self.before = np.zeros(size, dtype=bool)
+        self.pairs: dict[bool, list[np.ndarray]] = {True: [], False: []}
+
+    def add(self, accounts: np.ndarray, keys: np.ndarray, recent: np.ndarray | bool) -> None:
+        """``recent``: by row, in the window (rows after as_of come with the dropped account
+        slot); or one answer for all rows."""
+        kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
+        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys, self.width - 1)
+        if isinstance(recent, bool):
+            split = {recent: pairs}
+        else:
+            split = {True: pairs[recent], False: pairs[~recent]}
+        for is_recent, chosen in split.items():
+            if self.dense:
+                (self.recent if is_recent else self.before)[chosen] = True
+            else:
+                self.pairs[is_recent].append(pd.unique(chosen))
+
+    def merge(self, other: _FirstSeen) -> None:
+        self.recent |= other.recent
+        self.before |= other.before
+        for recent in (True, False):
+            self.pairs[recent] += other.pairs[recent]
+
+    def _pairs(self, recent: bool) -> np.ndarray:
+        """The distinct pairs with a key (sets of pairs only)."""
+        pairs = np.unique(np.concatenate(self.pairs[recent] or [np.zeros(0, np.int64)]))
+        return pairs[pairs % self.width != self.width - 1]
+
+    def _dense(self, recent: bool, n: int) -> np.ndarray:
+        """Accounts by keys, the spare column dropped."""
+        return (self.recent if recent else self.before).reshape(-1, self.width)[:n, :-1]
+
+    def used_in_window(self, n: int) -> np.ndarray:
+        """Number of keys per account seen in the window."""
+        if self.dense:
+            return self._dense(True, n).sum(axis=1)
+        return np.bincount(self._pairs(True) // self.width, minlength=n + 1)[:n]
+
+    def new_in_window(self, n: int) -> np.ndarray:
+        """Accounts with a key first seen in the window: seen there and never before."""
+        if self.dense:
+            return (self._dense(True, n) & ~self._dense(False, n)).any(axis=1)
+        recent = self._pairs(True)
+        new = recent[~np.isin(recent, self._pairs(False))] // self.width
+        result = np.zeros(n + 1, dtype=bool)
+        result[new] = True
+        return result[:n]
+
+
+def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> np.ndarray:
+    """Distinct user ids per account. Accounts are split in parts by code, so each part's
+    users are hashed on their own, in two threads."""
+    def count(pieces: list[tuple[np.ndarray, pa.Array]]) -> np.ndarray:
+        if not pieces:
+            return np.zeros(n + 1, dtype=np.int64)
+        accounts = np.concatenate([accounts for accounts, _ in pieces])
+        # chunks encoded together share one dictionary
+        encoded = pc.dictionary_encode(pa.chunked_array([users for _, users in pieces],
+                                                        pa.string()))
+        if not len(accounts):
+            return np.zeros(n + 1, dtype=np.int64)
+        width = max(len(chunk.dictionary) for chunk in encoded.chunks)
+        codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
+        pairs = accounts.astype(np.int64) * width + codes
+        return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return sum(pool.map(count, parts), np.zeros(n + 1, dtype=np.int64))[:n]
