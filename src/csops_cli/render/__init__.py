@@ -21,9 +21,6 @@ from rich.text import Text
 
 from ..errors import MAX_PROBLEMS_SHOWN, CsopsError
 
-VIEW_MODULES = ("audit", "coverage", "explain", "health", "metrics", "plays", "renewals",
-                "validation")
-
 
 @dataclass(frozen=True)
 class View:
@@ -58,8 +55,11 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
 
 
 def view_of(result: Any) -> View:
-    for name in VIEW_MODULES:
-        view = import_module(f".{name}", __name__).VIEW
+    """The view of the module of this package that renders ``result``'s type."""
+    from pkgutil import iter_modules
+
+    for module in iter_modules(__path__):
+        view = import_module(f".{module.name}", __name__).VIEW
         if isinstance(result, view.kind):
             return view
     raise TypeError(f"no view renders {type(result).__name__}")  # a bug, not user input
