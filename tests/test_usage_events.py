@@ -181,8 +181,6 @@ def test_a_usage_read_is_cancelled_on_every_way_out(tmp_path, default_config, sm
     with pytest.raises(KeyboardInterrupt), usage_read(tmp_path, None, default_config) as early:
         raise KeyboardInterrupt  # before the account ids were given: nobody waits for them
     assert early._result.result(timeout=60) is None
-    with usage_read(tmp_path, None, default_config, wanted=False) as nothing:
-        assert nothing is None
     with usage_read(tmp_path, None, default_config) as used:
         exports = load_exports(tmp_path, default_config, early=used)
     assert not exports.usage.has_frame and used._result.result() is not None

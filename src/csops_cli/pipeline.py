@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +11,7 @@ from . import health as health_model
 from .config import Config
 from .errors import UsageError
 from .history import History
-from .loading import Exports, load_exports
-from .loading.events import UsageRead
-from .loading.schema import TABLE_NAMES
+from .loading import Exports
 from .signals import Signals, build_signals
 
 
@@ -42,12 +39,6 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
         return pd.Timestamp(pd.to_datetime(text, format="%Y-%m-%d")).normalize()
     except (ValueError, TypeError):
         raise UsageError(f"--as-of {text!r} is not a date; write it as YYYY-MM-DD") from None
-
-
-def load(folder: Path | None, config: Config, files: dict[str, Path | None] | None = None,
-         needs: tuple[str, ...] = TABLE_NAMES,
-         early: UsageRead | None = None) -> Exports:
-    return load_exports(folder, config, files, only=needs, early=early)
 
 
 def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None = None,

@@ -16,9 +16,8 @@ if TYPE_CHECKING:
     from ..loading import Exports
 
 
-def load(inputs: Inputs,
-         needs: tuple[str, ...] = ("accounts", "contracts", "usage", "activities", "team")
-         ) -> tuple[Config, Exports]:
+def load(inputs: Inputs) -> tuple[Config, Exports]:
+    """The configuration and every export, with a note of each on stderr."""
     from ..config import load_config
     from ..render import note
 
@@ -29,10 +28,10 @@ def load(inputs: Inputs,
     from ..loading.events import usage_read
 
     with slow_status("reading exports", quiet), \
-            usage_read(inputs.data, inputs.files(), config, "usage" in needs) as early:
-        from .. import pipeline
+            usage_read(inputs.data, inputs.files(), config) as early:
+        from ..loading import load_exports  # pandas imports while the usage read runs
 
-        exports = pipeline.load(inputs.data, config, inputs.files(), needs, early)
+        exports = load_exports(inputs.data, config, inputs.files(), early=early)
     for table in exports.tables():
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)

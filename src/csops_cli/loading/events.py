@@ -287,14 +287,14 @@ def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | Non
 
 
 @contextmanager
-def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
-               wanted: bool = True) -> Iterator[UsageRead | None]:
+def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config
+               ) -> Iterator[UsageRead | None]:
     """The usage export's read, started in the background (None when there is nothing to
-    read fast, or ``wanted`` is False) and stopped on leaving the block, however it is left
-    (an error, Ctrl-C, or the read used up)."""
+    read fast) and stopped on leaving the block, however it is left (an error, Ctrl-C, or the
+    read used up)."""
     read = None
     try:
-        path = _usage_path(folder, explicit) if wanted else None
+        path = _usage_path(folder, explicit)
         read = None if path is None else UsageRead.of(path, config)
         if read is not None:
             read.begin()  # inside the try: a Ctrl-C just after the thread starts stops it
