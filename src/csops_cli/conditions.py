@@ -350,7 +350,8 @@ def _compile_call(node: ast.Call, kinds, names) -> Value:
         value = need(0, "text")
         return Value("text", lambda frame: _text(value.compute(frame), frame).str.lower())
     if name == "contains":
-        value, part = need(0, "text"), need(1, "text")
+        value = need(0, "text")
+        need(1, "text")
         if constant(node.args[1]) is NOT_CONSTANT:
             raise ConditionError("contains(text, 'x'): the second argument is quoted text",
                                  column_of(node.args[1]))
