@@ -122,12 +122,13 @@ def _check(node: ast.AST, depth: int) -> None:
 def _call_arguments(node: ast.Call) -> list[ast.AST]:
     """A call is allowed only to a named function of FUNCTIONS, with plain arguments."""
     if not isinstance(node.func, ast.Name):
-        raise ConditionError("not allowed in a condition: calling anything but a function "
-                             "name", column_of(node))
+        raise ConditionError("not allowed in a condition: function calls other than "
+                             f"{', '.join(FUNCTIONS)}", column_of(node))
     name = node.func.id
     if name not in FUNCTIONS:
         close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.5)
-        raise ConditionError(f"unknown function '{name}'", column_of(node),
+        raise ConditionError(f"not allowed in a condition: function calls to '{name}' "
+                             "(an unknown function)", column_of(node),
                              fix=(f"did you mean {close[0]}?" if close else
                                   f"functions: {', '.join(FUNCTIONS)}"))
     if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
