@@ -64,10 +64,12 @@ def column_kind(series: pd.Series) -> str:
     return "text"
 
 
-def compile_condition(text: str, frame: pd.DataFrame) -> Condition:
-    """Compile ``text`` for the columns of ``frame``. Raises ConditionError."""
+def compile_condition(text: str, frame: pd.DataFrame, kinds: dict[str, str] | None = None
+                      ) -> Condition:
+    """Compile ``text`` for the columns of ``frame`` (``kinds`` overrides a column's kind).
+    Raises ConditionError."""
     tree = parse(text)
-    kinds = {str(name): column_kind(frame[name]) for name in frame.columns}
+    kinds = {str(name): column_kind(frame[name]) for name in frame.columns} | (kinds or {})
     names: list[str] = []
     value = _compile(tree.body, kinds, names)
     if value.kind not in ("bool", "null"):
@@ -91,10 +93,12 @@ class Expression:
             return _broadcast(self._compute(frame), frame)
 
 
-def compile_expression(text: str, frame: pd.DataFrame) -> Expression:
-    """Compile a value expression for the columns of ``frame``. Raises ConditionError."""
+def compile_expression(text: str, frame: pd.DataFrame, kinds: dict[str, str] | None = None
+                       ) -> Expression:
+    """Compile a value expression for the columns of ``frame`` (``kinds`` overrides a column's
+    kind: "null" for a column the file lacks). Raises ConditionError."""
     tree = parse(text)
-    kinds = {str(name): column_kind(frame[name]) for name in frame.columns}
+    kinds = {str(name): column_kind(frame[name]) for name in frame.columns} | (kinds or {})
     names: list[str] = []
     value = _compile(tree.body, kinds, names)
     return Expression(text, value.kind, tuple(dict.fromkeys(names)), value.compute)
@@ -154,8 +158,12 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
     if isinstance(node, ast.BinOp):
         left, right = _compile(node.left, kinds, names), _compile(node.right, kinds, names)
         symbol = SYMBOLS[type(node.op)]
+        if isinstance(node.op, ast.Add) and {left.kind, right.kind} <= {"text", "null"} \
+                and "text" in {left.kind, right.kind}:
+            return Value("text", lambda frame: _text(left.compute(frame), frame)
+                         + _text(right.compute(frame), frame))
         for side in (left, right):
-            if side.kind != "number":
+            if side.kind not in ("number", "null"):
                 raise ConditionError(f"'{symbol}' needs numbers, not {side.kind}", column_of(node))
         function = ARITHMETIC[type(node.op)]
         return Value("number", lambda frame: function(_numeric(left.compute(frame)),
@@ -451,7 +459,7 @@ def _dates(value, frame: pd.DataFrame) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
             series.dtype):
         return _epoch(series.astype("float64"))
-    text = series.astype("string").str.strip()
+    text = series.astype("string").str.strip().str.replace(r"\s*UTC$", "", regex=True)
     digits = text.str.fullmatch(r"\d{9,17}(\.\d+)?").fillna(False).astype(bool)
     parsed, _ = parsers.parse_dates(text.where(~digits))
     parsed = parsed.astype("datetime64[ns]")

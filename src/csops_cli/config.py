@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -55,6 +56,86 @@ class ColumnsConfig(Strict):
                     raise _unknown(f"column '{canonical}' of {table}", canonical, known,
                                    at=(table, canonical))
         return self
+
+
+# --- sources: how a tool's file becomes a canonical table (research/sources-spec.md) ---------
+
+def _expression(text: str | None) -> str | None:
+    """Syntax and allow-list check of a `where`/`derive`/`rows` expression at load; the names
+    it uses are checked against the file's columns when the file is read."""
+    from .condition_syntax import ConditionError, parse
+
+    if text is None:
+        return None
+    try:
+        parse(text)
+    except ConditionError as error:
+        raise _refused(ProblemCode.BAD_CONDITION,
+                       f"{error}{'; ' + error.fix if error.fix else ''}") from None
+    return text
+
+
+Expression = Annotated[str, AfterValidator(_expression)]
+
+
+class SourceDetect(Strict):
+    """Headers that recognise a file (compared ignoring case, spaces and punctuation; JSON
+    fields by dotted path)."""
+
+    all: list[str] = []
+    any: list[str] = []
+    none: list[str] = []
+
+
+class SourceLookup(Strict):
+    file: str  # name pattern of the lookup file in the data folder
+    key: str
+    value: str
+
+
+class SourceAssumption(Strict):
+    text: str
+    rows: Expression | None = None  # the rows it touches (after where); none: every row
+
+
+class Source(Strict):
+    id: str
+    tool: str = ""
+    detect: SourceDetect = SourceDetect()
+    files: list[str] = []
+    optional: list[str] = []
+    # a header, or several: the first the file has is used
+    columns: dict[str, str | list[str]] = {}
+    where: Expression | None = None
+    split: dict[str, str] = {}
+    first: dict[str, str] = {}
+    lookup: dict[str, SourceLookup] = {}
+    constant: dict[str, str | int | float | bool] = {}
+    derive: dict[str, Expression] = {}
+    assumptions: list[SourceAssumption] = []
+    dropped: str | None = None
+
+
+TableName = Literal[tuple(TABLES)]  # the canonical tables
+
+
+def check_sources(sources: dict[str, list[Source]]) -> None:
+    """Canonical columns named by each source exist in its table; ids are unique."""
+    seen: set[str] = set()
+    for table, entries in sources.items():
+        known = {column.name for column in TABLES[table]}
+        for index, source in enumerate(entries):
+            if source.id in seen:
+                raise _refused(ProblemCode.DUPLICATE_ID,
+                               f"source id '{source.id}' is used twice; give each its own id",
+                               at=(table, index, "id"))
+            seen.add(source.id)
+            for part in ("columns", "split", "first", "lookup", "constant", "derive"):
+                for name in getattr(source, part):
+                    if name not in known and not (table == "accounts" and part in (
+                            "columns", "constant", "derive")):
+                        raise _unknown(f"column '{name}' of {table}", name, known,
+                                       at=(table, index, part, name))
 
 
 class ProductConfig(Strict):
@@ -244,6 +325,7 @@ class Config(Strict):
     version: Literal[1] = 1
     inputs: InputsConfig = InputsConfig()
     columns: ColumnsConfig = ColumnsConfig()
+    sources: dict[TableName, list[Source]] = {}
     product: ProductConfig = ProductConfig()
     health: HealthConfig
     segments: list[Segment]
@@ -262,6 +344,12 @@ class Config(Strict):
     @property
     def play_lines(self) -> dict[str, int]:
         return self._play_lines
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_columns(cls, sources: dict[str, list[Source]]) -> dict[str, list[Source]]:
+        check_sources(sources)
+        return sources
 
     @model_validator(mode="after")
     def _unique_play_ids(self) -> Config:

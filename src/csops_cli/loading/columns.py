@@ -3,11 +3,11 @@ Standard library only, so that the usage export can start being read before pand
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, Problem, ProblemCode
+from .hints import missing_column_problem, sample_columns
 from .schema import (
     GENERIC_ALIASES,
     PRESET_MARKERS,
@@ -107,13 +107,28 @@ def map_headers(headers: list[str], table: str, preset: str | None,
     return mapping
 
 
-def missing_column(path: Path, table: str, canonical: str, headers: list[str]) -> Problem:
-    close = difflib.get_close_matches(canonical, headers, n=1, cutoff=0.4)
-    fix = (f"rename the column to '{canonical}' or map it in playbooks.yaml "
-           f"(columns: {table}: {canonical}: \"{close[0] if close else 'Your header'}\")")
-    shown = ", ".join(headers[:8]) + (" ..." if len(headers) > 8 else "")
-    return Problem(str(path), f"required column '{canonical}' not found (headers: {shown})",
-                   line=1, column=canonical, fix=fix, code=ProblemCode.MISSING_COLUMN)
+def missing_column(path: Path, table: str, canonical: str, headers: list[str],
+                   taken: list[str] | tuple[str, ...] = ()) -> Problem:
+    """A missing required column; the hint names only a header whose values fit it."""
+    return missing_column_problem(path, table, canonical, headers, taken=taken)
+
+
+def duplicate_headers(path: Path, headers: list[str], mapping: dict[str, str]) -> list[Problem]:
+    """Two headers that are one canonical column spelt twice (``Account ID`` and
+    ``account_id``): which one is meant cannot be guessed."""
+    problems = []
+    for canonical, header in mapping.items():
+        key = normalize_header(header)
+        others = [other for other in headers if other != header
+                  and normalize_header(other) in (key, normalize_header(canonical))]
+        if others:
+            problems.append(Problem(
+                str(path), f"'{header}' and '{others[0]}' are both {canonical}", line=1,
+                column=canonical, value=f"{header}, {others[0]}",
+                fix=f"remove one of them, or name the one to use in playbooks.yaml "
+                    f"(columns: ... {canonical}: \"{header}\")",
+                code=ProblemCode.DUPLICATE_COLUMN))
+    return problems
 
 
 def table_mapping(name: str, path: Path, headers: list[str], config: Config
@@ -122,10 +137,17 @@ def table_mapping(name: str, path: Path, headers: list[str], config: Config
     required column is an InputError that names it and suggests the closest header."""
     preset = detect_preset(headers, name, config.inputs.preset)
     mapping = map_headers(headers, name, preset, getattr(config.columns, name))
+    user = getattr(config.columns, name)
+    duplicates = list(duplicate_headers(
+        path, headers, {c: h for c, h in mapping.items() if c not in user}))
+    if duplicates:
+        raise InputError(f"{path}: {len(duplicates)} column(s) given twice", duplicates)
     missing = [column.name for column in TABLES[name]
                if column.required and column.name not in mapping]
     if missing:
+        samples = sample_columns(path, headers)
         raise InputError(f"{path}: missing required column(s): {', '.join(missing)}",
-                         [missing_column(path, name, canonical, headers)
+                         [missing_column_problem(path, name, canonical, headers, samples,
+                                                 taken=list(mapping.values()))
                           for canonical in missing])
     return preset, mapping
