@@ -12,7 +12,6 @@ from .schema import (
     GENERIC_ALIASES,
     PRESET_MARKERS,
     PRESETS,
-    REQUIRED_TABLES,
     TABLES,
     normalize_header,
 )
@@ -23,49 +22,14 @@ if TYPE_CHECKING:
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".pq")
 
 
-def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = None
-                 ) -> dict[str, Path]:
-    """Files by table name: named explicitly, else found in ``folder`` as ``<table>.<ext>``."""
-    explicit = {name: path for name, path in (explicit or {}).items() if path is not None}
-    found: dict[str, Path] = {}
-    if folder is not None:
-        if not folder.exists():
-            raise InputError(f"{folder}: no such folder",
-                             [Problem(str(folder), "the data folder does not exist",
-                                      fix="give the folder that holds accounts.csv and "
-                                          "contracts.csv (e.g. sample_data)",
-                                      code=ProblemCode.NO_SUCH_FOLDER)])
-        if not folder.is_dir():
-            raise InputError(f"{folder}: not a folder; give the folder that holds the exports",
-                             code=ProblemCode.NOT_A_FOLDER)
-        by_table: dict[str, list[Path]] = {}
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix.lower() in SUFFIXES:
-                stem = path.stem.lower()
-                if stem in TABLES:
-                    by_table.setdefault(stem, []).append(path)
-        for name, paths in by_table.items():
-            if len(paths) > 1:
-                listed = ", ".join(p.name for p in paths)
-                raise InputError(f"{folder}: more than one {name} export ({listed}); "
-                                 f"keep one or name it with --{name}",
-                                 code=ProblemCode.DUPLICATE_EXPORT)
-            found[name] = paths[0]
-    for name, path in explicit.items():
-        if not path.is_file():
-            raise InputError(f"{path}: no such file; check the --{name} path",
-                             code=ProblemCode.FILE_NOT_FOUND)
-        found[name] = path
-    missing = [name for name in REQUIRED_TABLES if name not in found]
-    if missing:
-        where = f"in {folder}" if folder is not None else "(no data folder given)"
-        raise InputError(
-            f"no {' or '.join(missing)} export {where}",
-            [Problem(str(folder or "."), f"missing the {name} export",
-                     fix=f"add {name}.csv (or .xlsx, .parquet), or name it with --{name}",
-                     code=ProblemCode.MISSING_EXPORT)
-             for name in missing])
-    return found
+def find_exports(folder: Path | None, explicit: dict[str, Path | None] | None = None,
+                 config: Config | None = None) -> dict[str, Path]:
+    """The first file of each table: named explicitly, named ``<table>.<ext>``, or recognised
+    by its content (see ``recognise``). ``load_exports`` reads every file of a table."""
+    from .recognise import recognise, tables_of
+
+    matches = recognise(folder, config, explicit)
+    return {table: parts[0].path for table, parts in tables_of(matches, folder).items()}
 
 
 def detect_preset(headers: list[str], table: str, configured: str) -> str | None:
