@@ -440,6 +440,7 @@ EPOCH_US_FROM = 10**14
 
 
 def _epoch(numbers: pd.Series) -> pd.Series:
+    numbers = pd.Series(np.asarray(numbers, dtype="float64"), index=numbers.index)
     magnitude = numbers.abs()
     seconds = numbers.where(magnitude < EPOCH_MS_FROM,
                             numbers.where(magnitude >= EPOCH_US_FROM, numbers / 1e3))
