@@ -476,3 +476,15 @@ def test_a_fix_hint_proposes_a_column_whose_values_fit(tmp_path):
     problem = missing_column_problem(path, "contracts", "end_date", text.split("\n")[0]
                                      .split(","), taken=["Begins"])
     assert '"Finishes"' in problem.fix
+
+
+def test_activities_of_companies_missing_from_the_accounts_are_counted(tmp_path,
+                                                                       default_config):
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv", HUBSPOT_DEALS)
+    write(folder, "hubspot-crm-exports-all-notes-2026-11-20.csv",
+          "Record ID,Note body,Activity date,Activity assigned to,Associated Company IDs\n"
+          "701,Hello,2026-11-19 10:00,Ann Lee,99\n702,Hi,2026-11-19 11:00,Ann Lee,11\n")
+    activities = load_exports(folder, default_config).activities
+    assert [(a.text, a.count) for a in activities.assumptions] == [
+        ("activities for companies not in the accounts/companies export", 1)]

@@ -407,7 +407,22 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
     errors = [failed[name] for name in names if name in failed]
     if errors:
         raise _merged(errors)
+    _count_unknown_accounts(tables)
     return Exports(folder, **tables, files=matches)
+
+
+def _count_unknown_accounts(tables: dict[str, Table]) -> None:
+    """Activities of a source-read file for companies the accounts export lacks are counted
+    as an assumption (they are left out of every account's signals)."""
+    activities, accounts = tables.get("activities"), tables.get("accounts")
+    if activities is None or accounts is None or not (
+            activities.source_id or any(part.source_id for part in activities.parts)):
+        return
+    known = set(accounts.frame["account_id"].dropna().astype(str))
+    unknown = int((~activities.frame["account_id"].astype("string").isin(known)).sum())
+    if unknown:
+        activities.assumptions.append(Assumption(
+            "activities for companies not in the accounts/companies export", unknown))
 
 
 def _merged(errors: list[InputError]) -> InputError:
