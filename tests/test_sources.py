@@ -488,3 +488,19 @@ def test_activities_of_companies_missing_from_the_accounts_are_counted(tmp_path,
     activities = load_exports(folder, default_config).activities
     assert [(a.text, a.count) for a in activities.assumptions] == [
         ("activities for companies not in the accounts/companies export", 1)]
+
+
+def test_an_unknown_name_found_when_the_file_is_read_names_the_config_line(tmp_path):
+    text = ("  contracts:\n    - id: my_deals\n      detect: {all: [Record ID, Deal Name]}\n"
+            "      columns: {contract_id: Record ID, account_id: Company,\n"
+            "                start_date: Start, end_date: End, arr: ARR}\n"
+            "      where: \"deal_stag == 'Won'\"\n")
+    config = config_with(text)
+    folder = hubspot_folder(tmp_path)
+    write(folder, "deals.csv", "Record ID,Deal Name,Deal Stage,Company,Start,End,ARR\n"
+                               "9,X,Won,11,2026-01-01,2027-01-01,500\n")
+    with pytest.raises(ConfigError) as caught:
+        load_exports(folder, config)
+    problem = caught.value.problems[0]
+    assert problem.line == default_config_text().count("\n") + 2 + 6
+    assert problem.file == "p.yaml" and "did you mean deal_stage" in problem.fix

@@ -336,6 +336,8 @@ class Config(Strict):
     # where each play's `when` is in the file, for errors found once the columns are known
     _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
     _play_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    # "sources.<table>.<id>.<where|derive.x|assumptions[i].rows>" -> its line in the file
+    _source_lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -344,6 +346,10 @@ class Config(Strict):
     @property
     def play_lines(self) -> dict[str, int]:
         return self._play_lines
+
+    @property
+    def source_lines(self) -> dict[str, int]:
+        return self._source_lines
 
     @field_validator("sources")
     @classmethod
@@ -430,7 +436,24 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
     config._label = label
     config._play_lines = {play.id: _line_of(root, ("plays", index, "when"))
                           for index, play in enumerate(config.plays)}
+    config._source_lines = _source_lines(config, root)
     return config
+
+
+def _source_lines(config: Config, root: yaml.Node) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for table, entries in config.sources.items():
+        for index, source in enumerate(entries):
+            at = ("sources", table, index)
+            places = [("where", (*at, "where"))] if source.where else []
+            places += [(f"derive.{name}", (*at, "derive", name)) for name in source.derive]
+            places += [(f"assumptions[{n}].rows", (*at, "assumptions", n, "rows"))
+                       for n, item in enumerate(source.assumptions) if item.rows]
+            for part, loc in places:
+                line = _line_of(root, loc)
+                if line is not None:
+                    lines[f"sources.{table}.{source.id}.{part}"] = line
+    return lines
 
 
 def _compose(loader: yaml.SafeLoader, text: str, label: str) -> yaml.Node | None:

@@ -90,7 +90,7 @@ def best_source(headers: list[str], config: Config, path: Path | None = None,
             if score < 0:
                 continue
             ranked = score + (0.5 if path is not None and name_matches(source, path) else 0) \
-                + (0.25 if not origin.startswith("preset ") else 0)  # the user's first
+                + (100 if not origin.startswith("preset ") else 0)  # the user's win
             if best is None or ranked > best[0]:
                 best = (ranked, table, origin, source)
     return None if best is None else best[1:]

@@ -135,8 +135,10 @@ def _canonical_kind(table: str, name: str) -> str | None:
 
 
 def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None = None,
-                 origin: str = "playbooks.yaml") -> Sourced:
-    """Apply ``source`` to the read file ``raw`` (see the module's docstring)."""
+                 origin: str = "playbooks.yaml", lines: dict[str, int] | None = None
+                 ) -> Sourced:
+    """Apply ``source`` to the read file ``raw`` (see the module's docstring). ``lines``:
+    where each expression is in ``origin`` (``Config.source_lines``), for its errors."""
     path = raw.path
     rows = _Rows(raw)
     headers = list(raw.headers)
@@ -197,7 +199,7 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
         return frame, kinds
 
     referenced = _referenced_names(source)
-    known_names = sorted(set(_snake_headers(present)) | set(rows.columns) | set(source.derive)
+    known_names = sorted(set(_snake_headers(headers)) | set(rows.columns) | set(source.derive)
                          | set(source.constant) | optional)
 
     def compiled(part: str, text: str, boolean: bool):
@@ -217,7 +219,9 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
                 return compile_condition(text, frame, kinds), frame
             return compile_expression(text, frame, kinds), frame
         except ConditionError as error:
-            raise _expression_error(origin, table, source, part, text, error) from None
+            raise _expression_error(origin, table, source, part, text, error,
+                                    (lines or {}).get(f"sources.{table}.{source.id}.{part}")
+                                    ) from None
 
     # where
     if source.where:
@@ -382,9 +386,9 @@ def _output(rows: _Rows, table: str, present: list[str]) -> tuple[pd.DataFrame, 
 
 
 def _expression_error(origin: str, table: str, source: Source, part: str, text: str,
-                      error: ConditionError) -> ConfigError:
+                      error: ConditionError, line: int | None = None) -> ConfigError:
     pointer = f": {text.strip()} ← here at column {error.column}" if error.column else ""
     where = f"sources.{table}.{source.id}.{part}"
     return ConfigError(f"{origin}: source '{source.id}' cannot be used", [Problem(
-        origin, f"{where}: {error.message}{pointer}", column=where, value=text.strip()[:80],
-        fix=error.fix, code=ProblemCode.BAD_CONDITION)])
+        origin, f"{where}: {error.message}{pointer}", line=line, column=where,
+        value=text.strip()[:80], fix=error.fix, code=ProblemCode.BAD_CONDITION)])

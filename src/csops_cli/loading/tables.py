@@ -177,7 +177,7 @@ def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
     stage = stage_header(raw.headers) if name == "contracts" and not source.where else None
     stage_cells = raw.frame[stage] if stage in raw.frame.columns else None
     sourced = apply_source(raw, name, source, folder=path.parent,
-                           origin=match.origin or config.label)
+                           origin=match.origin or config.label, lines=config.source_lines)
     shaped = RawFile(path, sourced.frame, list(sourced.frame.columns), raw.lines)
     frame, problems = _canonical_frame(shaped, name, sourced.mapping, config)
     if stage_cells is not None:
