@@ -504,3 +504,14 @@ def test_an_unknown_name_found_when_the_file_is_read_names_the_config_line(tmp_p
     problem = caught.value.problems[0]
     assert problem.line == default_config_text().count("\n") + 2 + 6
     assert problem.file == "p.yaml" and "did you mean deal_stage" in problem.fix
+
+
+def test_every_preset_source_written_as_yaml_reads_back_the_same():
+    from csops_cli.loading.source_rules import source_yaml
+
+    for name in ("hubspot", "salesforce", "mixpanel", "amplitude", "pendo", "segment"):
+        for table, entries in preset_sources(name).items():
+            for entry in entries:
+                config = parse_config(default_config_text() + "\n"
+                                      + source_yaml(table, entry))
+                assert config.sources[table][0] == entry

@@ -158,3 +158,16 @@ def _referenced_names(source: Source) -> set[str]:
     return names
 
 
+
+
+def source_yaml(table: str, source: Source) -> str:
+    """A source as the `sources:` entry a user would write (for `csops init`), without the
+    keys left at their defaults."""
+    entry = source.model_dump(exclude_defaults=True)
+    if "detect" in entry:
+        entry["detect"] = {key: value for key, value in entry["detect"].items() if value}
+    if "assumptions" in entry:
+        entry["assumptions"] = [{key: value for key, value in item.items() if value is not None}
+                                for item in entry["assumptions"]]
+    return yaml.safe_dump({"sources": {table: [entry]}}, sort_keys=False, allow_unicode=True,
+                          width=100)
