@@ -70,6 +70,10 @@ def canonical_name(path: Path) -> str | None:
 
 
 def _read_headers(path: Path) -> list[str]:
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):  # no pandas needed: see find_exports
+        from .csvtext import csv_layout
+
+        return csv_layout(path)[2]
     from .files import read_headers
 
     return list(read_headers(path))
