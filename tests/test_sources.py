@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import write
 from csops_cli.condition_syntax import ConditionError
@@ -515,3 +517,33 @@ def test_every_preset_source_written_as_yaml_reads_back_the_same():
                 config = parse_config(default_config_text() + "\n"
                                       + source_yaml(table, entry))
                 assert config.sources[table][0] == entry
+
+
+FUNCTION_NAMES = ["add_months", "add_days", "months_between", "days_between", "coalesce", "max",
+                  "min", "lower", "contains", "date", "continues_term", "if_else", "nope"]
+
+
+@st.composite
+def calls(draw, depth=0):
+    atoms = st.sampled_from(list(FRAME.columns) + ["12", "-1", "0.5", "'x'", "null", "true",
+                                                   "'2026-01-01'", "stage == 'won'"])
+    name = draw(st.sampled_from(FUNCTION_NAMES))
+    count = draw(st.integers(0, 4))
+    args = [draw(calls(depth + 1)) if depth < 2 and draw(st.booleans()) else draw(atoms)
+            for _ in range(count)]
+    return f"{name}({', '.join(args)})" + draw(st.sampled_from(["", " * 2", " > 1",
+                                                                 " == 'a'", " + 'b'"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(calls())
+def test_any_function_expression_compiles_and_runs_or_raises_the_projects_error(text):
+    try:
+        expression = compile_expression(text, FRAME)
+    except ConditionError:
+        return
+    try:
+        result = expression(FRAME)
+    except ConditionError:  # a text constant that is not a date is found when run
+        return
+    assert len(result) == len(FRAME)

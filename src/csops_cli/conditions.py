@@ -471,19 +471,24 @@ def _dates(value, frame: pd.DataFrame) -> pd.Series:
 
 
 def _add(start: pd.Series, amount, unit: str) -> pd.Series:
-    if not isinstance(amount, pd.Series):
-        if amount is None or (isinstance(amount, float) and np.isnan(amount)):
-            return pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
-        whole = int(amount)
-        offset = pd.DateOffset(months=whole) if unit == "months" else pd.Timedelta(days=whole)
-        return start + offset
-    amount = _numeric(amount)
-    result = pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
-    for whole in amount.dropna().unique():
-        rows = (amount == whole).to_numpy()
+    """``start`` plus whole months or days; a result past the dates pandas holds is missing."""
+    def shifted(dates: pd.Series, whole: float) -> pd.Series:
         offset = (pd.DateOffset(months=int(whole)) if unit == "months"
                   else pd.Timedelta(days=int(whole)))
-        result[rows] = start[rows] + offset
+        try:
+            return dates + offset
+        except (OverflowError, pd.errors.OutOfBoundsDatetime, ValueError):
+            return pd.Series(pd.NaT, index=dates.index, dtype="datetime64[ns]")
+
+    if not isinstance(amount, pd.Series):
+        if amount is None or (isinstance(amount, float) and not np.isfinite(amount)):
+            return pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
+        return shifted(start, amount)
+    amount = _numeric(amount)
+    result = pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
+    for whole in amount[np.isfinite(amount)].unique():
+        rows = (amount == whole).to_numpy()
+        result[rows] = shifted(start[rows], whole)
     return result
 
 

@@ -223,10 +223,18 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
                                     (lines or {}).get(f"sources.{table}.{source.id}.{part}")
                                     ) from None
 
+    def run(part: str, text: str, compiled_expression, frame: pd.DataFrame) -> pd.Series:
+        try:
+            return compiled_expression(frame)
+        except ConditionError as error:  # e.g. a constant that is not a date, met when run
+            raise _expression_error(origin, table, source, part, text, error,
+                                    (lines or {}).get(f"sources.{table}.{source.id}.{part}")
+                                    ) from None
+
     # where
     if source.where:
         condition, frame = compiled("where", source.where, True)
-        keep = condition(frame).to_numpy(dtype=bool)
+        keep = run("where", source.where, condition, frame).to_numpy(dtype=bool)
         dropped = int((~keep).sum())
         rows.keep(keep)
         if dropped:
@@ -267,7 +275,7 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
     # derive, in the order written: each result is usable below
     for canonical, text in source.derive.items():
         expression, frame = compiled(f"derive.{canonical}", text, False)
-        result = expression(frame)
+        result = run(f"derive.{canonical}", text, expression, frame)
         rows.columns[canonical] = pd.Series(result.to_numpy(), index=rows.index,
                                             dtype=result.dtype)
         rows.origin.pop(canonical, None)
@@ -276,8 +284,9 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
     # assumptions, with the rows they touch (positions, so a split row counts once)
     for index, item in enumerate(source.assumptions):
         if item.rows:
-            condition, frame = compiled(f"assumptions[{index}].rows", item.rows, True)
-            mask = condition(frame).to_numpy(dtype=bool)
+            part = f"assumptions[{index}].rows"
+            condition, frame = compiled(part, item.rows, True)
+            mask = run(part, item.rows, condition, frame).to_numpy(dtype=bool)
             count = int(pd.Index(rows.index[mask]).nunique())
         else:
             count = int(pd.Index(rows.index).nunique())
