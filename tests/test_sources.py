@@ -142,6 +142,16 @@ def test_split_repeats_the_row_position_and_first_keeps_the_first_value():
     assert "counted once, for the first" in first.assumptions[0].text
 
 
+def test_usage_events_with_no_account_are_left_out_and_counted():
+    raw = raw_file([{"event_type": "login", "event_time": "2026-11-20 14:05:00", "user_id": "u",
+                     "amplitude_id": 1, "groups.company": company}
+                    for company in (["A1"], [], None)])
+    result = apply_source(raw, "usage", preset_sources("amplitude")["usage"][0])
+    assert list(result.frame.index) == [0]
+    assert [(a.text, a.count) for a in result.assumptions] == [
+        ("events with no account left out", 2)]
+
+
 def test_a_json_list_cell_gives_a_row_per_value():
     raw = raw_file([{"event": "login", "properties.time": 1763647500,
                      "properties.distinct_id": "u1", "properties.company_id": ["A1", "A2"]},

@@ -261,6 +261,14 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
         if several:
             assumptions.append(Assumption(text, several))
 
+    # usage events that name no account (Amplitude `groups: {}`) count for nobody
+    if table == "usage" and "account_id" in rows.columns:
+        has_account = _as_text(rows.columns["account_id"]).notna().to_numpy(dtype=bool)
+        if not has_account.all():
+            assumptions.append(Assumption("events with no account left out",
+                                          int((~has_account).sum())))
+            rows.keep(has_account)
+
     # lookup
     for canonical, lookup in source.lookup.items():
         if canonical in rows.columns:
