@@ -557,3 +557,29 @@ def test_any_function_expression_compiles_and_runs_or_raises_the_projects_error(
     except ConditionError:  # a text constant that is not a date is found when run
         return
     assert len(result) == len(FRAME)
+
+
+def test_problems_in_a_source_read_file_name_the_real_line_and_header(tmp_path,
+                                                                      default_config):
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv",
+          "Record ID,Deal Name,Deal Stage,Close Date,Amount,Associated Company IDs (Primary)\n"
+          "101,A,Closed Lost,2025-01-15,100,11\n"
+          "102,B,Closed Won,2025-01-15,100,11\n"
+          "103,C,Closed Won,soon,100,11\n")
+    with pytest.raises(InputError) as caught:
+        load_exports(folder, default_config)
+    located = [(p.code, p.line, p.column, p.value) for p in caught.value.problems]
+    assert (ProblemCode.NOT_A_DATE, 4, "Close Date", "soon") in located
+
+
+def test_a_missing_derived_value_points_to_its_expression(tmp_path, default_config):
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv",
+          "Record ID,Deal Name,Deal Stage,Close Date,Amount,Associated Company IDs (Primary)\n"
+          "102,B,Closed Won,2025-01-15,,11\n")
+    with pytest.raises(InputError) as caught:
+        load_exports(folder, default_config)
+    problem = caught.value.problems[0]
+    assert (problem.code, problem.line, problem.column) == (ProblemCode.MISSING_VALUE, 2, "arr")
+    assert problem.fix.startswith("arr is derived by the source 'hubspot_deals' as coalesce(")

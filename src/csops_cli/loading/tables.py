@@ -180,6 +180,11 @@ def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
                            origin=match.origin or config.label, lines=config.source_lines)
     shaped = RawFile(path, sourced.frame, list(sourced.frame.columns), raw.lines)
     frame, problems = _canonical_frame(shaped, name, sourced.mapping, config)
+    problems = [(p, h, v, c, m, f"{h} is derived by the source '{source.id}' as "
+                  f"{' '.join(source.derive[h].split())}: fill in the cells it reads on this row")
+                 if c == ProblemCode.MISSING_VALUE and h in source.derive
+                 and sourced.mapping.get(h) == h else (p, h, v, c, m, f)
+                 for p, h, v, c, m, f in problems]
     if stage_cells is not None:
         problems = _open_deals(stage_cells.loc[~stage_cells.index.duplicated()], stage,
                                source.id, problems)
