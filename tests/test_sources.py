@@ -583,3 +583,16 @@ def test_a_missing_derived_value_points_to_its_expression(tmp_path, default_conf
     problem = caught.value.problems[0]
     assert (problem.code, problem.line, problem.column) == (ProblemCode.MISSING_VALUE, 2, "arr")
     assert problem.fix.startswith("arr is derived by the source 'hubspot_deals' as coalesce(")
+
+
+def test_the_columns_mapping_of_playbooks_yaml_wins_over_a_preset(tmp_path):
+    text = default_config_text().replace("columns:\n  accounts: {}\n", "columns:\n  accounts:\n"
+                                         "    csm_owner: \"Success Lead\"\n", 1)
+    config = parse_config(text)
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-companies-2026-11-20.csv",
+          "Record ID,Company name,Company owner,Success Lead\n11,Alpha,Ann Lee,Cy Doe\n")
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv", HUBSPOT_DEALS)
+    accounts = load_exports(folder, config).accounts
+    assert list(accounts.frame["csm_owner"]) == ["Cy Doe"]
+    assert accounts.assumptions == []

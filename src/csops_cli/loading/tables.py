@@ -167,6 +167,11 @@ def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
     """A file read through its source (a preset's or the user's `sources:` entry)."""
     source, path = match.source, match.path
     assert source is not None
+    user = getattr(config.columns, name)
+    if user:  # the `columns:` mapping of playbooks.yaml wins over the source's
+        source = source.model_copy(update={
+            "columns": {**source.columns, **user},
+            "derive": {c: text for c, text in source.derive.items() if c not in user}})
     raw = read_file(path, lambda headers: dict.fromkeys(
         headers_needed(source, name, headers), "string"), big=big)
     if raw.frame.empty:
