@@ -287,7 +287,7 @@ def test_hubspot_companies_deals_and_activities(tmp_path, default_config):
           "501,Kickoff,2026-11-20 14:05,Ann Lee,11;12\n502,Check-in,2026-11-18 09:00,Ann Lee,12\n")
     write(folder, "hubspot-crm-exports-all-meetings-2026-11-20.csv",
           "Record ID,Meeting name,Activity date,Activity assigned to,Associated Company IDs\n"
-          "601,QBR,2026-10-01 15:00,Bob Ray,11\n")
+          "601,QBR,2026-10-01 15:00,Bob Ray,12;11\n")
     exports = load_exports(folder, default_config)
     accounts = exports.accounts.frame
     assert list(accounts["ae_owner"]) == list(accounts["csm_owner"]) == ["Ann Lee", "Bob Ray"]
@@ -304,8 +304,9 @@ def test_hubspot_companies_deals_and_activities(tmp_path, default_config):
     assert found["default 12-month term (no contract end date)"] == 4
     activities = exports.activities
     assert sorted(activities.frame["activity_type"]) == ["call", "call", "meeting"]
-    assert sorted(activities.frame["account_id"]) == ["11", "11", "12"]  # 11;12 -> 11
-    assert [a.count for a in activities.assumptions] == [1]
+    assert sorted(activities.frame["account_id"]) == ["11", "12", "12"]  # 11;12 -> 11
+    assert [(a.text, a.count) for a in activities.assumptions] == [
+        ("activities with several associated companies counted once, for the first", 2)]
     assert {p.name for p in activities.paths} == {
         "hubspot-crm-exports-all-calls-2026-11-20.csv",
         "hubspot-crm-exports-all-meetings-2026-11-20.csv"}
@@ -596,3 +597,14 @@ def test_the_columns_mapping_of_playbooks_yaml_wins_over_a_preset(tmp_path):
     accounts = load_exports(folder, config).accounts
     assert list(accounts.frame["csm_owner"]) == ["Cy Doe"]
     assert accounts.assumptions == []
+
+
+def test_a_fix_hint_skips_a_header_known_as_another_column(tmp_path):
+    from csops_cli.loading.hints import missing_column_problem
+
+    text = "Account ID,Activity date,Assigned\nA1,2026-03-02,Ann Lee\nA2,2026-03-05,Bob Roy\n"
+    path = write(tmp_path, "activities.csv", text)
+    problem = missing_column_problem(path, "activities", "activity_type",
+                                     ["Account ID", "Activity date", "Assigned"],
+                                     taken=["Account ID", "Activity date"])
+    assert "Assigned" not in problem.fix  # the Salesforce preset reads it as the owner

@@ -355,10 +355,10 @@ def _compile_call(node: ast.Call, kinds, names) -> Value:
         value = need(0, "date", "text", "number")
         return Value("date", lambda frame: _dates(value.compute(frame), frame))
     if name == "lower":
-        value = need(0, "text")
+        value = need(0, "text", "number")
         return Value("text", lambda frame: _text(value.compute(frame), frame).str.lower())
     if name == "contains":
-        value = need(0, "text")
+        value = need(0, "text", "number")
         need(1, "text")
         if constant(node.args[1]) is NOT_CONSTANT:
             raise ConditionError("contains(text, 'x'): the second argument is quoted text",

@@ -85,16 +85,36 @@ def sample_columns(path: Path, headers: list[str]) -> dict[str, list[str]]:
             for header in headers if header in head.columns}
 
 
+def known_names(table: str) -> dict[str, set[str]]:
+    """Normalised header -> the canonical columns of ``table`` that the aliases and the
+    packaged presets read it as."""
+    known: dict[str, set[str]] = {}
+    for key, name in GENERIC_ALIASES[table].items():
+        known.setdefault(key, set()).add(name)
+    for column in TABLES[table]:
+        known.setdefault(normalize_header(column.name), set()).add(column.name)
+    from .source_rules import PRESET_FILES, header_choices, preset_sources
+
+    for preset in PRESET_FILES:
+        for source in preset_sources(preset).get(table, ()):
+            for name, choices in source.columns.items():
+                for header in header_choices(choices):
+                    known.setdefault(normalize_header(header), set()).add(name)
+    return known
+
+
 def fitting_headers(table: str, canonical: str, samples: dict[str, list[str]],
                     taken: Iterable[str] = ()) -> list[str]:
-    """Headers whose values fit ``canonical``: those a preset or alias knows first."""
+    """Headers whose values fit ``canonical``, those a preset or alias knows for it first;
+    never a header they know as another column (``Assigned`` is an owner, not a type)."""
     kind = next(column.kind for column in TABLES[table] if column.name == canonical)
     taken = set(taken)
-    known = {key for key, name in GENERIC_ALIASES[table].items() if name == canonical}
-    known.add(normalize_header(canonical))
+    known = known_names(table)
     fitting = [header for header, cells in samples.items()
-               if header not in taken and fits(kind, canonical, cells)]
-    return sorted(fitting, key=lambda header: normalize_header(header) not in known)
+               if header not in taken and fits(kind, canonical, cells)
+               and known.get(normalize_header(header), {canonical}) >= {canonical}]
+    return sorted(fitting, key=lambda header: canonical not in known.get(
+        normalize_header(header), set()))
 
 
 def missing_column_problem(path: Path, table: str, canonical: str, headers: list[str],

@@ -165,8 +165,7 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
             rows.columns[canonical] = rows.file_column(header)
             rows.origin[canonical] = header
             used.add(header)
-    duplicates = duplicate_headers(path, headers, {
-        c: h for c, h in rows.origin.items() if c not in source.columns})
+    duplicates = duplicate_headers(path, headers, rows.origin)
     if duplicates:
         raise InputError(f"{path}: {len(duplicates)} column(s) given twice", duplicates)
     made = set(source.derive) | set(source.constant) | set(source.lookup)
@@ -258,7 +257,7 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
             firsts = [items[0] if items else None for items in parts]
             rows.columns[canonical] = pd.Series(firsts, index=rows.index, dtype="object")
             text = f"rows with several {shown} values counted once, for the first"
-        if several:
+        if several and not source.assumptions:  # a source with assumptions words its own
             assumptions.append(Assumption(text, several))
 
     # usage events that name no account (Amplitude `groups: {}`) count for nobody

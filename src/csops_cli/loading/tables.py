@@ -469,5 +469,9 @@ def _combined(name: str, parts: list[FileMatch], config: Config, big: bool,
     combined = Table(name, first.path, frame, first.preset, first.source_columns, first.raw,
                      events)
     combined.parts = tables
-    combined.assumptions = [a for table in tables for a in table.assumptions]
+    counts: dict[str, int] = {}
+    for table in tables:  # one line per assumption, over all the files
+        for assumption in table.assumptions:
+            counts[assumption.text] = counts.get(assumption.text, 0) + assumption.count
+    combined.assumptions = [Assumption(text, count) for text, count in counts.items()]
     return combined
