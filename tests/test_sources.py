@@ -608,3 +608,25 @@ def test_a_fix_hint_skips_a_header_known_as_another_column(tmp_path):
                                      ["Account ID", "Activity date", "Assigned"],
                                      taken=["Account ID", "Activity date"])
     assert "Assigned" not in problem.fix  # the Salesforce preset reads it as the owner
+
+
+def test_with_a_csm_column_a_blank_csm_stays_blank_and_nothing_is_assumed(tmp_path,
+                                                                          default_config):
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-companies-2026-11-20.csv",
+          "Record ID,Company name,Company owner,Customer Success Manager\n"
+          "11,Alpha,Ann Lee,Cy Doe\n12,Bravo,Bob Ray,\n")
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv", HUBSPOT_DEALS)
+    accounts = load_exports(folder, default_config).accounts
+    assert [None if pd.isna(v) else v for v in accounts.frame["csm_owner"]] == ["Cy Doe", None]
+    assert list(accounts.frame["ae_owner"]) == ["Ann Lee", "Bob Ray"]
+    assert accounts.assumptions == []
+
+
+def test_absent_tells_a_missing_column_from_a_blank_cell():
+    raw = raw_file([{"Id": "1", "Name": "A", "Owner": "Ann"}])
+    rule = source(optional=["csm"], columns={"account_id": "Id", "account_name": "Name"},
+                  assumptions=[{"text": "no csm column", "rows": "absent(csm)"},
+                               {"text": "no owner column", "rows": "absent(owner)"}])
+    result = apply_source(raw, "accounts", rule)
+    assert [(a.text, a.count) for a in result.assumptions] == [("no csm column", 1)]

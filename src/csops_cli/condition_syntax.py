@@ -37,7 +37,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "add_months": (2, 2), "add_days": (2, 2), "months_between": (2, 2),
     "days_between": (2, 2), "coalesce": (1, None), "max": (2, 2), "min": (2, 2),
     "lower": (1, 1), "contains": (2, 2), "date": (1, 1), "continues_term": (2, 2),
-    "if_else": (3, 3),
+    "if_else": (3, 3), "absent": (1, 1),
 }
 SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
            ast.NotEq: "!=", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}

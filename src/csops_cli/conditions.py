@@ -135,6 +135,8 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
             raise ConditionError(f"unknown name '{node.id}'", column_of(node), fix=hint)
         names.append(node.id)
         name, kind = node.id, kinds[node.id]
+        if kind == "absent":  # a column the file lacks (sources: optional)
+            return Value("null", lambda frame: None)
         return Value(kind, lambda frame: frame[name])
     if isinstance(node, ast.BoolOp):
         parts = [_truth(_compile(v, kinds, names), v) for v in node.values]
@@ -341,6 +343,12 @@ def _compile_call(node: ast.Call, kinds, names) -> Value:
                                  column_of(node.args[index]))
         return arg
 
+    if name == "absent":
+        column = node.args[0]
+        if not isinstance(column, ast.Name) or column.id not in kinds:
+            raise ConditionError("absent(...) takes a column name", where)
+        missing = kinds[column.id] == "absent"
+        return Value("bool", lambda frame: missing)
     if name in ("add_months", "add_days"):
         start, amount = need(0, "date", "text"), need(1, "number")
         unit = "months" if name == "add_months" else "days"
@@ -445,7 +453,8 @@ def _epoch(numbers: pd.Series) -> pd.Series:
     seconds = numbers.where(magnitude < EPOCH_MS_FROM,
                             numbers.where(magnitude >= EPOCH_US_FROM, numbers / 1e3))
     seconds = seconds.where(magnitude < EPOCH_US_FROM, numbers / 1e6)
-    return pd.to_datetime(seconds, unit="s", errors="coerce")
+    seconds = seconds.where((seconds > -9e9) & (seconds < 9e9))  # what datetime64[ns] holds
+    return pd.to_datetime(seconds, unit="s", errors="coerce").astype("datetime64[ns]")
 
 
 def _dates(value, frame: pd.DataFrame) -> pd.Series:

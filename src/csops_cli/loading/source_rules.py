@@ -147,14 +147,19 @@ def _expressions(source: Source) -> list[tuple[str, str]]:
     return found
 
 
+def expression_names(text: str) -> set[str]:
+    """The column names an expression reads (not its function names or constants)."""
+    tree = parse(text)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and id(node) not in called
+            and node.id not in CONSTANT_NAMES}
+
+
 def _referenced_names(source: Source) -> set[str]:
     names: set[str] = set()
     for _, text in _expressions(source):
-        tree = parse(text)
-        called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-        names |= {node.id for node in ast.walk(tree)
-                  if isinstance(node, ast.Name) and id(node) not in called
-                  and node.id not in CONSTANT_NAMES}
+        names |= expression_names(text)
     return names
 
 

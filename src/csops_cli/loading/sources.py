@@ -107,10 +107,10 @@ def _infer(cells: pd.Series) -> tuple[pd.Series, str]:
     numbers, bad = values.parse_money(text)
     if not bad.any():
         return numbers.astype("float64"), "number"
-    if not filled.str.fullmatch(r"[\d.]+").all():
-        dates = _dates(text, text.to_frame())
-        if dates[text.notna()].notna().all():
-            return dates, "date"
+    if not filled.str.fullmatch(r"[\d.;, ]+").any():  # ids and epochs are not read as dates
+        dates, bad = values.parse_dates(text)
+        if not bad.any():
+            return dates.astype("datetime64[ns]"), "date"
     return text, "text"
 
 
@@ -190,7 +190,7 @@ def apply_source(raw: RawFile, table: str, source: Source, folder: Path | None =
                 data[name], kinds[name] = rows.typed_file_column(by_snake[name])
             elif name in optional:
                 data[name] = pd.Series(pd.NA, index=rows.index, dtype="object")
-                kinds[name] = "null"
+                kinds[name] = "absent"
         frame = pd.DataFrame({name: series.to_numpy() for name, series in data.items()},
                              index=rows.index)
         for name, series in data.items():  # keep dtypes (to_numpy drops string/datetime)

@@ -23,7 +23,7 @@ from .schema import (
     TABLE_NAMES,
     TABLES,
 )
-from .source_rules import headers_needed, snake
+from .source_rules import expression_names, headers_needed, snake
 from .sources import Assumption, apply_source
 
 PART_STRIDE = 10**12  # index offset of each further file of a table read from several files
@@ -171,7 +171,10 @@ def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
     if user:  # the `columns:` mapping of playbooks.yaml wins over the source's
         source = source.model_copy(update={
             "columns": {**source.columns, **user},
-            "derive": {c: text for c, text in source.derive.items() if c not in user}})
+            "derive": {c: text for c, text in source.derive.items() if c not in user},
+            # an assumption about a column the user mapped no longer holds
+            "assumptions": [item for item in source.assumptions
+                            if not (item.rows and expression_names(item.rows) & set(user))]})
     raw = read_file(path, lambda headers: dict.fromkeys(
         headers_needed(source, name, headers), "string"), big=big)
     if raw.frame.empty:
