@@ -132,3 +132,11 @@ def test_preset_none_turns_the_packaged_presets_off(tmp_path, default_config):
     only_salesforce = default_config.model_copy(update={
         "inputs": default_config.inputs.model_copy(update={"preset": "salesforce"})})
     assert {m.kind for m in recognise(folder, only_salesforce)} == {"unplaced"}
+
+
+def test_a_file_that_cannot_be_read_is_unplaced_not_a_crash(tmp_path, default_config):
+    folder = folder_of(tmp_path, **{"companies.csv": COMPANIES, "deals.csv": DEALS})
+    (folder / "broken.parquet").write_bytes(b"not parquet at all")
+    match = next(m for m in recognise(folder, default_config)
+                 if m.path.name == "broken.parquet")
+    assert match.kind == "unplaced" and match.reason.startswith("cannot be read")

@@ -164,6 +164,8 @@ def recognise_file(path: Path, config: Config) -> FileMatch:
         headers = _read_headers(path)
     except InputError as error:
         return FileMatch(path, "unplaced", reason=f"cannot be read: {error.message}")
+    except (OSError, ValueError) as error:  # e.g. a corrupt Parquet file (ArrowInvalid)
+        return FileMatch(path, "unplaced", reason=f"cannot be read: {error}")
     found = best_source(headers, config, path)
     if found is not None:
         return _describe(path, "table", found[0], headers, "detect", found)
@@ -184,7 +186,7 @@ def match_for_table(path: Path, table: str, config: Config, reason: str) -> File
     """A file named for ``table`` (by its name or an option): the source it fits, if any."""
     try:
         headers = _read_headers(path)
-    except InputError:
+    except (InputError, OSError, ValueError):  # the reader says what is wrong when it loads
         return FileMatch(path, "table", table, reason=reason)
     found = best_source(headers, config, path, tables=(table,))
     return _describe(path, "table", table, headers, reason, found)
