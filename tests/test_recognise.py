@@ -140,3 +140,17 @@ def test_a_file_that_cannot_be_read_is_unplaced_not_a_crash(tmp_path, default_co
     match = next(m for m in recognise(folder, default_config)
                  if m.path.name == "broken.parquet")
     assert match.kind == "unplaced" and match.reason.startswith("cannot be read")
+
+
+def test_a_match_lists_mapped_columns_and_useful_columns_nothing_reads(tmp_path,
+                                                                       default_config):
+    folder = folder_of(tmp_path, **{
+        "companies.csv": COMPANIES,
+        "deals.csv": "Record ID,Deal Name,Deal Stage,Close Date,Amount,Deal owner,"
+                     "Associated Company IDs (Primary)\n101,A,Closed Won,2025-01-15,1,Ann,11\n"})
+    match = next(m for m in recognise(folder, default_config) if m.path.name == "deals.csv")
+    assert match.mapped == {"contract_id": "Record ID",
+                            "account_id": "Associated Company IDs (Primary)",
+                            "signed_date": "Close Date"}
+    assert "Deal owner" in match.unmapped  # shown by init as a column the user may map
+    assert not {"Deal Stage", "Amount", "Close Date"} & set(match.unmapped)  # read by rules

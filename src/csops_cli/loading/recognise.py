@@ -124,9 +124,10 @@ def _lookup_of(path: Path, headers: list[str], config: Config) -> tuple[str, Sou
 
 def _describe(path: Path, kind: str, table: str | None, headers: list[str], reason: str,
               found: tuple[str, str, Source] | None = None) -> FileMatch:
-    from .source_rules import find_header, header_choices
+    from .source_rules import _referenced_names, find_header, header_choices, snake
 
     mapped: dict[str, str] = {}
+    read: set[str] = set()  # headers the source's expressions read
     origin = source = None
     if found is not None:
         _, origin, source = found
@@ -135,6 +136,8 @@ def _describe(path: Path, kind: str, table: str | None, headers: list[str], reas
                            if (h := find_header(headers, name)) is not None), None)
             if header is not None:
                 mapped[canonical] = header
+        names = _referenced_names(source)
+        read = {header for header in headers if snake(header) in names}
     if table is not None:
         keys = {normalize_header(c.name): c.name for c in TABLES[table]}
         for header in headers:
@@ -142,7 +145,7 @@ def _describe(path: Path, kind: str, table: str | None, headers: list[str], reas
             if canonical and canonical not in mapped and header not in mapped.values():
                 mapped[canonical] = header
     unmapped = tuple(header for header in headers if header not in mapped.values()
-                     and _looks_useful(header))
+                     and header not in read and _looks_useful(header))
     return FileMatch(path, kind, table, source.id if source else None,
                      source.tool or None if source else None, origin, reason, tuple(headers),
                      mapped, unmapped, source)
