@@ -54,8 +54,9 @@ def test_missing_required_column(cli, tmp_path):
     assert_clean_failure(cli("health", folder), "contracts.csv")
     error = refusal(folder)
     assert located(error) == [("contracts.csv", ProblemCode.MISSING_COLUMN, 1, "end_date", None)]
-    assert error.problems[0].fix == ("rename the column to 'end_date' or map it in playbooks.yaml"
-                                     " (columns: contracts: end_date: \"start_date\")")
+    # start_date is the only date column and is already start_date: nothing else fits
+    assert error.problems[0].fix == ("no column of this file fits end_date; map it in sources: "
+                                     "(contracts: columns: end_date: \"Your header\")")
 
 
 def test_bad_date_names_file_line_column_and_value(cli, tmp_path):

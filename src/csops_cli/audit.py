@@ -131,8 +131,8 @@ def _coverage(exports: Exports, as_of: pd.Timestamp) -> dict[str, tuple[str, str
 def _examples(table: Table, mask, describe: Callable[[pd.Series], str]) -> list[Example]:
     rows = table.frame[np.asarray(mask, dtype=bool)].head(EXAMPLES)
     lines = table.lines(list(rows.index))
-    return [Example(table.path.name, line, describe(row))
-            for (_, row), line in zip(rows.iterrows(), lines, strict=True)]
+    return [Example(table.file_of(position).name, line, describe(row))
+            for (position, row), line in zip(rows.iterrows(), lines, strict=True)]
 
 
 def _finding(check, severity, title, table: Table, mask, describe, fix) -> Finding | None:

@@ -6,7 +6,8 @@ vectorised pandas operations.
     license_utilization > 0.8 and segment in ['Strategic', 'Commercial']
 
 Allowed: and or not, < <= > >= == !=, in [...] / not in [...], + - * /, numbers, 'strings',
-true false null, and column names of the signal table. The text is parsed with the standard
+true false null, column names, and the functions of ``FUNCTIONS`` (date arithmetic and the like,
+used by the `sources:` expressions). The text is parsed with the standard
 library's ``ast`` and every node is checked against that list; nothing is ever passed to eval,
 exec, DataFrame.query/eval or SQL. A comparison with a missing value is false; text compares
 ignoring case.
@@ -15,6 +16,7 @@ ignoring case.
 from __future__ import annotations
 
 import ast
+import difflib
 import operator
 from collections.abc import Callable
 
@@ -29,6 +31,13 @@ COMPARISONS: dict[type, Callable] = {
 ARITHMETIC: dict[type, Callable] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv,
+}
+# name -> (fewest, most) arguments; None: any number
+FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "add_months": (2, 2), "add_days": (2, 2), "months_between": (2, 2),
+    "days_between": (2, 2), "coalesce": (1, None), "max": (2, 2), "min": (2, 2),
+    "lower": (1, 1), "contains": (2, 2), "date": (1, 1), "continues_term": (2, 2),
+    "if_else": (3, 3), "absent": (1, 1),
 }
 SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
            ast.NotEq: "!=", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
@@ -87,6 +96,8 @@ def _check(node: ast.AST, depth: int) -> None:
                 raise ConditionError(f"'{type(op).__name__}' is not allowed", column_of(node))
         children = [node.left] + [c for c, op in zip(node.comparators, node.ops, strict=True)
                                   if not isinstance(op, (ast.In, ast.NotIn))]
+    elif isinstance(node, ast.Call):
+        children = _call_arguments(node)
     elif isinstance(node, ast.Name):
         return
     elif isinstance(node, ast.Constant):
@@ -106,6 +117,30 @@ def _check(node: ast.AST, depth: int) -> None:
                              fix="use column names, comparisons, and/or/not, + - * /")
     for child in children:
         _check(child, depth + 1)
+
+
+def _call_arguments(node: ast.Call) -> list[ast.AST]:
+    """A call is allowed only to a named function of FUNCTIONS, with plain arguments."""
+    if not isinstance(node.func, ast.Name):
+        raise ConditionError("not allowed in a condition: function calls other than "
+                             f"{', '.join(FUNCTIONS)}", column_of(node))
+    name = node.func.id
+    if name not in FUNCTIONS:
+        close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.5)
+        raise ConditionError(f"not allowed in a condition: function calls to '{name}' "
+                             "(an unknown function)", column_of(node),
+                             fix=(f"did you mean {close[0]}?" if close else
+                                  f"functions: {', '.join(FUNCTIONS)}"))
+    if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+        raise ConditionError(f"{name}(...) takes plain arguments only", column_of(node))
+    fewest, most = FUNCTIONS[name]
+    count = len(node.args)
+    if count < fewest or (most is not None and count > most):
+        wanted = str(fewest) if fewest == most else (
+            f"at least {fewest}" if most is None else f"{fewest} to {most}")
+        raise ConditionError(f"{name}(...) takes {wanted} argument(s), not {count}",
+                             column_of(node))
+    return list(node.args)
 
 
 def column_of(node: ast.AST) -> int | None:

@@ -28,7 +28,8 @@ from .condition_syntax import (
 )
 from .errors import ConfigError, Problem, ProblemCode
 
-__all__ = ["Condition", "ConditionError", "compile_condition", "compile_plays", "parse"]
+__all__ = ["Condition", "ConditionError", "Expression", "compile_condition",
+           "compile_expression", "compile_plays", "parse"]
 
 
 # --- compiling against a table -----------------------------------------------------------------
@@ -63,10 +64,12 @@ def column_kind(series: pd.Series) -> str:
     return "text"
 
 
-def compile_condition(text: str, frame: pd.DataFrame) -> Condition:
-    """Compile ``text`` for the columns of ``frame``. Raises ConditionError."""
+def compile_condition(text: str, frame: pd.DataFrame, kinds: dict[str, str] | None = None
+                      ) -> Condition:
+    """Compile ``text`` for the columns of ``frame`` (``kinds`` overrides a column's kind).
+    Raises ConditionError."""
     tree = parse(text)
-    kinds = {str(name): column_kind(frame[name]) for name in frame.columns}
+    kinds = {str(name): column_kind(frame[name]) for name in frame.columns} | (kinds or {})
     names: list[str] = []
     value = _compile(tree.body, kinds, names)
     if value.kind not in ("bool", "null"):
@@ -74,6 +77,39 @@ def compile_condition(text: str, frame: pd.DataFrame) -> Condition:
                              f"e.g. {text.strip()} > 0", 1)
     evaluate = _as_mask(value)
     return Condition(text, tuple(dict.fromkeys(names)), evaluate)
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled value expression (a `derive:` of sources): one value per row."""
+
+    text: str
+    kind: str  # number | text | bool | date | null
+    names: tuple[str, ...]
+    _compute: Callable[[pd.DataFrame], object]
+
+    def __call__(self, frame: pd.DataFrame) -> pd.Series:
+        with np.errstate(all="ignore"):
+            return _broadcast(self._compute(frame), frame)
+
+
+def compile_expression(text: str, frame: pd.DataFrame, kinds: dict[str, str] | None = None
+                       ) -> Expression:
+    """Compile a value expression for the columns of ``frame`` (``kinds`` overrides a column's
+    kind: "null" for a column the file lacks). Raises ConditionError."""
+    tree = parse(text)
+    kinds = {str(name): column_kind(frame[name]) for name in frame.columns} | (kinds or {})
+    names: list[str] = []
+    value = _compile(tree.body, kinds, names)
+    return Expression(text, value.kind, tuple(dict.fromkeys(names)), value.compute)
+
+
+def _broadcast(value, frame: pd.DataFrame) -> pd.Series:
+    if isinstance(value, pd.Series):
+        return value
+    if value is None:
+        return pd.Series(pd.NA, index=frame.index, dtype="object")
+    return pd.Series([value] * len(frame), index=frame.index)
 
 
 def _as_mask(value: Value) -> Callable[[pd.DataFrame], pd.Series]:
@@ -99,6 +135,8 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
             raise ConditionError(f"unknown name '{node.id}'", column_of(node), fix=hint)
         names.append(node.id)
         name, kind = node.id, kinds[node.id]
+        if kind == "absent":  # a column the file lacks (sources: optional)
+            return Value("null", lambda frame: None)
         return Value(kind, lambda frame: frame[name])
     if isinstance(node, ast.BoolOp):
         parts = [_truth(_compile(v, kinds, names), v) for v in node.values]
@@ -122,14 +160,20 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
     if isinstance(node, ast.BinOp):
         left, right = _compile(node.left, kinds, names), _compile(node.right, kinds, names)
         symbol = SYMBOLS[type(node.op)]
+        if isinstance(node.op, ast.Add) and {left.kind, right.kind} <= {"text", "null"} \
+                and "text" in {left.kind, right.kind}:
+            return Value("text", lambda frame: _text(left.compute(frame), frame)
+                         + _text(right.compute(frame), frame))
         for side in (left, right):
-            if side.kind != "number":
+            if side.kind not in ("number", "null"):
                 raise ConditionError(f"'{symbol}' needs numbers, not {side.kind}", column_of(node))
         function = ARITHMETIC[type(node.op)]
         return Value("number", lambda frame: function(_numeric(left.compute(frame)),
                                                       _numeric(right.compute(frame))))
     if isinstance(node, ast.Compare):
         return _compile_compare(node, kinds, names)
+    if isinstance(node, ast.Call):
+        return _compile_call(node, kinds, names)
     raise ConditionError(f"{type(node).__name__} is not allowed",  # pragma: no cover
                          column_of(node))
 
@@ -282,3 +326,204 @@ def compile_plays(plays, frame: pd.DataFrame, label: str, lines: dict[str, int] 
         raise ConfigError(f"{label}: {len(problems)} play condition(s) cannot be used",
                           problems)
     return compiled
+
+
+# --- functions (allow-listed in condition_syntax.FUNCTIONS) ------------------------------------
+
+def _compile_call(node: ast.Call, kinds, names) -> Value:
+    name = node.func.id  # type: ignore[attr-defined]  # checked by condition_syntax
+    args = [_compile(arg, kinds, names) for arg in node.args]
+    where = column_of(node)
+
+    def need(index: int, *wanted: str) -> Value:
+        arg = args[index]
+        if arg.kind not in wanted and arg.kind != "null":
+            raise ConditionError(f"{name}(...) argument {index + 1} must be a "
+                                 f"{' or '.join(wanted)}, not a {arg.kind}",
+                                 column_of(node.args[index]))
+        return arg
+
+    if name == "absent":
+        column = node.args[0]
+        if not isinstance(column, ast.Name) or column.id not in kinds:
+            raise ConditionError("absent(...) takes a column name", where)
+        missing = kinds[column.id] == "absent"
+        return Value("bool", lambda frame: missing)
+    if name in ("add_months", "add_days"):
+        start, amount = need(0, "date", "text"), need(1, "number")
+        unit = "months" if name == "add_months" else "days"
+        return Value("date", lambda frame: _add(_dates(start.compute(frame), frame),
+                                                amount.compute(frame), unit))
+    if name in ("months_between", "days_between"):
+        start, end = need(0, "date", "text"), need(1, "date", "text")
+        between = _months_between if name == "months_between" else _days_between
+        return Value("number", lambda frame: between(_dates(start.compute(frame), frame),
+                                                     _dates(end.compute(frame), frame)))
+    if name == "date":
+        value = need(0, "date", "text", "number")
+        return Value("date", lambda frame: _dates(value.compute(frame), frame))
+    if name == "lower":
+        value = need(0, "text", "number")
+        return Value("text", lambda frame: _text(value.compute(frame), frame).str.lower())
+    if name == "contains":
+        value = need(0, "text", "number")
+        need(1, "text")
+        if constant(node.args[1]) is NOT_CONSTANT:
+            raise ConditionError("contains(text, 'x'): the second argument is quoted text",
+                                 column_of(node.args[1]))
+        wanted = str(constant(node.args[1])).lower()
+        return Value("bool", lambda frame: _text(value.compute(frame), frame).str.lower()
+                     .str.contains(wanted, regex=False).fillna(False).astype(bool))
+    if name in ("coalesce", "max", "min", "if_else"):
+        values = args[1:] if name == "if_else" else args
+        kind = _common_kind(name, values, where)
+        if kind == "date":
+            def prepare(v, frame):
+                return _dates(v, frame)
+        elif kind == "number":
+            def prepare(v, frame):
+                return _numeric(_broadcast(v, frame))
+        else:
+            def prepare(v, frame):
+                return _broadcast(v, frame)
+        if name == "if_else":
+            test = _truth(args[0], node.args[0])
+            yes, no = args[1], args[2]
+
+            def choose(frame):
+                mask = _broadcast(test(frame), frame).astype(bool)
+                a, b = prepare(yes.compute(frame), frame), prepare(no.compute(frame), frame)
+                if kind in ("text", "null"):
+                    a, b = a.astype("object"), b.astype("object")
+                return a.where(mask, b)
+            return Value(kind, choose)
+        if name == "coalesce":
+            def first(frame):
+                result = prepare(values[0].compute(frame), frame)
+                if kind in ("text", "null"):
+                    result = result.astype("object")
+                for other in values[1:]:
+                    result = result.where(result.notna(), prepare(other.compute(frame), frame))
+                return result
+            return Value(kind, first)
+        if kind not in ("number", "date"):
+            raise ConditionError(f"{name}(...) needs numbers or dates", where)
+        pick_max = name == "max"
+
+        def extreme(frame):
+            a, b = prepare(values[0].compute(frame), frame), prepare(values[1].compute(frame),
+                                                                   frame)
+            both = pd.concat([a, b], axis=1)
+            return both.max(axis=1, skipna=False) if pick_max else both.min(axis=1, skipna=False)
+        return Value(kind, extreme)
+    if name == "continues_term":
+        account, start = need(0, "text", "number"), need(1, "date", "text")
+        if "end_date" not in kinds:
+            raise ConditionError("continues_term(...) needs an end_date set before it",
+                                 where, fix="derive end_date above this line")
+        names.append("end_date")
+        return Value("bool", lambda frame: _continues_term(
+            _broadcast(account.compute(frame), frame), _dates(start.compute(frame), frame),
+            _dates(frame["end_date"], frame)))
+    raise ConditionError(f"unknown function '{name}'", where)  # pragma: no cover
+
+
+def _common_kind(name: str, values: list[Value], where: int | None) -> str:
+    kinds = {v.kind for v in values} - {"null"}
+    if not kinds:
+        return "null"
+    if len(kinds) == 1:
+        return kinds.pop()
+    if kinds == {"date", "text"}:
+        return "date"
+    raise ConditionError(f"{name}(...) mixes {' and '.join(sorted(kinds))}", where)
+
+
+def _text(value, frame: pd.DataFrame) -> pd.Series:
+    return _broadcast(value, frame).astype("string")
+
+
+EPOCH_MS_FROM = 10**11  # seconds reach this in the year 5138: larger numbers are ms, then µs
+EPOCH_US_FROM = 10**14
+
+
+def _epoch(numbers: pd.Series) -> pd.Series:
+    numbers = pd.Series(np.asarray(numbers, dtype="float64"), index=numbers.index)
+    magnitude = numbers.abs()
+    seconds = numbers.where(magnitude < EPOCH_MS_FROM,
+                            numbers.where(magnitude >= EPOCH_US_FROM, numbers / 1e3))
+    seconds = seconds.where(magnitude < EPOCH_US_FROM, numbers / 1e6)
+    seconds = seconds.where((seconds > -9e9) & (seconds < 9e9))  # what datetime64[ns] holds
+    return pd.to_datetime(seconds, unit="s", errors="coerce").astype("datetime64[ns]")
+
+
+def _dates(value, frame: pd.DataFrame) -> pd.Series:
+    """Dates from date, text (ISO, US, named months, epoch digits) or epoch numbers."""
+    from .loading import values as parsers
+
+    series = _broadcast(value, frame)
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if getattr(series.dt, "tz", None) is not None:
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        return series.astype("datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype):
+        return _epoch(series.astype("float64"))
+    text = series.astype("string").str.strip().str.replace(r"\s*UTC$", "", regex=True)
+    digits = text.str.fullmatch(r"\d{9,17}(\.\d+)?").fillna(False).astype(bool)
+    parsed, _ = parsers.parse_dates(text.where(~digits))
+    parsed = parsed.astype("datetime64[ns]")
+    if digits.any():
+        parsed = parsed.where(~digits, _epoch(pd.to_numeric(text.where(digits),
+                                                            errors="coerce")))
+    return parsed
+
+
+def _add(start: pd.Series, amount, unit: str) -> pd.Series:
+    """``start`` plus whole months or days; a result past the dates pandas holds is missing."""
+    def shifted(dates: pd.Series, whole: float) -> pd.Series:
+        offset = (pd.DateOffset(months=int(whole)) if unit == "months"
+                  else pd.Timedelta(days=int(whole)))
+        try:
+            return dates + offset
+        except (OverflowError, pd.errors.OutOfBoundsDatetime, ValueError):
+            return pd.Series(pd.NaT, index=dates.index, dtype="datetime64[ns]")
+
+    if not isinstance(amount, pd.Series):
+        if amount is None or (isinstance(amount, float) and not np.isfinite(amount)):
+            return pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
+        return shifted(start, amount)
+    amount = _numeric(amount)
+    result = pd.Series(pd.NaT, index=start.index, dtype="datetime64[ns]")
+    for whole in amount[np.isfinite(amount)].unique():
+        rows = (amount == whole).to_numpy()
+        result[rows] = shifted(start[rows], whole)
+    return result
+
+
+def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Whole calendar months, the end excluded: 2026-01-01 -> 2027-01-01 is 12."""
+    months = ((end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+              - (end.dt.day < start.dt.day).astype("float64"))
+    return months.astype("float64")
+
+
+def _days_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    return (end - start).dt.days.astype("float64")
+
+
+TERM_GAP_DAYS = 31
+
+
+def _continues_term(account: pd.Series, start: pd.Series, end: pd.Series) -> pd.Series:
+    """True where another row of the same account ends within 31 days of this row's start."""
+    rows = pd.DataFrame({"account": account.astype("string").str.lower().to_numpy(),
+                         "start": start.to_numpy(), "end": end.to_numpy(),
+                         "row": np.arange(len(account))})
+    pairs = rows[["account", "start", "row"]].merge(
+        rows[["account", "end", "row"]].rename(columns={"row": "other"}), on="account")
+    gap = (pairs["start"] - pairs["end"]).abs()
+    near = pairs[(pairs["row"] != pairs["other"]) & (gap <= pd.Timedelta(days=TERM_GAP_DAYS))]
+    result = np.zeros(len(account), dtype=bool)
+    result[near["row"].unique()] = True
+    return pd.Series(result, index=account.index)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -55,6 +56,86 @@ class ColumnsConfig(Strict):
                     raise _unknown(f"column '{canonical}' of {table}", canonical, known,
                                    at=(table, canonical))
         return self
+
+
+# --- sources: how a tool's file becomes a canonical table (research/sources-spec.md) ---------
+
+def _expression(text: str | None) -> str | None:
+    """Syntax and allow-list check of a `where`/`derive`/`rows` expression at load; the names
+    it uses are checked against the file's columns when the file is read."""
+    from .condition_syntax import ConditionError, parse
+
+    if text is None:
+        return None
+    try:
+        parse(text)
+    except ConditionError as error:
+        raise _refused(ProblemCode.BAD_CONDITION,
+                       f"{error}{'; ' + error.fix if error.fix else ''}") from None
+    return text
+
+
+Expression = Annotated[str, AfterValidator(_expression)]
+
+
+class SourceDetect(Strict):
+    """Headers that recognise a file (compared ignoring case, spaces and punctuation; JSON
+    fields by dotted path)."""
+
+    all: list[str] = []
+    any: list[str] = []
+    none: list[str] = []
+
+
+class SourceLookup(Strict):
+    file: str  # name pattern of the lookup file in the data folder
+    key: str
+    value: str
+
+
+class SourceAssumption(Strict):
+    text: str
+    rows: Expression | None = None  # the rows it touches (after where); none: every row
+
+
+class Source(Strict):
+    id: str
+    tool: str = ""
+    detect: SourceDetect = SourceDetect()
+    files: list[str] = []
+    optional: list[str] = []
+    # a header, or several: the first the file has is used
+    columns: dict[str, str | list[str]] = {}
+    where: Expression | None = None
+    split: dict[str, str] = {}
+    first: dict[str, str] = {}
+    lookup: dict[str, SourceLookup] = {}
+    constant: dict[str, str | int | float | bool] = {}
+    derive: dict[str, Expression] = {}
+    assumptions: list[SourceAssumption] = []
+    dropped: str | None = None
+
+
+TableName = Literal[tuple(TABLES)]  # the canonical tables
+
+
+def check_sources(sources: dict[str, list[Source]]) -> None:
+    """Canonical columns named by each source exist in its table; ids are unique."""
+    seen: set[str] = set()
+    for table, entries in sources.items():
+        known = {column.name for column in TABLES[table]}
+        for index, source in enumerate(entries):
+            if source.id in seen:
+                raise _refused(ProblemCode.DUPLICATE_ID,
+                               f"source id '{source.id}' is used twice; give each its own id",
+                               at=(table, index, "id"))
+            seen.add(source.id)
+            for part in ("columns", "split", "first", "lookup", "constant", "derive"):
+                for name in getattr(source, part):
+                    if name not in known and not (table == "accounts" and part in (
+                            "columns", "constant", "derive")):
+                        raise _unknown(f"column '{name}' of {table}", name, known,
+                                       at=(table, index, part, name))
 
 
 class ProductConfig(Strict):
@@ -244,6 +325,7 @@ class Config(Strict):
     version: Literal[1] = 1
     inputs: InputsConfig = InputsConfig()
     columns: ColumnsConfig = ColumnsConfig()
+    sources: dict[TableName, list[Source]] = {}
     product: ProductConfig = ProductConfig()
     health: HealthConfig
     segments: list[Segment]
@@ -254,6 +336,8 @@ class Config(Strict):
     # where each play's `when` is in the file, for errors found once the columns are known
     _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
     _play_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    # "sources.<table>.<id>.<where|derive.x|assumptions[i].rows>" -> its line in the file
+    _source_lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -262,6 +346,16 @@ class Config(Strict):
     @property
     def play_lines(self) -> dict[str, int]:
         return self._play_lines
+
+    @property
+    def source_lines(self) -> dict[str, int]:
+        return self._source_lines
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_columns(cls, sources: dict[str, list[Source]]) -> dict[str, list[Source]]:
+        check_sources(sources)
+        return sources
 
     @model_validator(mode="after")
     def _unique_play_ids(self) -> Config:
@@ -342,7 +436,24 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
     config._label = label
     config._play_lines = {play.id: _line_of(root, ("plays", index, "when"))
                           for index, play in enumerate(config.plays)}
+    config._source_lines = _source_lines(config, root)
     return config
+
+
+def _source_lines(config: Config, root: yaml.Node) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    for table, entries in config.sources.items():
+        for index, source in enumerate(entries):
+            at = ("sources", table, index)
+            places = [("where", (*at, "where"))] if source.where else []
+            places += [(f"derive.{name}", (*at, "derive", name)) for name in source.derive]
+            places += [(f"assumptions[{n}].rows", (*at, "assumptions", n, "rows"))
+                       for n, item in enumerate(source.assumptions) if item.rows]
+            for part, loc in places:
+                line = _line_of(root, loc)
+                if line is not None:
+                    lines[f"sources.{table}.{source.id}.{part}"] = line
+    return lines
 
 
 def _compose(loader: yaml.SafeLoader, text: str, label: str) -> yaml.Node | None:

@@ -32,6 +32,7 @@ class ProblemCode(StrEnum):
     FILE_NOT_FOUND = "file_not_found"  # a file named by an option does not exist
     DUPLICATE_EXPORT = "duplicate_export"  # two files in the folder are the same table
     MISSING_EXPORT = "missing_export"  # a required table has no file
+    AMBIGUOUS_EXPORT = "ambiguous_export"  # two files claim one table in incompatible ways
     # reading a file
     EMPTY_FILE = "empty_file"  # nothing but blank space
     NO_DATA_ROWS = "no_data_rows"  # a header and nothing below it
@@ -43,6 +44,8 @@ class ProblemCode(StrEnum):
     # columns and values of an export
     MISSING_COLUMN = "missing_column"  # a required column is not among the headers
     MISSING_VALUE = "missing_value"  # a required column is empty on a row
+    DUPLICATE_COLUMN = "duplicate_column"  # two headers map to one canonical column
+    OPEN_DEALS = "open_deals"  # open or lost deals in a contracts file with no `where`
     NOT_A_DATE = "not_a_date"
     NOT_AN_AMOUNT = "not_an_amount"
     NOT_A_NUMBER = "not_a_number"

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from .config import load_config
 from .errors import CsopsError, InputError
-from .loading import find_exports, load_table
+from .loading import load_table
 from .loading.events import account_index
+from .loading.recognise import FileMatch, recognise, tables_of
 from .loading.schema import TABLE_NAMES
 
 
@@ -21,6 +22,8 @@ class TableCheck:
     read_as: str | None = None  # the preset, or "canonical"
     columns: str | None = None  # canonical←header, for renamed columns
     failed: bool = False
+    # (text, rows it touches) of each assumption its source made
+    assumptions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class Validation:
     config_label: str
     tables: list[TableCheck]
     failures: list[CsopsError] = field(default_factory=list)
+    # what every file of the folder was recognised as; kind "unplaced": matched nothing
+    files: list[FileMatch] = field(default_factory=list)
+
+    @property
+    def unplaced(self) -> list[FileMatch]:
+        return [match for match in self.files if match.kind == "unplaced"]
 
     @property
     def problems(self) -> int:
@@ -40,26 +49,31 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
     """Read each export the way the other commands do, collecting problems instead of
     stopping at the first file that has some. A configuration error still stops at once."""
     label, config = load_config(config_path)
-    paths = find_exports(folder, files)
+    matches = recognise(folder, config, files)
+    feeding = tables_of(matches, folder)
     checks: list[TableCheck] = []
     failures: list[CsopsError] = []
     loaded: dict = {}
     for name in TABLE_NAMES:
-        if name not in paths:
-            checks.append(TableCheck(name, None))
-            continue
-        ids = None
-        if name == "usage" and "accounts" in loaded:  # the fast reader, as other commands
-            ids = functools.partial(account_index, loaded["accounts"].frame)
-        try:
-            table = load_table(name, paths[name], config, big=(name == "usage"), ids=ids)
-        except InputError as error:
-            failures.append(error)
-            checks.append(TableCheck(name, paths[name].name, failed=True))
-            continue
-        loaded[name] = table
-        mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
-                           for canonical, header in table.source_columns.items())
-        checks.append(TableCheck(name, table.path.name, table.rows,
-                                 table.preset or "canonical", mapped))
-    return Validation(folder, label, checks, failures)
+        for match in feeding.get(name, [None]):  # type: ignore[list-item]
+            if match is None:
+                checks.append(TableCheck(name, None))
+                continue
+            ids = None
+            if name == "usage" and "accounts" in loaded:  # the fast reader, as other commands
+                ids = functools.partial(account_index, loaded["accounts"].frame)
+            try:
+                table = load_table(name, match.path, config, big=(name == "usage"), ids=ids,
+                                   match=match)
+            except InputError as error:
+                failures.append(error)
+                checks.append(TableCheck(name, match.path.name, failed=True))
+                continue
+            loaded.setdefault(name, table)
+            mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
+                               for canonical, header in table.source_columns.items())
+            checks.append(TableCheck(name, table.path.name, table.rows,
+                                     table.preset or "canonical", mapped,
+                                     assumptions=tuple((a.text, a.count)
+                                                       for a in table.assumptions)))
+    return Validation(folder, label, checks, failures, matches)

@@ -7,9 +7,11 @@ csvtext, events) can then start reading the usage export while pandas is still i
 from importlib import import_module
 
 _MODULE_OF = {"Exports": "tables", "Table": "tables", "load_exports": "tables",
-              "load_table": "tables", "find_exports": "columns"}
+              "load_table": "tables", "find_exports": "columns", "FileMatch": "recognise",
+              "Assumption": "sources"}  # recognise(): from .recognise (its module's name)
 
-__all__ = ["Exports", "Table", "find_exports", "load_exports", "load_table"]
+__all__ = ["Assumption", "Exports", "FileMatch", "Table", "find_exports", "load_exports",
+           "load_table"]
 
 
 def __getattr__(name: str):

@@ -121,8 +121,9 @@ GENERIC_ALIASES: dict[str, dict[str, str]] = {
     },
 }
 
-# CRM export presets: (table -> normalized header -> canonical column). A preset is detected
-# for a file when its `markers` headers appear there.
+# Header-alias presets (table -> normalized header -> canonical column), the fallback for a file
+# that no source recognises (see csops_cli/presets/*.yaml and loading/sources.py, which read
+# the tools' exports as they are). A preset is detected for a file when its `markers` appear.
 PRESETS: dict[str, dict[str, dict[str, str]]] = {
     "hubspot": {
         "accounts": {

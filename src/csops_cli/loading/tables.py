@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,15 +13,20 @@ import pandas as pd
 from ..config import Config
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import values
-from .columns import find_exports, table_mapping
+from .columns import table_mapping
 from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
 from .files import RawFile, read_file
+from .recognise import FileMatch, match_for_table, recognise, tables_of
 from .schema import (
     CONTRACT_TYPES,
     REQUIRED_TABLES,
     TABLE_NAMES,
     TABLES,
 )
+from .source_rules import expression_names, headers_needed, snake
+from .sources import Assumption, apply_source
+
+PART_STRIDE = 10**12  # index offset of each further file of a table read from several files
 
 
 class Table:
@@ -37,6 +42,11 @@ class Table:
         self.raw = raw
         self.events = events
         self._frame = frame
+        # what the source assumed, with the rows it touches (validate, init, audit show them)
+        self.assumptions: list[Assumption] = []
+        self.source_id: str | None = None  # the `sources:` entry that read it, if any
+        # several files feeding one table: each part's rows are offset by PART_STRIDE
+        self.parts: list[Table] = []
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -63,8 +73,19 @@ class Table:
             return len(self.events)
         return len(self.frame)
 
+    @property
+    def paths(self) -> list[Path]:
+        return [part.path for part in self.parts] if self.parts else [self.path]
+
     def lines(self, positions) -> list[int | None]:
-        return self.raw.lines(list(positions))
+        if not self.parts:
+            return self.raw.lines(list(positions))
+        return [self.parts[int(p) // PART_STRIDE].lines([int(p) % PART_STRIDE])[0]
+                for p in positions]
+
+    def file_of(self, position: int) -> Path:
+        """The file a row (by its index position) came from."""
+        return self.parts[int(position) // PART_STRIDE].path if self.parts else self.path
 
     def __repr__(self) -> str:
         return f"Table({self.name!r}, {str(self.path)!r}, rows={self.rows})"
@@ -80,6 +101,8 @@ class Exports:
     usage: Table | None = None
     activities: Table | None = None
     team: Table | None = None
+    # what each file of the folder was recognised as (for validate and init)
+    files: list[FileMatch] = field(default_factory=list)
 
     def tables(self) -> list[Table]:
         return [t for t in (self.accounts, self.contracts, self.usage, self.activities,
@@ -87,16 +110,24 @@ class Exports:
 
 
 def load_table(name: str, path: Path, config: Config, big: bool = False,
-               ids: AccountSource | None = None, fast: bool = True) -> Table:
+               ids: AccountSource | None = None, fast: bool = True,
+               match: FileMatch | None = None) -> Table:
     """Read and check one export. Usage events are also coded against the account ids that
     ``ids()`` gives (None: the accounts could not be read): straight from the file when it is
-    a plain CSV (the fast reader, unless ``fast`` is False), else from the checked frame."""
+    a plain CSV (the fast reader, unless ``fast`` is False), else from the checked frame.
+    A file that a source recognises (``match``, else found from its headers) is read through
+    that source."""
+    if match is None:
+        match = match_for_table(path, name, config, "option")
+    if match.source is not None:
+        return _load_sourced(name, match, config, big, ids)
     columns = {column.name: column for column in TABLES[name]}
     state: dict[str, object] = {}
 
     def wanted(headers: list[str]) -> dict[str, str | None]:
         preset, mapping = table_mapping(name, path, headers, config)
-        state.update(preset=preset, mapping=mapping)
+        state.update(preset=preset, mapping=mapping, stage=stage_header(headers)
+                     if name == "contracts" else None)
         chosen: dict[str, str | None] = {}
         for canonical, header in mapping.items():
             kind = columns[canonical].kind
@@ -108,6 +139,8 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
         if name == "accounts":  # every other accounts column is kept for play conditions
             for header in headers:
                 chosen.setdefault(header, "string")
+        if state["stage"]:
+            chosen.setdefault(state["stage"], "string")  # type: ignore[index]
         return chosen
 
     if name == "usage" and ids is not None and fast:
@@ -125,6 +158,9 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
                                       "the file so that csops skips what needs it",
                                   code=ProblemCode.NO_DATA_ROWS)])
     frame, problems = _canonical_frame(raw, name, mapping, config)
+    if state.get("stage"):
+        problems = _open_deals(raw.frame[state["stage"]], state["stage"], None,  # type: ignore
+                               problems)
     if problems:
         raise _problems_error(path, raw, problems)
     raw.frame = raw.frame.iloc[:0]  # the cells now live in `frame`; keep lines, not a copy
@@ -136,6 +172,88 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
 
 # (position, column header, value, code, message, fix) before line numbers are looked up
 Pending = tuple[int, str, str, ProblemCode, str, str]
+
+
+def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
+                  ids: AccountSource | None) -> Table:
+    """A file read through its source (a preset's or the user's `sources:` entry)."""
+    source, path = match.source, match.path
+    assert source is not None
+    user = getattr(config.columns, name)
+    if user:  # the `columns:` mapping of playbooks.yaml wins over the source's
+        source = source.model_copy(update={
+            "columns": {**source.columns, **user},
+            "derive": {c: text for c, text in source.derive.items() if c not in user},
+            # an assumption about a column the user mapped no longer holds
+            "assumptions": [item for item in source.assumptions
+                            if not (item.rows and expression_names(item.rows) & set(user))]})
+    raw = read_file(path, lambda headers: dict.fromkeys(
+        headers_needed(source, name, headers), "string"), big=big)
+    if raw.frame.empty:
+        raise InputError(f"{path}: the file has a header but no data rows",
+                         [Problem(str(path), "no data rows after the header", line=2,
+                                  fix=f"export the {name} table again with its rows",
+                                  code=ProblemCode.NO_DATA_ROWS)])
+    stage = stage_header(raw.headers) if name == "contracts" and not source.where else None
+    stage_cells = raw.frame[stage] if stage in raw.frame.columns else None
+    sourced = apply_source(raw, name, source, folder=path.parent,
+                           origin=match.origin or config.label, lines=config.source_lines)
+    shaped = RawFile(path, sourced.frame, list(sourced.frame.columns), raw.lines)
+    frame, problems = _canonical_frame(shaped, name, sourced.mapping, config)
+    problems = [(p, h, v, c, m, f"{h} is derived by the source '{source.id}' as "
+                  f"{' '.join(source.derive[h].split())}: fill in the cells it reads on this row")
+                 if c == ProblemCode.MISSING_VALUE and h in source.derive
+                 and sourced.mapping.get(h) == h else (p, h, v, c, m, f)
+                 for p, h, v, c, m, f in problems]
+    if stage_cells is not None:
+        problems = _open_deals(stage_cells.loc[~stage_cells.index.duplicated()], stage,
+                               source.id, problems)
+    if problems:
+        raise _problems_error(path, raw, problems)
+    account_ids = ids() if name == "usage" and ids is not None else None
+    events = events_from_frame(frame, account_ids) if account_ids is not None else None
+    table = Table(name, path, frame, match.preset or source.id, sourced.mapping, raw, events)
+    table.assumptions = sourced.assumptions
+    table.source_id = source.id
+    return table
+
+
+def stage_header(headers: list[str]) -> str | None:
+    """A deal or opportunity stage column (not a lifecycle stage)."""
+    for header in headers:
+        key = re.sub(r"[^0-9a-z]", "", header.lower())
+        if key.endswith("stage") and "lifecycle" not in key:
+            return header
+    return None
+
+
+def _is_won(stage: pd.Series) -> pd.Series:
+    key = stage.astype("string").str.lower().str.replace(r"[^a-z]", "", regex=True)
+    return key.str.contains("won", regex=False).fillna(False) & \
+        ~key.str.contains("lost", regex=False).fillna(False)
+
+
+def _open_deals(stage: pd.Series, header: str, source_id: str | None,
+                problems: list[Pending]) -> list[Pending]:
+    """Open or lost deals in a contracts file that nothing filters would count as revenue:
+    refused, with the count and the `where` that fixes it; a missing value on such a row
+    points to that `where`, not to deleting the row."""
+    filled = stage.astype("string").str.strip()
+    filled = filled[filled.notna() & (filled != "")]
+    not_won = filled[~_is_won(filled).to_numpy(dtype=bool)]
+    if not_won.empty:
+        return problems
+    where = f"where: \"{snake(header)} == 'Closed Won'\""
+    entry = f"the source '{source_id}'" if source_id else "a source for this file"
+    fix = f"keep only won deals: add {where} to {entry} in playbooks.yaml (sources: contracts:)"
+    positions = set(not_won.index.tolist())
+    kept = [(p, h, v, c, m, fix if c == ProblemCode.MISSING_VALUE and p in positions else f)
+            for p, h, v, c, m, f in problems]
+    examples = ", ".join(f"'{v}'" for v in not_won.drop_duplicates().head(3).tolist())
+    first = int(not_won.index[0])
+    return [(first, header, str(not_won.iloc[0]), ProblemCode.OPEN_DEALS,
+             f"{len(not_won)} deal(s) are not won ({examples}): counted as contracts they would "
+             "inflate ARR and retention", fix)] + kept
 
 
 def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:
@@ -270,18 +388,25 @@ def load_exports(folder: Path | None, config: Config,
 
 def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path | None] | None,
                   only: tuple[str, ...], early: UsageRead | None) -> Exports:
-    paths = find_exports(folder, explicit)
+    matches = recognise(folder, config, explicit)
+    feeding = tables_of(matches, folder)
     names = [name for name in TABLE_NAMES
-             if name in paths and (name in only or name in REQUIRED_TABLES)]
+             if name in feeding and (name in only or name in REQUIRED_TABLES)]
     tables: dict[str, Table] = {}
     failed: dict[str, InputError] = {}
+
+    def load(name: str, ids: AccountSource | None = None, fast: bool = True) -> Table:
+        parts = feeding[name]
+        big = name in ("usage", "activities")
+        if len(parts) == 1:
+            return load_table(name, parts[0].path, config, big, ids, fast, match=parts[0])
+        return _combined(name, list(parts), config, big, ids)
+
     # pyarrow parses in C++ threads and releases the GIL: the other tables load in the pool
     # while the large usage export is parsed here; its rows are coded by account as soon as
     # the accounts are read.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(load_table, name, paths[name], config,
-                                     name == "activities")
-                   for name in names if name != "usage"}
+        futures = {name: pool.submit(load, name) for name in names if name != "usage"}
 
         @functools.cache
         def account_ids() -> pd.Index | None:
@@ -292,23 +417,76 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
 
         for name in sorted(names, key=lambda name: name != "usage"):
             try:
-                if name == "usage" and early is not None and early.path == paths[name]:
-                    tables[name] = _events_table(early, account_ids) or load_table(
-                        name, paths[name], config, True, account_ids, fast=False)
+                usage = feeding.get("usage", [])
+                plain = len(usage) == 1 and usage[0].source is None
+                if name == "usage" and early is not None and plain and \
+                        early.path == usage[0].path:
+                    tables[name] = _events_table(early, account_ids) or load(
+                        name, account_ids, fast=False)
                 elif name == "usage":
-                    tables[name] = load_table(name, paths[name], config, True, account_ids)
+                    tables[name] = load(name, account_ids)
                 else:
                     tables[name] = futures[name].result()
             except InputError as error:
                 failed[name] = error
     errors = [failed[name] for name in names if name in failed]
     if errors:
-        if len(errors) == 1:
-            raise errors[0]
-        problems = [p for error in errors for p in error.problems]
-        total = sum(error.total for error in errors)
-        files = ", ".join(str(p.file) for p in {e.problems[0].file: e.problems[0]
-                                                 for e in errors if e.problems}.values())
-        raise InputError(f"{total} problem(s) in {len(errors)} files ({files})", problems, total)
-    return Exports(folder, **tables)
+        raise _merged(errors)
+    _count_unknown_accounts(tables)
+    return Exports(folder, **tables, files=matches)
 
+
+def _count_unknown_accounts(tables: dict[str, Table]) -> None:
+    """Activities of a source-read file for companies the accounts export lacks are counted
+    as an assumption (they are left out of every account's signals)."""
+    activities, accounts = tables.get("activities"), tables.get("accounts")
+    if activities is None or accounts is None or not (
+            activities.source_id or any(part.source_id for part in activities.parts)):
+        return
+    known = set(accounts.frame["account_id"].dropna().astype(str))
+    unknown = int((~activities.frame["account_id"].astype("string").isin(known)).sum())
+    if unknown:
+        activities.assumptions.append(Assumption(
+            "activities for companies not in the accounts/companies export", unknown))
+
+
+def _merged(errors: list[InputError]) -> InputError:
+    if len(errors) == 1:
+        return errors[0]
+    problems = [p for error in errors for p in error.problems]
+    total = sum(error.total for error in errors)
+    files = ", ".join(str(p.file) for p in {e.problems[0].file: e.problems[0]
+                                             for e in errors if e.problems}.values())
+    return InputError(f"{total} problem(s) in {len(errors)} files ({files})", problems, total)
+
+
+def _combined(name: str, parts: list[FileMatch], config: Config, big: bool,
+              ids: AccountSource | None) -> Table:
+    """One table from several files (HubSpot calls, meetings, e-mails and notes): each file
+    read by its own source; rows keep their file (``Table.file_of``) and line."""
+    tables, errors = [], []
+    for match in parts:
+        try:
+            tables.append(load_table(name, match.path, config, big, None, False, match=match))
+        except InputError as error:
+            errors.append(error)
+    if errors:
+        raise _merged(errors)
+    frames = []
+    for number, table in enumerate(tables):
+        frame = table.frame.copy()
+        frame.index = frame.index.astype("int64") + number * PART_STRIDE
+        frames.append(frame)
+    frame = pd.concat(frames)
+    account_ids = ids() if name == "usage" and ids is not None else None
+    events = events_from_frame(frame, account_ids) if account_ids is not None else None
+    first = tables[0]
+    combined = Table(name, first.path, frame, first.preset, first.source_columns, first.raw,
+                     events)
+    combined.parts = tables
+    counts: dict[str, int] = {}
+    for table in tables:  # one line per assumption, over all the files
+        for assumption in table.assumptions:
+            counts[assumption.text] = counts.get(assumption.text, 0) + assumption.count
+    combined.assumptions = [Assumption(text, count) for text, count in counts.items()]
+    return combined
