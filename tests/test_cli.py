@@ -201,26 +201,38 @@ def test_help_does_not_import_pandas():
     assert result.returncode == 0, result.stderr
 
 
-def test_init_writes_config_with_detected_preset(cli, tmp_path):
+def test_init_writes_the_sources_it_recognised(cli, tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
-    (folder / "accounts.csv").write_text("Account ID,Account Name,Account Owner\n1,A,Ann\n")
+    (folder / "report1795166040202.csv").write_text(
+        "Account ID,Account Name,Account Owner\n1,A,Ann\n2,B,Bo\n")
     result = cli("init", folder)
     assert result.exit_code == 0, result.output
+    assert "report1795166040202.csv" in result.stdout
+    assert "no file holds the contracts" in result.stdout
     text = (folder / "playbooks.yaml").read_text()
-    assert "preset: salesforce" in text
     from csops_cli.config import default_config_text
 
-    # the packaged file, with only the preset line changed
-    assert text == default_config_text().replace(
-        "  preset: auto\n", "  preset: salesforce  # detected by csops init\n", 1)
+    # the packaged file, then the recognised file's source with its assumption and count
+    assert text.startswith(default_config_text())
+    added = text[len(default_config_text()):].splitlines()
+    assert added[added.index("sources:") + 1:added.index("sources:") + 5] == [
+        "  accounts:",
+        "    # report1795166040202.csv: 2 rows",
+        "    #   assumption: Account owner taken as CSM (no CSM column) (2 rows)",
+        "    - id: salesforce_accounts"]
     assert cli("init", folder).exit_code == 2  # exists: needs --force
     assert (folder / "playbooks.yaml").read_text() == text  # and is left as it was
-    # the config is valid, the folder still lacks contracts
-    assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 2
-    (folder / "contracts.csv").write_text("Opportunity ID,Account ID,Contract Start Date,"
-                                          "Contract End Date,Amount\nO1,1,1/1/2026,1/1/2027,100\n")
-    assert cli("validate", folder, "--config", folder / "playbooks.yaml").exit_code == 0
+    # the folder's own playbooks.yaml is used without --config; it lacks contracts
+    missing = cli("validate", folder)
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith(f"error: no contracts export in {folder}"), missing.stderr
+    (folder / "contracts.csv").write_text("contract_id,account_id,start_date,end_date,arr\n"
+                                          "O1,1,2026-01-01,2027-01-01,100\n")
+    valid = cli("validate", folder)
+    assert valid.exit_code == 0, valid.output
+    assert valid.stdout.startswith(f"config: {folder / 'playbooks.yaml'} (valid)")
+    assert "Account owner taken as CSM (no CSM column)" in valid.stdout
 
 
 def test_sample_is_deterministic(cli, tmp_path):

@@ -387,16 +387,18 @@ def default_config_text() -> str:
     return resources.files("csops_cli").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
 
 
-def find_config(explicit: Path | None) -> tuple[str, str]:
-    """Return (label, text) of the config to use: --config, ./playbooks.yaml, or the default."""
+def find_config(explicit: Path | None, data: Path | None = None) -> tuple[str, str]:
+    """Return (label, text) of the config to use: --config, else playbooks.yaml in the data
+    folder (where `csops init` writes it), else ./playbooks.yaml, else the packaged default."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: no such file; check the --config path",
                               code=ProblemCode.FILE_NOT_FOUND)
         return str(explicit), _read_text(explicit)
-    local = Path(DEFAULT_CONFIG_NAME)
-    if local.is_file():
-        return str(local), _read_text(local)
+    for candidate in ([data / DEFAULT_CONFIG_NAME] if data is not None else []) + \
+            [Path(DEFAULT_CONFIG_NAME)]:
+        if candidate.is_file():
+            return str(candidate), _read_text(candidate)
     return "(packaged default playbooks.yaml)", default_config_text()
 
 
@@ -408,8 +410,8 @@ def _read_text(path: Path) -> str:
                           code=ProblemCode.UNSUPPORTED_ENCODING) from None
 
 
-def load_config(explicit: Path | None = None) -> tuple[str, Config]:
-    label, text = find_config(explicit)
+def load_config(explicit: Path | None = None, data: Path | None = None) -> tuple[str, Config]:
+    label, text = find_config(explicit, data)
     return label, parse_config(text, label)
 
 

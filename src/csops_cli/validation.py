@@ -19,7 +19,7 @@ class TableCheck:
     table: str
     file: str | None  # None: no such export
     rows: int | None = None
-    read_as: str | None = None  # the preset, or "canonical"
+    read_as: str | None = None  # the tool and source, or "canonical"
     columns: str | None = None  # canonical←header, for renamed columns
     failed: bool = False
     # (text, rows it touches) of each assumption its source made
@@ -48,7 +48,7 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
              ) -> Validation:
     """Read each export the way the other commands do, collecting problems instead of
     stopping at the first file that has some. A configuration error still stops at once."""
-    label, config = load_config(config_path)
+    label, config = load_config(config_path, folder)
     matches = recognise(folder, config, files)
     feeding = tables_of(matches, folder)
     checks: list[TableCheck] = []
@@ -73,7 +73,14 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
             mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
                                for canonical, header in table.source_columns.items())
             checks.append(TableCheck(name, table.path.name, table.rows,
-                                     table.preset or "canonical", mapped,
+                                     read_as(match), mapped,
                                      assumptions=tuple((a.text, a.count)
                                                        for a in table.assumptions)))
     return Validation(folder, label, checks, failures, matches)
+
+
+def read_as(match: FileMatch) -> str:
+    """How a file was read, as validate and init show it: "HubSpot (hubspot_deals)"."""
+    if match.source_id is None:
+        return "canonical"
+    return f"{match.tool} ({match.source_id})" if match.tool else match.source_id

@@ -22,7 +22,7 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
     from ..render import note
 
     quiet = inputs.quiet
-    label, config = load_config(inputs.config)
+    label, config = load_config(inputs.config, inputs.data)
     note(f"config: {label}", quiet)
     # the large usage export: its parse starts while pandas imports; stopped on any way out
     from ..loading.events import usage_read

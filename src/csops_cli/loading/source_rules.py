@@ -168,11 +168,16 @@ def _referenced_names(source: Source) -> set[str]:
 def source_yaml(table: str, source: Source) -> str:
     """A source as the `sources:` entry a user would write (for `csops init`), without the
     keys left at their defaults."""
+    return yaml.safe_dump({"sources": {table: [source_entry(source)]}}, sort_keys=False,
+                          allow_unicode=True, width=100)
+
+
+def source_entry(source: Source) -> dict:
+    """A source as the mapping a user would write, without the keys left at their defaults."""
     entry = source.model_dump(exclude_defaults=True)
     if "detect" in entry:
         entry["detect"] = {key: value for key, value in entry["detect"].items() if value}
     if "assumptions" in entry:
         entry["assumptions"] = [{key: value for key, value in item.items() if value is not None}
                                 for item in entry["assumptions"]]
-    return yaml.safe_dump({"sources": {table: [entry]}}, sort_keys=False, allow_unicode=True,
-                          width=100)
+    return entry

@@ -1,11 +1,14 @@
-"""What ``csops validate`` found: each export, how it was read, and every problem."""
+"""What ``csops validate`` found: each export, how it was read, the assumptions made reading
+it (with how many rows each touches), the files it could not place, and every problem."""
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..validation import Validation
+from ..loading.recognise import FileMatch
+from ..validation import TableCheck, Validation
 from . import View, captured
 
 
@@ -21,9 +24,36 @@ def table(result: Validation) -> str:
             summary.add_row(check.table, Text(check.file), "", "",
                             Text("problems, see below", style="red"))
         else:
-            summary.add_row(check.table, Text(check.file), f"{check.rows:,}", check.read_as,
-                            Text(check.columns or ""))
-    return captured(Text(f"config: {result.config_label} (valid)"), summary)
+            summary.add_row(check.table, Text(check.file), f"{check.rows:,}",
+                            Text(check.read_as or ""), Text(check.columns or ""))
+    shown: list = [Text(f"config: {result.config_label} (valid)"), summary]
+    return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced))
+
+
+def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]) -> list:
+    """The assumptions each file's source made, with the rows they touch, and the files that
+    were recognised as no export: what validate and init show under their summary."""
+    shown: list = []
+    assumptions = [(check, text, count) for check in checks for text, count in check.assumptions]
+    if assumptions:
+        listed = Table(title="Assumptions made reading the exports (change them in sources: of "
+                             "playbooks.yaml)", title_justify="left", header_style="bold",
+                       box=box.SIMPLE_HEAD)
+        for name, justify in [("Table", "left"), ("File", "left"), ("Rows", "right"),
+                              ("Assumption", "left")]:
+            listed.add_column(name, justify=justify, overflow="fold")
+        for check, text, count in assumptions:
+            listed.add_row(check.table, Text(check.file or ""), f"{count:,}", Text(text))
+        shown.append(listed)
+    if unplaced:
+        table = Table(title="Files not used (recognised as no export)", title_justify="left",
+                      header_style="bold", box=box.SIMPLE_HEAD)
+        table.add_column("File")
+        table.add_column("Why")
+        for match in unplaced:
+            table.add_row(Text(match.path.name), Text(match.reason))
+        shown.append(table)
+    return shown
 
 
 VIEW = View(Validation, table=table)

@@ -1,0 +1,38 @@
+"""What ``csops init`` recognised in a folder and wrote."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from ..initialise import Initialisation
+from . import View, captured
+from .validation import assumptions_and_unplaced
+
+
+def table(result: Initialisation) -> str:
+    files = Table(title=f"Exports recognised in {result.folder}", title_justify="left",
+                  header_style="bold", box=box.SIMPLE_HEAD)
+    files.add_column("File", overflow="fold", min_width=20)  # a file name is never cut
+    files.add_column("Table")
+    files.add_column("Read as")
+    files.add_column("Rows", justify="right")
+    files.add_column("Columns mapped", overflow="fold")
+    files.add_column("Not read, looks useful", overflow="fold")
+    unmapped = {match.path.name: ", ".join(match.unmapped) for match in result.files}
+    for check in result.checks:
+        rows = "problems: see csops validate" if check.failed else f"{check.rows:,}"
+        files.add_row(Text(check.file or ""), check.table, Text(check.read_as or ""), rows,
+                      Text(check.columns or ""), Text(unmapped.get(check.file or "", "")))
+    unplaced = [match for match in result.files if match.kind == "unplaced"]
+    shown: list = [files, *assumptions_and_unplaced(result.checks, unplaced)]
+    for missing in result.missing:
+        shown.append(Text(f"no file holds the {missing}: add its export, or name it with "
+                          f"--{missing}", style="yellow"))
+    shown.append(Text(f"wrote {result.written}: its sources: say how each file is read; the "
+                      f"next command in {result.folder} uses it"))
+    return captured(*shown)
+
+
+VIEW = View(Initialisation, table=table)
