@@ -129,11 +129,14 @@ def encoding_warnings(path: Path, encoding: str, label: str | None = None) -> li
     problems = []
     for offset in offsets[:MAX_ENCODING_WARNINGS]:
         byte = data[offset:offset + 1]
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = data.find(b"\n", offset)
+        excerpt = data[start:end if end >= 0 else len(data)].decode(MIXED_UTF8)[:60]
         problems.append(Problem(
             label or str(path),
             f"byte 0x{byte.hex().upper()} is not UTF-8 (the rest of the file is); read as "
             f"cp1252 {byte.decode('cp1252', errors='replace')!r}",
-            line=data.count(b"\n", 0, offset) + 1, value=repr(byte),
+            line=data.count(b"\n", 0, offset) + 1, value=excerpt.strip(),
             fix="save the file again as UTF-8 so that this character is certain",
             code=ProblemCode.MIXED_ENCODING))
     return problems

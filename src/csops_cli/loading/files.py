@@ -104,9 +104,9 @@ def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
     parts = _parts(path, Path(scratch.name), big=big)
     headers = _union([part.headers for part in parts])
     types = wanted(headers)
-    warnings = [problem for part in parts for problem in part.warnings]
     if len(parts) == 1:
         frame, line_of = parts[0].read(types)
+        warnings = parts[0].warnings
         file_of = parts[0].file_of
         if file_of is None and parts[0].label != str(path):
             file_of = lambda positions, label=parts[0].label: [label] * len(positions)  # noqa: E731
@@ -121,6 +121,7 @@ def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
         mappers.append(line_of)
         offset += int(frame.index.max()) + 1 if len(frame) else 0
     frame = pd.concat(frames).reindex(columns=list(types))
+    warnings = [problem for part in parts for problem in part.warnings]
     labels = [part.label for part in parts]
     starts_array = np.array(starts)
 
