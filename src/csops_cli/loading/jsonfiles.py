@@ -28,6 +28,7 @@ from ..errors import InputError, Problem, ProblemCode
 
 LineOf = Callable[[Sequence[int]], list[int | None]]
 BLOCK_SIZE = 1 << 23  # 8 MB blocks: enough of them to keep every core busy on a large file
+_NON_SPACE = re.compile(rb"[^ \t\r\n]")
 _LEADING_BLANKS = re.compile(rb"(?:[ \t\r]*\n)*")
 _BEFORE_BLANK = re.compile(rb"\n(?=[ \t\r]*\n)")
 
@@ -37,29 +38,30 @@ def read_json_records(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
     record."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    stripped = data.lstrip()
-    if not stripped:
+    first = _NON_SPACE.search(data)  # searched, not stripped: no copy of a large file
+    if first is None:
         raise _bad_json(label, "the file is empty", 1, ProblemCode.EMPTY_FILE)
-    if stripped[:1] == b"[":
+    opening = data[first.start():first.start() + 1]
+    if opening == b"[":
         return _read_document(data, label)
-    if stripped[:1] != b"{":
-        raise _bad_json(label, "the file is neither JSON lines nor a JSON array", 1)
-    if _is_one_document(data):
+    if opening != b"{":
+        raise _bad_json(label, "the file is neither JSON lines nor a JSON array",
+                        data.count(b"\n", 0, first.start()) + 1)
+    if _is_one_document(data, first.start()):
         return _read_document(data, label)
     return _read_lines(data, label)
 
 
-def _is_one_document(data: bytes) -> bool:
+def _is_one_document(data: bytes, start: int) -> bool:
     """True when the first line is not a whole JSON object followed by more lines: a pretty
     printed document, or a one-line object such as ``{"results": [...]}``."""
-    text = data.lstrip()
-    end = text.find(b"\n")
-    first, rest = (text, b"") if end < 0 else (text[:end], text[end:])
+    end = data.find(b"\n", start)
+    end = len(data) if end < 0 else end
     try:
-        value = json.loads(first)
+        value = json.loads(data[start:end])
     except ValueError:
         return True  # an object spread over lines
-    if rest.strip():
+    if _NON_SPACE.search(data, end):
         return False  # one object per line
     return isinstance(value, dict) and _records_member(value) is not None
 
@@ -78,27 +80,32 @@ def _records_member(document: dict) -> str | None:
 
 
 def _read_lines(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
-    line_of = _lines_mapper(data)
     try:
         table = pajson.read_json(
             pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
             parse_options=pajson.ParseOptions(newlines_in_values=False))
     except pa.ArrowInvalid as error:
-        message = str(error)
-        if "changed from" not in message:
+        line_of = _lines_mapper(data, None)
+        if "changed from" not in str(error):
             raise _located_error(data, label, line_of) from None
         # a field typed differently from one record to the next: Arrow cannot hold it in a
         # column, so these files are read record by record
         return _from_records(_python_records(data, label), line_of), line_of
-    return flatten(table), line_of
+    return flatten(table), _lines_mapper(data, table.num_rows)
 
 
-def _lines_mapper(data: bytes) -> LineOf:
-    """Record position -> line. Arrow skips blank lines; they are found here with a search for
-    a newline followed by a blank line (no Python loop over the lines)."""
+def _lines_mapper(data: bytes, records: int | None) -> LineOf:
+    """Record position -> line. Arrow skips blank lines: when the file has as many lines as
+    records there are none (one count of newlines); else they are found by searching for a
+    newline followed by a blank line (no Python loop over the lines)."""
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if records is not None and lines == records:
+        return lambda positions: [int(p) + 1 for p in positions]
     leading = _LEADING_BLANKS.match(data)
     blank = list(range(1, leading.group().count(b"\n") + 1))
-    end = len(data.rstrip())
+    end = len(data)
+    while end and data[end - 1:end] in (b" ", b"\t", b"\r", b"\n"):
+        end -= 1
     counted, newlines = leading.end(), len(blank)
     for match in _BEFORE_BLANK.finditer(data, leading.end(), end):
         newlines += data.count(b"\n", counted, match.start())
