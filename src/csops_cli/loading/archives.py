@@ -18,6 +18,7 @@ from ..errors import InputError, Problem, ProblemCode
 
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3  # 20 GB: far past any laptop export
 MAX_MEMBERS = 100_000  # a year of Amplitude's hourly parts is about 9,000
+BLOCK = 1 << 24  # decompressed 16 MB at a time
 READABLE = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".parquet", ".pq")
 
 
@@ -53,16 +54,18 @@ def too_large(label: str, message: str) -> InputError:
 
 
 def gunzip(data: bytes, label: str, budget: Budget) -> bytes:
-    """``data`` decompressed, reading no more than the budget allows."""
+    """``data`` decompressed, in blocks, stopping as soon as the budget is spent."""
+    blocks = []
     try:
         with pa.input_stream(pa.BufferReader(data), compression="gzip") as stream:
-            result = stream.read(budget.left + 1)
+            while block := stream.read(BLOCK):
+                budget.take(len(block), label)
+                blocks.append(block)
     except (OSError, pa.ArrowInvalid) as error:
         raise InputError(f"{label}: not a readable gzip file", [Problem(
             label, str(error).splitlines()[0], fix="download the file again",
             code=ProblemCode.UNREADABLE_FILE)]) from None
-    budget.take(len(result), label)
-    return result
+    return blocks[0] if len(blocks) == 1 else b"".join(blocks)
 
 
 def gunzip_file(path: Path, target: Path, budget: Budget) -> None:
@@ -70,7 +73,7 @@ def gunzip_file(path: Path, target: Path, budget: Budget) -> None:
     try:
         with pa.input_stream(str(path), compression="gzip") as stream, \
                 target.open("wb") as out:
-            while block := stream.read(1 << 24):
+            while block := stream.read(BLOCK):
                 budget.take(len(block), str(path))
                 out.write(block)
     except (OSError, pa.ArrowInvalid) as error:
@@ -126,7 +129,7 @@ def read_member(archive: zipfile.ZipFile, member: Member, budget: Budget) -> byt
     bytes actually produced, not only on the sizes the archive declares."""
     chunks = []
     with archive.open(member.info) as stream:
-        while block := stream.read(1 << 24):
+        while block := stream.read(BLOCK):
             budget.take(len(block), member.label)
             chunks.append(block)
     data = b"".join(chunks)
