@@ -35,7 +35,7 @@ class Budget:
     """What is left of the uncompressed size allowed for one input."""
 
     label: str
-    left: int = MAX_UNCOMPRESSED_BYTES
+    left: int = field(default_factory=lambda: MAX_UNCOMPRESSED_BYTES)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take(self, size: int, member: str) -> None:
