@@ -136,6 +136,14 @@ def test_formatted_report_dates_read_as_dates(tmp_path):
                               pd.Timestamp("2025-03-04")]
 
 
+def test_a_filter_line_wider_than_the_table_is_not_the_header(tmp_path):
+    rows = [["Won deals"], ["Filters:", "Stage = Won", "Owner = Jane", "Year = 2026",
+                            "Region = EMEA", "Type = New"], [], *FORMATTED_REPORT[4:]]
+    raw = read_file(workbook(tmp_path / "a.xlsx", rows), as_text)
+    assert raw.headers == FORMATTED_REPORT[4]
+    assert raw.lines(list(raw.frame.index)) == [6, 7, 10]
+
+
 def test_plain_sheet_keeps_its_first_row_as_the_header(tmp_path):
     path = workbook(tmp_path / "deals.xlsx", [["Record ID", "Deal Name", "Amount"],
                                               ["1", "Big", 48000], ["2", "Small", 500]])
