@@ -152,8 +152,11 @@ def _parts(path: Path, scratch: Path, big: bool = False, headers_only: bool = Fa
         inner = archives.inner_suffix(path.name)
         budget = archives.Budget(str(path))
         if inner in JSON_SUFFIXES:
-            data = archives.gunzip(path.read_bytes(), str(path), budget)
-            return [_json_part(data, str(path))]
+            def unpack(budget: archives.Budget = budget) -> bytes:
+                return archives.gunzip(path.read_bytes(), str(path), budget)
+
+            return [_json_part(unpack(), str(path),
+                               lambda: unpack(archives.Budget(str(path))))]
         unpacked = scratch / f"unpacked{inner}"
         archives.gunzip_file(path, unpacked, budget)
         return [_file_part(unpacked, inner, str(path), big, headers_only)]
@@ -166,7 +169,7 @@ def _file_part(path: Path, suffix: str, label: str, big: bool, headers_only: boo
     if suffix in PARQUET_SUFFIXES:
         return _parquet_part(path, label)
     if suffix in JSON_SUFFIXES:
-        return _json_part(path.read_bytes(), label)
+        return _json_part(path.read_bytes(), label, path.read_bytes)
     return _csv_part(path, label, big, headers_only)
 
 
@@ -183,7 +186,7 @@ def _zip_parts(path: Path, scratch: Path, big: bool, headers_only: bool) -> list
                     "one by one", code=ProblemCode.MIXED_FORMATS)])
         budget = archives.Budget(str(path))
         if formats == {"json"}:
-            return [_json_members(archive, members, budget)]
+            return [_json_members(path, archive, members, budget)]
         parts = []
         for number, member in enumerate(members):
             data = archives.read_member(archive, member, budget)
@@ -209,21 +212,26 @@ def _format_of(suffix: str) -> str:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def _json_part(data: bytes, label: str) -> _Part:
+def _json_part(data: bytes, label: str, reload: Callable[[], bytes]) -> _Part:
     from .jsonfiles import read_json_records
 
-    table, line_of = read_json_records(data, label)
+    table, line_of = read_json_records(data, label, reload)
     return _arrow_part(table, label, line_of)
 
 
-def _json_members(archive: zipfile.ZipFile, members: list[archives.Member],
+def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.Member],
                   budget: archives.Budget) -> _Part:
     """All JSON members of a zip as one table: read in parallel (pyarrow and zlib release
     the GIL), then concatenated in name order."""
     from .jsonfiles import read_json_records
 
+    def reload(member: archives.Member) -> bytes:
+        with archives.open_zip(path) as again:
+            return archives.read_member(again, member, archives.Budget(str(path)))
+
     def read(member: archives.Member):
-        return read_json_records(archives.read_member(archive, member, budget), member.label)
+        return read_json_records(archives.read_member(archive, member, budget), member.label,
+                                 lambda: reload(member))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(read, members))

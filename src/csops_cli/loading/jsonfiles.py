@@ -33,9 +33,11 @@ _LEADING_BLANKS = re.compile(rb"(?:[ \t\r]*\n)*")
 _BEFORE_BLANK = re.compile(rb"\n(?=[ \t\r]*\n)")
 
 
-def read_json_records(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
+def read_json_records(data: bytes, label: str, reload: Callable[[], bytes] | None = None
+                      ) -> tuple[pa.Table, LineOf]:
     """The records of a JSON document or JSON lines ``data``, flattened, and the line of each
-    record."""
+    record. ``reload`` gives the bytes again: then JSON lines are mapped to lines only when a
+    line is asked for (as CSV files are), and ``data`` need not be kept."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     first = _NON_SPACE.search(data)  # searched, not stripped: no copy of a large file
@@ -49,7 +51,7 @@ def read_json_records(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
                         data.count(b"\n", 0, first.start()) + 1)
     if _is_one_document(data, first.start()):
         return _read_document(data, label)
-    return _read_lines(data, label)
+    return _read_lines(data, label, reload)
 
 
 def _is_one_document(data: bytes, start: int) -> bool:
@@ -79,7 +81,8 @@ def _records_member(document: dict) -> str | None:
 # --- JSON lines --------------------------------------------------------------------------------
 
 
-def _read_lines(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
+def _read_lines(data: bytes, label: str, reload: Callable[[], bytes] | None = None
+                ) -> tuple[pa.Table, LineOf]:
     try:
         table = pajson.read_json(
             pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
@@ -91,7 +94,19 @@ def _read_lines(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
         # a field typed differently from one record to the next: Arrow cannot hold it in a
         # column, so these files are read record by record
         return _from_records(_python_records(data, label), line_of), line_of
-    return flatten(table), _lines_mapper(data, table.num_rows)
+    if reload is None:
+        return flatten(table), _lines_mapper(data, table.num_rows)
+    records = table.num_rows
+    mapper: list[LineOf] = []
+
+    def line_of(positions: Sequence[int]) -> list[int | None]:
+        if not mapper:
+            again = reload()
+            mapper.append(_lines_mapper(again[3:] if again.startswith(b"\xef\xbb\xbf")
+                                        else again, records))
+        return mapper[0](positions)
+
+    return flatten(table), line_of
 
 
 def _lines_mapper(data: bytes, records: int | None) -> LineOf:
