@@ -91,17 +91,19 @@ class _Part:
 
 def read_headers(path: Path) -> list[str]:
     """Just the header row (dotted paths for JSON), for preset detection and `csops init`."""
-    with tempfile.TemporaryDirectory(prefix="csops-") as scratch:
-        parts = _parts(path, Path(scratch), headers_only=True)
-        return _union([part.headers for part in parts])
+    scratch = _Scratch()
+    try:
+        return _union([part.headers for part in _parts(path, scratch, headers_only=True)])
+    finally:
+        scratch.cleanup()
 
 
 def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
     """Read ``path``. ``wanted(headers)`` maps each header to read to a type: 'string',
     'dictionary' (repeated text, kept as codes) or None (inferred: numbers, dates); headers it
     leaves out are not parsed at all."""
-    scratch = tempfile.TemporaryDirectory(prefix="csops-")  # removed with the RawFile
-    parts = _parts(path, Path(scratch.name), big=big)
+    scratch = _Scratch()  # kept by the RawFile: its lines may be looked up later
+    parts = _parts(path, scratch, big=big)
     headers = _union([part.headers for part in parts])
     types = wanted(headers)
     if len(parts) == 1:
@@ -142,7 +144,24 @@ def _union(header_lists: list[list[str]]) -> list[str]:
     return list(dict.fromkeys(name for headers in header_lists for name in headers))
 
 
-def _parts(path: Path, scratch: Path, big: bool = False, headers_only: bool = False
+class _Scratch:
+    """A temporary folder for unpacked CSV files, made when first needed and removed when
+    the RawFile that holds it goes."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory | None = None
+
+    def __truediv__(self, name: str) -> Path:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="csops-")
+        return Path(self._folder.name) / name
+
+    def cleanup(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+
+
+def _parts(path: Path, scratch: _Scratch, big: bool = False, headers_only: bool = False
            ) -> list[_Part]:
     """The readable files behind ``path``: itself, its unpacked ``.gz``, or a zip's members."""
     suffix = path.suffix.lower()
@@ -173,7 +192,7 @@ def _file_part(path: Path, suffix: str, label: str, big: bool, headers_only: boo
     return _csv_part(path, label, big, headers_only)
 
 
-def _zip_parts(path: Path, scratch: Path, big: bool, headers_only: bool) -> list[_Part]:
+def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> list[_Part]:
     archive = archives.open_zip(path)
     with archive:
         members = archives.zip_members(path, archive)
