@@ -267,6 +267,18 @@ def test_gzipped_json_and_csv(tmp_path):
     assert raw.locations([1]) == [(str(usage), 3)]
 
 
+def test_compression_is_told_by_content_too(tmp_path):
+    # Mixpanel's answer saved as it came (gzip, in two streams) under a .json name
+    path = tmp_path / "export.json"
+    text = json_lines(MIXPANEL).encode()
+    path.write_bytes(gzip.compress(text[:100]) + gzip.compress(text[100:]))
+    assert read_file(path, as_text).frame["event"].tolist() == ["login", "export", "login"]
+    zipped = tmp_path / "amplitude-export"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("1/1_2026-11-20_0#0.json", json_lines(MIXPANEL))
+    assert len(read_file(zipped, as_text).frame) == 3
+
+
 def test_gzipped_csv_problem_names_the_gz_file(tmp_path):
     path = tmp_path / "usage.csv.gz"
     path.write_bytes(gzip.compress(b"account_id,timestamp\nA1,2026-11-20\nA2,x,y\n"))

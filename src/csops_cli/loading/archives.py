@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -54,14 +55,19 @@ def too_large(label: str, message: str) -> InputError:
 
 
 def gunzip(data: bytes, label: str, budget: Budget) -> bytes:
-    """``data`` decompressed, in blocks, stopping as soon as the budget is spent."""
+    """``data`` (one gzip stream or several in a row) decompressed, stopping as soon as the
+    budget is spent: zlib is asked for one byte more than the budget allows, never for all."""
     blocks = []
     try:
-        with pa.input_stream(pa.BufferReader(data), compression="gzip") as stream:
-            while block := stream.read(BLOCK):
-                budget.take(len(block), label)
-                blocks.append(block)
-    except (OSError, pa.ArrowInvalid) as error:
+        while data:
+            stream = zlib.decompressobj(wbits=31)
+            block = stream.decompress(data, max(budget.left, 0) + 1)
+            budget.take(len(block), label)
+            blocks.append(block)
+            if not stream.eof:
+                raise zlib.error("the gzip data is cut short")
+            data = stream.unused_data
+    except zlib.error as error:
         raise InputError(f"{label}: not a readable gzip file", [Problem(
             label, str(error).splitlines()[0], fix="download the file again",
             code=ProblemCode.UNREADABLE_FILE)]) from None

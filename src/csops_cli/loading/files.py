@@ -163,11 +163,15 @@ class _Scratch:
 
 def _parts(path: Path, scratch: _Scratch, big: bool = False, headers_only: bool = False
            ) -> list[_Part]:
-    """The readable files behind ``path``: itself, its unpacked ``.gz``, or a zip's members."""
+    """The readable files behind ``path``: itself, its unpacked ``.gz``, or a zip's members.
+    Compression is told by the file's first bytes too: an API answer saved as
+    ``export.json`` may be gzip or zip data."""
     suffix = path.suffix.lower()
-    if suffix == ".zip":
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if suffix == ".zip" or (magic == b"PK\x03\x04" and suffix != ".xlsx"):
         return _zip_parts(path, scratch, big, headers_only)
-    if suffix == ".gz":
+    if suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
         inner = archives.inner_suffix(path.name)
         budget = archives.Budget(str(path))
         if inner in JSON_SUFFIXES:
