@@ -14,6 +14,7 @@ member in turn, each row located by its member and its line there.
 from __future__ import annotations
 
 import io
+import mmap
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -192,7 +193,7 @@ def _file_part(path: Path, suffix: str, label: str, big: bool, headers_only: boo
     if suffix in PARQUET_SUFFIXES:
         return _parquet_part(path, label)
     if suffix in JSON_SUFFIXES:
-        return _json_part(path.read_bytes(), label, path.read_bytes)
+        return _json_part(_mapped(path), label, path.read_bytes)
     return _csv_part(path, label, big, headers_only)
 
 
@@ -235,7 +236,17 @@ def _format_of(suffix: str) -> str:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def _json_part(data: bytes, label: str, reload: Callable[[], bytes]) -> _Part:
+def _mapped(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped: Arrow parses them in place, the page cache is not
+    copied into Python."""
+    with path.open("rb") as handle:
+        try:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):  # empty, or a file that cannot be mapped
+            return path.read_bytes()
+
+
+def _json_part(data: bytes | mmap.mmap, label: str, reload: Callable[[], bytes]) -> _Part:
     from .jsonfiles import read_json_records
 
     table, line_of = read_json_records(data, label, reload)

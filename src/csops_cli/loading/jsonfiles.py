@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import mmap
 import re
 from collections.abc import Callable, Sequence
 
@@ -33,28 +34,29 @@ _LEADING_BLANKS = re.compile(rb"(?:[ \t\r]*\n)*")
 _BEFORE_BLANK = re.compile(rb"\n(?=[ \t\r]*\n)")
 
 
-def read_json_records(data: bytes, label: str, reload: Callable[[], bytes] | None = None
-                      ) -> tuple[pa.Table, LineOf]:
+def read_json_records(data: bytes | mmap.mmap, label: str,
+                      reload: Callable[[], bytes] | None = None) -> tuple[pa.Table, LineOf]:
     """The records of a JSON document or JSON lines ``data``, flattened, and the line of each
-    record. ``reload`` gives the bytes again: then JSON lines are mapped to lines only when a
-    line is asked for (as CSV files are), and ``data`` need not be kept."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    record. ``data`` may be a memory map of the file (JSON lines are then parsed by Arrow
+    without a copy in Python); ``reload`` gives the bytes again: then JSON lines are mapped to
+    lines only when a line is asked for (as CSV files are), and ``data`` need not be kept."""
+    if data[:3] == b"\xef\xbb\xbf":
+        data = bytes(data[3:])
     first = _NON_SPACE.search(data)  # searched, not stripped: no copy of a large file
     if first is None:
         raise _bad_json(label, "the file is empty", 1, ProblemCode.EMPTY_FILE)
     opening = data[first.start():first.start() + 1]
     if opening == b"[":
-        return _read_document(data, label)
+        return _read_document(bytes(data), label)
     if opening != b"{":
         raise _bad_json(label, "the file is neither JSON lines nor a JSON array",
-                        data.count(b"\n", 0, first.start()) + 1)
+                        data[:first.start()].count(b"\n") + 1)
     if _is_one_document(data, first.start()):
-        return _read_document(data, label)
+        return _read_document(bytes(data), label)
     return _read_lines(data, label, reload)
 
 
-def _is_one_document(data: bytes, start: int) -> bool:
+def _is_one_document(data: bytes | mmap.mmap, start: int) -> bool:
     """True when the first line is not a whole JSON object followed by more lines: a pretty
     printed document, or a one-line object such as ``{"results": [...]}``."""
     end = data.find(b"\n", start)
@@ -81,13 +83,15 @@ def _records_member(document: dict) -> str | None:
 # --- JSON lines --------------------------------------------------------------------------------
 
 
-def _read_lines(data: bytes, label: str, reload: Callable[[], bytes] | None = None
-                ) -> tuple[pa.Table, LineOf]:
+def _read_lines(data: bytes | mmap.mmap, label: str,
+                reload: Callable[[], bytes] | None = None) -> tuple[pa.Table, LineOf]:
     try:
         table = pajson.read_json(
-            pa.BufferReader(data), read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
+            pa.BufferReader(pa.py_buffer(data)),
+            read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
             parse_options=pajson.ParseOptions(newlines_in_values=False))
     except pa.ArrowInvalid as error:
+        data = bytes(data)
         line_of = _lines_mapper(data, None)
         if "changed from" not in str(error):
             raise _located_error(data, label, line_of) from None
@@ -95,7 +99,7 @@ def _read_lines(data: bytes, label: str, reload: Callable[[], bytes] | None = No
         # column, so these files are read record by record
         return _from_records(_python_records(data, label), line_of), line_of
     if reload is None:
-        return flatten(table), _lines_mapper(data, table.num_rows)
+        return flatten(table), _lines_mapper(bytes(data), table.num_rows)
     records = table.num_rows
     mapper: list[LineOf] = []
 
