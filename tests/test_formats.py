@@ -144,6 +144,18 @@ def test_a_filter_line_wider_than_the_table_is_not_the_header(tmp_path):
     assert raw.lines(list(raw.frame.index)) == [6, 7, 10]
 
 
+def test_grouped_report_with_labels_after_the_group_value(tmp_path):
+    rows = [["Opportunities by Owner"], [], ["Owner", "Opportunity", "Stage", "Amount"],
+            ["Jane Doe (2 records)"],
+            ["Jane Doe", "Renewal 2026", "Closed Won", 1000],
+            ["Jane Doe", "Upsell", "Closed Won", 500],
+            ["Jane Doe", "Subtotal", None, 1500],
+            ["Grand Totals (2 records)", None, None, 1500]]
+    raw = read_file(workbook(tmp_path / "a.xlsx", rows), as_text)
+    assert raw.frame["Opportunity"].tolist() == ["Renewal 2026", "Upsell"]
+    assert raw.lines(list(raw.frame.index)) == [5, 6]
+
+
 def test_plain_sheet_keeps_its_first_row_as_the_header(tmp_path):
     path = workbook(tmp_path / "deals.xlsx", [["Record ID", "Deal Name", "Amount"],
                                               ["1", "Big", 48000], ["2", "Small", 500]])
@@ -339,6 +351,9 @@ def test_zip_of_csv_files(tmp_path):
     assert cells(raw) == [["A2", "2026-02-02", "u1"], ["A3", "2026-02-03", "u2"],
                           ["A1", "2026-01-02", None]]
     assert raw.locations([1, 2]) == [(f"{path}!feb.csv.gz", 3), (f"{path}!jan.csv", 2)]
+    coded = read_file(path, lambda headers: dict.fromkeys(headers, "dictionary")).frame
+    assert isinstance(coded["account_id"].dtype, pd.CategoricalDtype)
+    assert coded["account_id"].tolist() == ["A2", "A3", "A1"]
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("mar.csv", "account_id,timestamp\nA1,2026-03-02,extra\n")
     [problem] = refused(path).problems
@@ -408,6 +423,11 @@ def test_epoch_seconds_milliseconds_and_microseconds():
 
 def test_numbers_too_small_or_between_units_are_not_dates():
     assert dates(["12", "5000000", "-1795219199"]) == [None, None, None]
+
+
+def test_compact_dates_typed_as_numbers():
+    typed, bad = parse_dates(pd.Series([20261120, 20261340]))
+    assert str(typed.iloc[0].date()) == "2026-11-20" and bad.tolist() == [False, True]
 
 
 def test_iso_with_utc_suffix_and_offsets():

@@ -124,6 +124,9 @@ def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
         mappers.append(line_of)
         offset += int(frame.index.max()) + 1 if len(frame) else 0
     frame = pd.concat(frames).reindex(columns=list(types))
+    for name, kind in types.items():
+        if kind == "dictionary":  # members' categories differ: concat made them objects
+            frame[name] = frame[name].astype("string[pyarrow]").astype("category")
     warnings = [problem for part in parts for problem in part.warnings]
     labels = [part.label for part in parts]
     starts_array = np.array(starts)

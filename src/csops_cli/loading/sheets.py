@@ -23,6 +23,7 @@ DATA_SAMPLE_ROWS = 10  # rows below a candidate header that must look like data
 TOTAL = re.compile(r"^\s*(sub-?\s*totals?|totals?|grand\s+totals?)\s*(\(\s*\d+\s+records?\s*\))?"
                    r"\s*:?\s*$", re.IGNORECASE)
 GROUP = re.compile(r"^[^:]{1,80}:\s*\S.*$")  # "Account Owner: Jane Doe (3 records)"
+RECORDS = re.compile(r"\(\s*\d[\d,]*\s+records?\s*\)\s*$", re.IGNORECASE)  # "Jane Doe (3 records)"
 
 
 @dataclass
@@ -120,11 +121,16 @@ def _skipped(row: list[object], width: int) -> bool:
     if not cells:
         return True
     first = cells[0]
+    if TOTAL.match(first) if isinstance(first, str) else False:
+        return True
+    # "Jane Doe | Subtotal | 1,500": the label after the group's value, on a partial row
+    if len(cells) > 1 and len(cells) < width and isinstance(cells[1], str) \
+            and TOTAL.match(cells[1]):
+        return True
     if not isinstance(first, str):
         return False
-    if TOTAL.match(first):
-        return True
-    if len(cells) == 1 and width > 2 and (GROUP.match(first) or is_footer(first)):
+    if len(cells) == 1 and width > 2 and (GROUP.match(first) or RECORDS.search(first)
+                                          or is_footer(first)):
         return True
     return len(cells) <= 2 and is_footer(first)
 

@@ -172,7 +172,8 @@ def parse_dates(series: pd.Series, dayfirst: bool = False) -> tuple[pd.Series, p
 #   EXCEL_SERIAL_MIN (1927-05-18) .. 1e6 (year 4637): Excel serial days since 1899-12-30
 #     (the epoch that absorbs Excel's 1900 leap-year bug for dates after February 1900);
 #     smaller numbers are refused: a count or a code mapped to a date by mistake
-#   1e6 .. 1e8: refused, no unit makes a plausible date of them
+#   1e6 .. 1e8: refused, no unit makes a plausible date of them, except whole numbers that
+#     read as yyyymmdd (19000101 .. 29991231: 20261120 is 2026-11-20)
 #   1e8 .. 1e11: Unix seconds (1973-03-03 .. 5138-11-16)
 #   1e11 .. 1e14: milliseconds, 1e14 .. 1e17: microseconds, 1e17 .. 1e20: nanoseconds (the
 #     same span of dates in each unit, so the units cannot be confused with one another)
@@ -188,6 +189,8 @@ def epoch_or_serial_days(numbers: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         serial = (numbers >= EXCEL_SERIAL_MIN) & (numbers < 1e6)
         days[serial] = np.floor(numbers[serial])
+        compact = (numbers >= 19_000_101) & (numbers <= 29_991_231) & (numbers % 1 == 0)
+        days[compact] = _compact_days(numbers[compact])
         for low, high, per_second in EPOCH_UNITS:
             unit = (numbers >= low) & (numbers < high)
             days[unit] = np.floor(numbers[unit] / per_second / 86_400)
@@ -196,6 +199,16 @@ def epoch_or_serial_days(numbers: np.ndarray) -> np.ndarray:
     known = ~np.isnan(days)
     result[known] = EXCEL_EPOCH + days[known].astype("int64")
     return result
+
+
+def _compact_days(numbers: np.ndarray) -> np.ndarray:
+    """20261120 as a number (a yyyymmdd column typed by the reader) -> days since the Excel
+    epoch; NaN for an impossible month or day."""
+    text = pd.Series(numbers.astype("int64").astype(str))
+    dates = pd.to_datetime(text, format="%Y%m%d", errors="coerce").to_numpy("datetime64[D]")
+    days = (dates - EXCEL_EPOCH).astype("float64")
+    days[np.isnat(dates)] = np.nan
+    return days
 
 
 def _on_unique_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
