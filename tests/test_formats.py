@@ -356,8 +356,11 @@ def test_zip_of_csv_files(tmp_path):
     assert coded["account_id"].tolist() == ["A2", "A3", "A1"]
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("mar.csv", "account_id,timestamp\nA1,2026-03-02,extra\n")
-    [problem] = refused(path).problems
-    assert (problem.file, problem.line) == (f"{path}!mar.csv", 2)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("apr.csv", "account_id,timestamp\nA1,2026-04-02\nA1,x,y\n")
+    error = refused(path)
+    assert [(problem.file, problem.line) for problem in error.problems] == [
+        (f"{path}!apr.csv", 3), (f"{path}!mar.csv", 2)]  # members in name order
 
 
 def test_zip_mixing_formats_is_refused(tmp_path):

@@ -116,13 +116,25 @@ def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
         return RawFile(path, frame, headers, line_of, warnings, file_of, scratch)
     frames, mappers, starts = [], [], []
     offset = 0
+    failed: list[InputError] = []
     for part in parts:
-        frame, line_of = part.read({name: kind for name, kind in types.items()
-                                    if name in part.headers})
+        try:
+            frame, line_of = part.read({name: kind for name, kind in types.items()
+                                        if name in part.headers})
+        except InputError as error:  # every member's problems are shown together
+            failed.append(error)
+            continue
         starts.append(offset)
         frames.append(frame.set_axis(frame.index + offset))
         mappers.append(line_of)
         offset += int(frame.index.max()) + 1 if len(frame) else 0
+    if failed:
+        if len(failed) == 1:
+            raise failed[0]
+        problems = [problem for error in failed for problem in error.problems]
+        total = sum(error.total for error in failed)
+        raise InputError(f"{path}: {total} problem(s) in {len(failed)} of its files",
+                         problems[:MAX_PROBLEMS_SHOWN], total)
     frame = pd.concat(frames).reindex(columns=list(types))
     for name, kind in types.items():
         if kind == "dictionary":  # members' categories differ: concat made them objects
