@@ -18,7 +18,7 @@ from openpyxl.utils.datetime import from_excel
 
 from csops_cli.config import default_config_text, parse_config
 from csops_cli.errors import InputError, ProblemCode
-from csops_cli.loading import archives, load_table
+from csops_cli.loading import archives, jsonfiles, load_table
 from csops_cli.loading.files import read_file, read_headers
 from csops_cli.loading.values import parse_dates, parse_money, parse_number
 
@@ -212,7 +212,9 @@ def test_json_lines_flatten_to_dotted_paths(tmp_path):
     assert raw.lines([0, 1, 2]) == [1, 2, 3]
 
 
-def test_a_field_that_is_a_list_in_one_record_and_a_value_in_another(tmp_path):
+def test_a_field_that_is_a_list_in_one_record_and_a_value_in_another(tmp_path, monkeypatch):
+    # read by Arrow after the plain values are wrapped in lists, not record by record
+    monkeypatch.setattr(jsonfiles, "_python_records", None)
     records = [dict(record, properties=dict(record["properties"])) for record in MIXPANEL]
     records[0]["properties"]["company_id"] = "A001"  # Mixpanel accepts a scalar group key
     path = tmp_path / "export.jsonl"
@@ -220,6 +222,20 @@ def test_a_field_that_is_a_list_in_one_record_and_a_value_in_another(tmp_path):
     frame = read_file(path, as_read).frame
     assert frame["properties.company_id"].tolist()[:2] == ["A001", "A001;A002"]
     assert frame["properties.time"].tolist() == [1795150800, 1795150900, 1795151000]
+
+
+def test_fields_arrow_cannot_type_in_one_column(tmp_path):
+    path = tmp_path / "export.jsonl"
+    # an id that is a number here and text there; an object here, a list of them there
+    path.write_text(json_lines([
+        {"id": 5, "note": 'says "id": 7', "g": {"a": 1}},
+        {"id": "x5", "g": [{"a": 2}]},
+        {"id": 6.5, "g": [{"a": 3}, {"a": 4}]}]))
+    frame = read_file(path, as_read).frame
+    assert frame["id"].tolist() == ["5", "x5", "6.5"]
+    assert frame["note"].tolist()[0] == 'says "id": 7'
+    assert frame["g.a"].tolist()[:2] == [1, 2]
+    assert json.loads(frame["g"].tolist()[2]) == [{"a": 3}, {"a": 4}]
 
 
 def test_json_lines_with_blank_lines_keep_their_line_numbers(tmp_path):

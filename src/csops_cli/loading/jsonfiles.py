@@ -85,19 +85,27 @@ def _records_member(document: dict) -> str | None:
 
 def _read_lines(data: bytes | mmap.mmap, label: str,
                 reload: Callable[[], bytes] | None = None) -> tuple[pa.Table, LineOf]:
-    try:
-        table = pajson.read_json(
-            pa.BufferReader(pa.py_buffer(data)),
-            read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
-            parse_options=pajson.ParseOptions(newlines_in_values=False))
-    except pa.ArrowInvalid as error:
-        data = bytes(data)
-        line_of = _lines_mapper(data, None)
-        if "changed from" not in str(error):
-            raise _located_error(data, label, line_of) from None
-        # a field typed differently from one record to the next: Arrow cannot hold it in a
-        # column, so these files are read record by record
-        return _from_records(_python_records(data, label), line_of), line_of
+    for _ in range(MAX_RETYPED_FIELDS + 1):
+        try:
+            table = pajson.read_json(
+                pa.BufferReader(pa.py_buffer(data)),
+                read_options=pajson.ReadOptions(block_size=BLOCK_SIZE),
+                parse_options=pajson.ParseOptions(newlines_in_values=False))
+            break
+        except pa.ArrowInvalid as error:
+            data = bytes(data)
+            if "changed from" not in str(error):
+                raise _located_error(data, label) from None
+            retyped = _retyped(data, str(error))
+            if retyped is None:
+                # Arrow cannot hold such a field in a column (an object in one record, a
+                # list in the next): these files are read record by record
+                line_of = _lines_mapper(data, None)
+                return _from_records(_python_records(data, label), line_of), line_of
+            data = retyped
+    else:
+        line_of = _lines_mapper(bytes(data), None)
+        return _from_records(_python_records(bytes(data), label), line_of), line_of
     if reload is None:
         return flatten(table), _lines_mapper(bytes(data), table.num_rows)
     records = table.num_rows
@@ -165,7 +173,38 @@ def _python_records(data: bytes, label: str) -> list[dict]:
     return records
 
 
-def _located_error(data: bytes, label: str, line_of: LineOf) -> InputError:
+MAX_RETYPED_FIELDS = 10
+_CHANGED = re.compile(r"Column\((/[^()]*)\) changed from (\w+) to (\w+)")
+_SCALAR = rb'("(?:[^"\\\n]|\\.)*"|-?\d[\d.eE+-]*|true|false)'
+
+
+def _retyped(data: bytes, message: str) -> bytes | None:
+    """``data`` with one field's values rewritten so that Arrow can type its column, or None.
+
+    Mixpanel writes a group key as a list in one event and a plain value in the next; an id
+    may be a number here and text there. Wrapping a plain value in a one-element list, or
+    quoting a number, changes nothing once the records are flattened (a one-element list is
+    its element; ids are text), so the field's plain values are rewritten wherever that key
+    appears: one regular-expression pass in C instead of a Python loop over the records. A
+    key inside a string value has its quotes escaped, so it is never matched."""
+    found = _CHANGED.search(message)
+    if found is None:
+        return None
+    pointer, before, after = found.groups()
+    key = pointer.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+    kinds = {before, after}
+    if not key or "object" in kinds:
+        return None
+    name = re.escape(json.dumps(key).encode())
+    field_ = rb'(?<!\\)(' + name + rb'\s*:\s*)'
+    if "array" in kinds:
+        return re.sub(field_ + _SCALAR, rb"\1[\2]", data)
+    if kinds <= {"number", "string", "boolean"}:
+        return re.sub(field_ + rb'(-?\d[\d.eE+-]*|true|false)', rb'\1"\2"', data)
+    return None
+
+
+def _located_error(data: bytes, label: str) -> InputError:
     """Arrow's parse errors do not say where: find the first line that does not parse."""
     _python_records(data, label)
     return _bad_json(label, "the JSON lines could not be read", None)
