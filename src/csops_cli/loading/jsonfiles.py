@@ -7,9 +7,11 @@ several scalars is one text cell joined with ``;`` (a later ``split`` step gives
 value); an empty list is missing.
 
 JSON lines go through pyarrow's multi-threaded JSON reader, whose struct columns Arrow
-flattens itself. Only a file whose fields change type between records (a list in one record,
-a plain value in the next, as Mixpanel's group keys may) is read by a Python loop, because
-Arrow cannot type such a column.
+flattens itself. A field whose values change type between records (a list in one record, a
+plain value in the next, as Mixpanel's group keys may; a number here, text there) stops
+Arrow; its plain values are then rewritten so that Arrow can type it (see ``_retyped``). Only
+what that cannot fix (an object in one record, a list in the next) is read by a Python loop
+over the records, because Arrow cannot hold such a field in a column.
 """
 
 from __future__ import annotations
