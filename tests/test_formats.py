@@ -332,7 +332,7 @@ def amplitude(hour: int, company: list[str] | None, user: str = "u1") -> dict:
 
 def test_amplitude_zip_members_are_one_table_located_by_member(tmp_path):
     path = amplitude_zip(tmp_path / "export-412873.zip", {
-        14: [amplitude(14, ["A002"]), amplitude(14, ["A001", "A002"])],
+        14: [amplitude(14, ["A002"]), amplitude(14, ["A001", "A002"])], 10: [],
         9: [amplitude(9, None), amplitude(9, ["A001"])]})
     raw = read_file(path, as_text)
     assert raw.headers == ["event_time", "user_id", "event_type", "groups.company",
@@ -343,6 +343,16 @@ def test_amplitude_zip_members_are_one_table_located_by_member(tmp_path):
     nine = f"{path}!412873/412873_2026-11-20_9#0.json.gz"
     fourteen = f"{path}!412873/412873_2026-11-20_14#0.json.gz"
     assert raw.locations([0, 1, 2, 3]) == [(nine, 1), (nine, 2), (fourteen, 1), (fourteen, 2)]
+
+
+def test_zip_members_with_whole_and_decimal_numbers(tmp_path):
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("a.json", json_lines([{"n": 1, "id": 7}]))
+        archive.writestr("b.json", json_lines([{"n": 2.5, "id": "x7"}]))
+    frame = read_file(path, as_read).frame
+    assert frame["n"].tolist() == [1.0, 2.5]
+    assert frame["id"].tolist() == ["7", "x7"]
 
 
 def test_zip_member_problem_names_the_member_and_its_line(tmp_path):

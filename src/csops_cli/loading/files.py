@@ -279,8 +279,10 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
             return archives.read_member(again, member, archives.Budget(str(path)))
 
     def read(member: archives.Member):
-        return read_json_records(archives.read_member(archive, member, budget), member.label,
-                                 lambda: reload(member))
+        data = archives.read_member(archive, member, budget)
+        if not data.strip():  # an hour without events
+            return pa.table({}), lambda positions: [None] * len(positions)
+        return read_json_records(data, member.label, lambda: reload(member))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(read, members))
@@ -310,7 +312,10 @@ def _same_types(tables: list[pa.Table]) -> list[pa.Table]:
         for field_ in table.schema:
             if pa.types.is_null(field_.type):
                 continue
-            if seen.setdefault(field_.name, field_.type) != field_.type:
+            first = seen.setdefault(field_.name, field_.type)
+            numbers = pa.types.is_integer(first) or pa.types.is_floating(first), \
+                pa.types.is_integer(field_.type) or pa.types.is_floating(field_.type)
+            if first != field_.type and not all(numbers):  # whole and decimal: promoted
                 clash.add(field_.name)
     if not clash:
         return tables
