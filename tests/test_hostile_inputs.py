@@ -53,8 +53,6 @@ REFUSED = [
      [(ProblemCode.EMPTY_FILE, 1, None, None)]),
     ("accounts-binary", "accounts.csv", bytes(range(256)) * 4,
      [(ProblemCode.BINARY_FILE, 1, None, None)]),
-    ("accounts-utf16", "accounts.csv", "account_id,account_name\n1,A\n".encode("utf-16"),
-     [(ProblemCode.UNSUPPORTED_ENCODING, 1, None, None)]),
     ("accounts-ragged-row", "accounts.csv", "account_id,account_name\n1,A\n2,B,extra,more\n",
      [(ProblemCode.RAGGED_ROW, 3, None, "2,B,extra,more")]),
     ("accounts-open-quote", "accounts.csv", 'account_id,account_name\n1,"Acme\n2,Beta\n',
@@ -206,6 +204,12 @@ def test_cp1252_text(tmp_path):
     exports = load(tmp_path, "accounts.csv", "account_id,account_name\n1,Müller Café\n"
                    .encode("cp1252"))
     assert exports.accounts.frame["account_name"].tolist() == ["Müller Café"]
+
+
+def test_utf16_text(tmp_path):
+    exports = load(tmp_path, "accounts.csv", "account_id\taccount_name\n1\tMüller\n"
+                   .encode("utf-16"))
+    assert exports.accounts.frame["account_name"].tolist() == ["Müller"]
 
 
 def test_very_long_field(tmp_path):

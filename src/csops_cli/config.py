@@ -38,6 +38,7 @@ class Strict(BaseModel):
 class InputsConfig(Strict):
     preset: Literal[("auto", *PRESETS, "none")] = "auto"  # the presets of loading/schema.py
     dayfirst: bool = False
+    decimal: Literal[".", ","] = "."  # "," reads 1.200,50 as 1200.5
 
 
 class ColumnsConfig(Strict):

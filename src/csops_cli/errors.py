@@ -41,6 +41,10 @@ class ProblemCode(StrEnum):
     UNREADABLE_FILE = "unreadable_file"  # the CSV, xlsx or Parquet reader gave up
     OPEN_QUOTE = "open_quote"  # a quoted value never closed
     RAGGED_ROW = "ragged_row"  # a row with more or fewer fields than the header
+    BAD_JSON = "bad_json"  # JSON that does not parse, or holds no records
+    ARCHIVE_TOO_LARGE = "archive_too_large"  # a zip or gzip past the size or member caps
+    MIXED_FORMATS = "mixed_formats"  # a zip whose members are not all of one format
+    MIXED_ENCODING = "mixed_encoding"  # warning: a UTF-8 file with a few bytes that are not
     # columns and values of an export
     MISSING_COLUMN = "missing_column"  # a required column is not among the headers
     MISSING_VALUE = "missing_value"  # a required column is empty on a row

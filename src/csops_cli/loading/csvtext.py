@@ -4,6 +4,7 @@ line of each record. Standard library only, so that a read can start before pand
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -39,29 +40,114 @@ def sniff(path: Path) -> tuple[str, str, str]:
                          [Problem(str(path), "the file is empty", line=1,
                                   fix="export the table again, with its header row",
                                   code=ProblemCode.EMPTY_FILE)])
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(f"{path}: UTF-16 text", [Problem(
-            str(path), "the file is UTF-16 encoded", line=1,
-            fix="save it as CSV UTF-8 (in Excel: Save As > CSV UTF-8)",
-            code=ProblemCode.UNSUPPORTED_ENCODING)])
-    if b"\x00" in head:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+        encoding = "utf-16"
+        text = head[:len(head) // 2 * 2].decode(encoding, errors="replace")
+    elif b"\x00" in head:
         raise InputError(f"{path}: not a text file",
                          [Problem(str(path), "the file holds binary data (NUL bytes)", line=1,
                                   fix="export as CSV (UTF-8), .xlsx or Parquet",
                                   code=ProblemCode.BINARY_FILE)])
-    encoding = "utf-8"
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # a multi-byte character cut by the sample's end is still UTF-8
-        if error.start < len(head) - 4:
-            encoding = "cp1252"
-        text = head.decode(encoding, errors="replace")
+    else:
+        encoding = "utf-8"
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as error:
+            # a multi-byte character cut by the sample's end is still UTF-8
+            if error.start < len(head) - 4:
+                encoding = fallback_encoding(path)
+            text = head.decode(encoding, errors="replace")
     lines = [line for line in text.splitlines() if line.strip()][:50]
     delimiter = _detect_delimiter(lines)
     return encoding, delimiter, "\n".join(lines)
+
+
+# UTF-8 with its odd bytes read as cp1252: for a UTF-8 file that a cp1252 editor touched
+MIXED_UTF8 = "csops-utf-8-cp1252"
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _decode_odd_bytes(error: UnicodeDecodeError) -> tuple[str, int]:
+    odd = error.object[error.start:error.end]
+    return odd.decode("cp1252", errors="replace"), error.end
+
+
+def _find_mixed(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != MIXED_UTF8:
+        return None
+    utf8 = codecs.lookup("utf-8")
+
+    class Decoder(codecs.BufferedIncrementalDecoder):
+        def _buffer_decode(self, data, errors, final):
+            return codecs.utf_8_decode(data, "csops-cp1252-bytes", final)
+
+    return codecs.CodecInfo(
+        name=MIXED_UTF8, encode=utf8.encode,
+        decode=lambda data, errors="strict": (codecs.utf_8_decode(
+            bytes(data), "csops-cp1252-bytes", True)[0], len(data)),
+        incrementalencoder=utf8.incrementalencoder, incrementaldecoder=Decoder,
+        streamreader=None, streamwriter=utf8.streamwriter)
+
+
+codecs.register_error("csops-cp1252-bytes", _decode_odd_bytes)
+codecs.register(_find_mixed)
+
+
+def fallback_encoding(path: Path) -> str:
+    """The encoding of a file that is not all UTF-8: cp1252 (Windows "ANSI", also what a
+    Latin-1 export reads as), unless most of its non-ASCII text is valid UTF-8; then the
+    file is UTF-8 with a few odd bytes, and only those are read as cp1252."""
+    data = path.read_bytes()
+    valid = len(_UTF8_SEQUENCE.findall(data))
+    odd = len(odd_bytes(data, limit=valid + 1))
+    return MIXED_UTF8 if valid and valid >= odd else "cp1252"
+
+
+def odd_bytes(data: bytes, limit: int = 1000) -> list[int]:
+    """Offsets of the bytes that are not UTF-8 (the first ``limit``)."""
+    found: list[int] = []
+    start = 0
+    while len(found) < limit:
+        try:
+            data[start:].decode("utf-8")
+            break
+        except UnicodeDecodeError as error:
+            found.append(start + error.start)
+            start += error.end
+    return found
+
+
+def encoding_warnings(path: Path, encoding: str, label: str | None = None) -> list[Problem]:
+    """A warning per odd byte (the first few) of a UTF-8 file read with ``MIXED_UTF8``."""
+    if encoding != MIXED_UTF8:
+        return []
+    data = path.read_bytes()
+    offsets = odd_bytes(data)
+    problems = []
+    for offset in offsets[:MAX_ENCODING_WARNINGS]:
+        byte = data[offset:offset + 1]
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = data.find(b"\n", offset)
+        excerpt = data[start:end if end >= 0 else len(data)].decode(MIXED_UTF8)[:60]
+        problems.append(Problem(
+            label or str(path),
+            f"byte 0x{byte.hex().upper()} is not UTF-8 (the rest of the file is); read as "
+            f"cp1252 {byte.decode('cp1252', errors='replace')!r}",
+            line=data.count(b"\n", 0, offset) + 1, value=excerpt.strip(),
+            fix="save the file again as UTF-8 so that this character is certain",
+            code=ProblemCode.MIXED_ENCODING))
+    return problems
+
+
+MAX_ENCODING_WARNINGS = 20
+
+
+def text_encoding(encoding: str) -> str:
+    """The codec to open the file with in Python: the UTF-8 BOM, if any, is not text."""
+    return "utf-8-sig" if encoding == "utf-8" else encoding
 
 
 def _detect_delimiter(lines: list[str]) -> str:
@@ -99,7 +185,7 @@ def records(path: Path, encoding: str, delimiter: str, expected: int):
 
     Mirrors ``on_invalid_row``: a short row that is blank or a report footer is skipped there
     and here, so positions line up."""
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+    with path.open("r", encoding=text_encoding(encoding),
                    errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         next(reader, None)  # header
@@ -114,9 +200,12 @@ def records(path: Path, encoding: str, delimiter: str, expected: int):
 
 def check_quotes(path: Path, encoding: str, delimiter: str) -> None:
     """A quote left open swallows the rest of the file into one cell: refuse it."""
-    if path.read_bytes().count(b'"') % 2 == 0:
+    data = path.read_bytes()
+    quotes = data.count(b'"') if encoding in ("utf-8", MIXED_UTF8) else \
+        data.decode(encoding, errors="replace").count('"')
+    if quotes % 2 == 0:
         return
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding,
+    with path.open("r", encoding=text_encoding(encoding),
                    errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter, strict=True)
         start = 1

@@ -4,12 +4,22 @@ CSV goes through pyarrow's multi-threaded reader (the engine behind ``pandas.rea
 engine="pyarrow")``), used directly for its per-column types and its invalid-row hook, which
 drops CRM report footers. Row positions are kept as the frame's index so that a problem can be
 traced back to its line in the file; that mapping is only computed when a problem is shown.
+
+Formats: CSV and TSV (UTF-8 with or without BOM, UTF-16, cp1252), ``.xlsx`` (see sheets.py),
+Parquet, JSON lines and JSON documents (see jsonfiles.py), a ``.gz`` of any of them, and a
+``.zip`` of them (see archives.py), whose members are read as one file: the rows of each
+member in turn, each row located by its member and its line there.
 """
 
 from __future__ import annotations
 
+import io
+import mmap
+import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,61 +28,360 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
+from . import archives
 from .csvtext import (
     check_quotes,
     csv_layout,
     csv_line_mapper,
-    dedupe,
+    encoding_warnings,
+    fallback_encoding,
     is_footer,
     ragged_problems,
 )
 
+LineOf = Callable[[Sequence[int]], list[int | None]]
+Wanted = Callable[[list[str]], dict[str, str | None]]
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
 
 @dataclass
 class RawFile:
-    """A file's cells, untyped where the reader could not type them, plus where rows came from."""
+    """A file's cells, untyped where the reader could not type them, plus where rows came from.
+
+    ``warnings`` are things the reader worked around and the user should know (a few bytes
+    that are not UTF-8). For an archive, ``locations`` names the member a row came from."""
 
     path: Path
     frame: pd.DataFrame
     headers: list[str]
     # index value (record position) -> line in the file; computed lazily
-    _line_of: Callable[[Sequence[int]], list[int | None]] = field(repr=False)
+    _line_of: LineOf = field(repr=False)
+    warnings: list[Problem] = field(default_factory=list)
+    # index value -> the file (or archive member) it came from; None: ``path`` itself
+    _file_of: Callable[[Sequence[int]], list[str]] | None = field(default=None, repr=False)
+    # what must outlive the read for lines to be found later (an unpacked temporary copy)
+    _keep: object = field(default=None, repr=False)
 
     def lines(self, positions: Sequence[int]) -> list[int | None]:
+        """The line of each record position, in the file or in its archive member."""
         return self._line_of(positions)
+
+    def files(self, positions: Sequence[int]) -> list[str]:
+        """The file each record came from: ``export.zip!412873/…json.gz`` in an archive."""
+        if self._file_of is None:
+            return [str(self.path)] * len(positions)
+        return self._file_of(positions)
+
+    def locations(self, positions: Sequence[int]) -> list[tuple[str, int | None]]:
+        return list(zip(self.files(positions), self.lines(positions), strict=True))
+
+
+@dataclass
+class _Part:
+    """One readable file: the file itself, an unpacked ``.gz``, or a member of a zip."""
+
+    label: str  # how problems name it
+    headers: list[str]
+    # types -> the frame (index: record positions from 0) and its line mapping
+    read: Callable[[dict[str, str | None]], tuple[pd.DataFrame, LineOf]]
+    warnings: list[Problem] = field(default_factory=list)
+    # record position -> member, when the part is several members read as one
+    file_of: Callable[[Sequence[int]], list[str]] | None = None
 
 
 def read_headers(path: Path) -> list[str]:
-    """Just the header row, for preset detection and `csops init`."""
-    suffix = path.suffix.lower()
-    if suffix == ".parquet" or suffix == ".pq":
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
-    if suffix == ".xlsx":
-        return [str(name) for name in _read_excel(path, nrows=0).columns]
-    return csv_layout(path)[2]
+    """Just the header row (dotted paths for JSON), for preset detection and `csops init`."""
+    scratch = _Scratch()
+    try:
+        return _union([part.headers for part in _parts(path, scratch, headers_only=True)])
+    finally:
+        scratch.cleanup()
 
 
-def read_file(path: Path, wanted: Callable[[list[str]], dict[str, str | None]],
-              big: bool = False) -> RawFile:
+def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
     """Read ``path``. ``wanted(headers)`` maps each header to read to a type: 'string',
     'dictionary' (repeated text, kept as codes) or None (inferred: numbers, dates); headers it
     leaves out are not parsed at all."""
+    scratch = _Scratch()  # kept by the RawFile: its lines may be looked up later
+    parts = _parts(path, scratch, big=big)
+    headers = _union([part.headers for part in parts])
+    types = wanted(headers)
+    if len(parts) == 1:
+        frame, line_of = parts[0].read(types)
+        warnings = parts[0].warnings
+        file_of = parts[0].file_of
+        if file_of is None and parts[0].label != str(path):
+            file_of = lambda positions, label=parts[0].label: [label] * len(positions)  # noqa: E731
+        return RawFile(path, frame, headers, line_of, warnings, file_of, scratch)
+    frames, mappers, starts = [], [], []
+    offset = 0
+    failed: list[InputError] = []
+    for part in parts:
+        try:
+            frame, line_of = part.read({name: kind for name, kind in types.items()
+                                        if name in part.headers})
+        except InputError as error:  # every member's problems are shown together
+            failed.append(error)
+            continue
+        starts.append(offset)
+        frames.append(frame.set_axis(frame.index + offset))
+        mappers.append(line_of)
+        offset += int(frame.index.max()) + 1 if len(frame) else 0
+    if failed:
+        if len(failed) == 1:
+            raise failed[0]
+        problems = [problem for error in failed for problem in error.problems]
+        total = sum(error.total for error in failed)
+        raise InputError(f"{path}: {total} problem(s) in {len(failed)} of its files",
+                         problems[:MAX_PROBLEMS_SHOWN], total)
+    frame = pd.concat(frames).reindex(columns=list(types))
+    for name, kind in types.items():
+        if kind == "dictionary":  # members' categories differ: concat made them objects
+            frame[name] = frame[name].astype("string[pyarrow]").astype("category")
+    warnings = [problem for part in parts for problem in part.warnings]
+    labels = [part.label for part in parts]
+    starts_array = np.array(starts)
+
+    def member_of(positions: Sequence[int]) -> list[int]:
+        return [int(np.searchsorted(starts_array, p, side="right")) - 1 for p in positions]
+
+    def line_of(positions: Sequence[int]) -> list[int | None]:
+        return [mappers[m]([int(p) - starts[m]])[0]
+                for m, p in zip(member_of(positions), positions, strict=True)]
+
+    def file_of(positions: Sequence[int]) -> list[str]:
+        return [labels[m] for m in member_of(positions)]
+
+    return RawFile(path, frame, headers, line_of, warnings, file_of, scratch)
+
+
+def _union(header_lists: list[list[str]]) -> list[str]:
+    return list(dict.fromkeys(name for headers in header_lists for name in headers))
+
+
+class _Scratch:
+    """A temporary folder for unpacked CSV files, made when first needed and removed when
+    the RawFile that holds it goes."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory | None = None
+
+    def __truediv__(self, name: str) -> Path:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="csops-")
+        return Path(self._folder.name) / name
+
+    def cleanup(self) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+
+
+def _parts(path: Path, scratch: _Scratch, big: bool = False, headers_only: bool = False
+           ) -> list[_Part]:
+    """The readable files behind ``path``: itself, its unpacked ``.gz``, or a zip's members.
+    Compression is told by the file's first bytes too: an API answer saved as
+    ``export.json`` may be gzip or zip data."""
     suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if suffix == ".zip" or (magic == b"PK\x03\x04" and suffix != ".xlsx"):
+        return _zip_parts(path, scratch, big, headers_only)
+    if suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
+        inner = archives.inner_suffix(path.name)
+        budget = archives.Budget(str(path))
+        if inner in JSON_SUFFIXES:
+            def unpack(budget: archives.Budget = budget) -> bytes:
+                return archives.gunzip(path.read_bytes(), str(path), budget)
+
+            return [_json_part(unpack(), str(path),
+                               lambda: unpack(archives.Budget(str(path))))]
+        unpacked = scratch / f"unpacked{inner}"
+        archives.gunzip_file(path, unpacked, budget)
+        return [_file_part(unpacked, inner, str(path), big, headers_only)]
+    return [_file_part(path, suffix, str(path), big, headers_only)]
+
+
+def _file_part(path: Path, suffix: str, label: str, big: bool, headers_only: bool) -> _Part:
     if suffix == ".xlsx":
-        return _read_xlsx(path, wanted)
-    if suffix in (".parquet", ".pq"):
-        return _read_parquet(path, wanted)
-    return _read_csv(path, wanted, big)
+        return _xlsx_part(path, label, headers_only)
+    if suffix in PARQUET_SUFFIXES:
+        return _parquet_part(path, label)
+    if suffix in JSON_SUFFIXES:
+        return _json_part(_mapped(path), label, path.read_bytes)
+    return _csv_part(path, label, big, headers_only)
+
+
+def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> list[_Part]:
+    archive = archives.open_zip(path)
+    with archive:
+        members = archives.zip_members(path, archive)
+        formats = {_format_of(member.suffix) for member in members}
+        if len(formats) > 1:
+            listed = ", ".join(sorted(formats))
+            raise InputError(f"{path}: the archive mixes formats ({listed})", [Problem(
+                str(path), f"the archive holds files of several formats ({listed})",
+                fix="keep one kind of export per archive, or unpack it and give the files "
+                    "one by one", code=ProblemCode.MIXED_FORMATS)])
+        budget = archives.Budget(str(path))
+        if formats == {"json"}:
+            return [_json_members(path, archive, members, budget)]
+        parts = []
+        for number, member in enumerate(members):
+            data = archives.read_member(archive, member, budget)
+            if member.suffix == ".xlsx":
+                parts.append(_xlsx_part(io.BytesIO(data), member.label, headers_only))
+            elif member.suffix in PARQUET_SUFFIXES:
+                parts.append(_parquet_part(pa.BufferReader(data), member.label))
+            else:
+                unpacked = scratch / f"member{number}{member.suffix}"
+                unpacked.write_bytes(data)
+                parts.append(_csv_part(unpacked, member.label, big, headers_only))
+        return parts
+
+
+def _format_of(suffix: str) -> str:
+    if suffix in JSON_SUFFIXES:
+        return "json"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    return "xlsx" if suffix == ".xlsx" else "csv"
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+
+def _mapped(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped: Arrow parses them in place, the page cache is not
+    copied into Python."""
+    with path.open("rb") as handle:
+        try:
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (ValueError, OSError):  # empty, or a file that cannot be mapped
+            return path.read_bytes()
+
+
+def _json_part(data: bytes | mmap.mmap, label: str, reload: Callable[[], bytes]) -> _Part:
+    from .jsonfiles import read_json_records
+
+    table, line_of = read_json_records(data, label, reload)
+    return _arrow_part(table, label, line_of)
+
+
+def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.Member],
+                  budget: archives.Budget) -> _Part:
+    """All JSON members of a zip as one table: read in parallel (pyarrow and zlib release
+    the GIL), then concatenated in name order."""
+    from .jsonfiles import read_json_records
+
+    def reload(member: archives.Member) -> bytes:
+        with archives.open_zip(path) as again:
+            return archives.read_member(again, member, archives.Budget(str(path)))
+
+    def read(member: archives.Member):
+        data = archives.read_member(archive, member, budget)
+        if not data.strip():  # an hour without events
+            return pa.table({}), lambda positions: [None] * len(positions)
+        return read_json_records(data, member.label, lambda: reload(member))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(read, members))
+    tables = _same_types([table for table, _ in results])
+    table = pa.concat_tables(tables, promote_options="permissive")
+    starts = np.cumsum([0] + [len(t) for t in tables[:-1]])
+    labels = [member.label for member in members]
+    mappers = [line_of for _, line_of in results]
+
+    def member_of(positions: Sequence[int]) -> list[int]:
+        return [int(np.searchsorted(starts, p, side="right")) - 1 for p in positions]
+
+    def line_of(positions: Sequence[int]) -> list[int | None]:
+        return [mappers[m]([int(p) - int(starts[m])])[0]
+                for m, p in zip(member_of(positions), positions, strict=True)]
+
+    part = _arrow_part(table, labels[0], line_of)
+    part.file_of = lambda positions: [labels[m] for m in member_of(positions)]
+    return part
+
+
+def _same_types(tables: list[pa.Table]) -> list[pa.Table]:
+    """Columns typed differently in different members become text in all of them."""
+    seen: dict[str, pa.DataType] = {}
+    clash: set[str] = set()
+    for table in tables:
+        for field_ in table.schema:
+            if pa.types.is_null(field_.type):
+                continue
+            first = seen.setdefault(field_.name, field_.type)
+            numbers = pa.types.is_integer(first) or pa.types.is_floating(first), \
+                pa.types.is_integer(field_.type) or pa.types.is_floating(field_.type)
+            if first != field_.type and not all(numbers):  # whole and decimal: promoted
+                clash.add(field_.name)
+    if not clash:
+        return tables
+    return [table.select(table.column_names) if not clash & set(table.column_names) else
+            pa.table({name: (table[name].cast(pa.string()) if name in clash else table[name])
+                      for name in table.column_names}) for table in tables]
+
+
+def _arrow_part(table: pa.Table, label: str, line_of: LineOf) -> _Part:
+    def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        columns = {}
+        for name, kind in types.items():
+            if name not in table.column_names:
+                continue
+            column = table[name]
+            if kind is not None or pa.types.is_null(column.type):
+                column = column.cast(pa.string()) if not pa.types.is_string(column.type) \
+                    else column
+                if kind == "dictionary":
+                    column = column.dictionary_encode()
+            columns[name] = column
+        frame = pa.table(columns).to_pandas(types_mapper=_types_mapper, date_as_object=False) \
+            if columns else pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+        return frame, line_of
+
+    return _Part(label, list(table.column_names), read)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, wanted, big: bool) -> RawFile:
-    encoding, delimiter, headers = csv_layout(path)
-    types = wanted(headers)
+def _csv_part(path: Path, label: str, big: bool, headers_only: bool) -> _Part:
+    try:
+        encoding, delimiter, headers = csv_layout(path)
+    except InputError as error:
+        raise _relabel(error, path, label) from None
+    if headers_only:
+        return _Part(label, headers, _unread)
+
+    def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        try:
+            return _read_csv(path, (encoding, delimiter, headers), types, big, part)
+        except InputError as error:
+            raise _relabel(error, path, label) from None
+
+    part = _Part(label, headers, read)
+    return part
+
+
+def _unread(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+    raise AssertionError("a part opened for its headers only is not read")
+
+
+def _relabel(error: InputError, path: Path, label: str) -> InputError:
+    """Problems found in an unpacked copy name the file or member it came from."""
+    if label == str(path):
+        return error
+    problems = [replace(problem, file=label) if problem.file == str(path) else problem
+                for problem in error.problems]
+    return InputError(error.message.replace(str(path), label), problems, error.total,
+                      code=error.code)
+
+
+def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, str | None],
+              big: bool, part: _Part) -> tuple[pd.DataFrame, LineOf]:
+    encoding, delimiter, headers = layout
     bad_rows: list[str] = []
 
     def on_invalid_row(row) -> str:
@@ -108,13 +417,13 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
             table = attempt(column_types, encoding)
             break
         except UnicodeDecodeError:
-            encoding = "cp1252"
+            encoding = fallback_encoding(path)
             table = attempt(column_types, encoding)
             break
         except pa.ArrowInvalid as error:
             message = str(error)
             if "UTF8" in message or "UTF-8" in message or "utf8" in message:
-                encoding = "cp1252"
+                encoding = fallback_encoding(path)
                 try:
                     table = attempt(column_types, encoding)
                     break
@@ -135,8 +444,8 @@ def _read_csv(path: Path, wanted, big: bool) -> RawFile:
         problems = ragged_problems(path, len(headers), delimiter, encoding)
         raise InputError(f"{path}: {len(problems)} row(s) with the wrong number of fields",
                          problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
-    frame = _drop_blank_and_footer_rows(frame)
-    return RawFile(path, frame, headers, line_of)
+    part.warnings.extend(encoding_warnings(path, encoding, part.label))
+    return _drop_blank_and_footer_rows(frame), line_of
 
 
 def _types_mapper(arrow_type: pa.DataType):
@@ -179,49 +488,49 @@ def _drop_blank_and_footer_rows(frame: pd.DataFrame) -> pd.DataFrame:
 # --- Excel and Parquet -------------------------------------------------------------------------
 
 
-def _read_excel(path: Path, nrows: int | None = None) -> pd.DataFrame:
-    try:
-        return pd.read_excel(path, dtype=object, nrows=nrows, engine="openpyxl")
-    except Exception as error:  # openpyxl raises many types for a corrupt workbook
-        raise InputError(f"{path}: cannot be read as an Excel workbook",
-                         [Problem(str(path), str(error).splitlines()[0] if str(error) else
-                                  type(error).__name__, fix="save it again as .xlsx or CSV",
-                                  code=ProblemCode.UNREADABLE_FILE)]
-                         ) from None
+def _xlsx_part(source, label: str, headers_only: bool) -> _Part:
+    from .sheets import cell_text, read_sheet
+
+    sheet = read_sheet(source, label, header_only=headers_only)
+
+    def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        index = {name: position for position, name in enumerate(sheet.headers)}
+        frame = pd.DataFrame(
+            {name: pd.array([cell_text(row[index[name]]) for row in sheet.rows],
+                            dtype="string[pyarrow]")
+             for name in types if name in index}, index=pd.RangeIndex(len(sheet.rows)))
+        for name, kind in types.items():
+            if kind == "dictionary" and name in frame:
+                frame[name] = frame[name].astype("category")
+        numbers = sheet.row_numbers
+        frame = _drop_blank_and_footer_rows(frame)
+        return frame, lambda positions: [numbers[p] if 0 <= p < len(numbers) else None
+                                         for p in positions]
+
+    return _Part(label, sheet.headers, read)
 
 
-def _excel_text(value) -> object:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(path: Path, wanted) -> RawFile:
-    sheet = _read_excel(path)
-    headers = dedupe([str(name).strip() for name in sheet.columns])
-    sheet.columns = headers
-    chosen = list(wanted(headers))
-    frame = pd.DataFrame({name: sheet[name].map(_excel_text).astype("string[pyarrow]")
-                          for name in chosen}, index=sheet.index)
-    frame = _drop_blank_and_footer_rows(frame)
-    return RawFile(path, frame, headers, lambda positions: [p + 2 for p in positions])
-
-
-def _read_parquet(path: Path, wanted) -> RawFile:
+def _parquet_part(source, label: str) -> _Part:
     import pyarrow.parquet as pq
 
     try:
-        names = list(pq.read_schema(path).names)
-        chosen = list(wanted(names))
-        table = pq.read_table(path, columns=chosen)
+        names = list(pq.read_schema(source).names)
     except (pa.ArrowInvalid, OSError) as error:
-        raise InputError(f"{path}: cannot be read as Parquet",
-                         [Problem(str(path), str(error).splitlines()[0],
-                                  fix="write it again as Parquet, or export CSV",
-                                  code=ProblemCode.UNREADABLE_FILE)]) from None
-    frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
-    return RawFile(path, frame, names, lambda positions: [p + 1 for p in positions])
+        raise _parquet_error(label, error) from None
+
+    def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        try:
+            table = pq.read_table(source, columns=[name for name in types if name in names])
+        except (pa.ArrowInvalid, OSError) as error:
+            raise _parquet_error(label, error) from None
+        frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
+        return frame, lambda positions: [p + 1 for p in positions]
+
+    return _Part(label, names, read)
+
+
+def _parquet_error(label: str, error: Exception) -> InputError:
+    return InputError(f"{label}: cannot be read as Parquet",
+                      [Problem(label, str(error).splitlines()[0],
+                               fix="write it again as Parquet, or export CSV",
+                               code=ProblemCode.UNREADABLE_FILE)])

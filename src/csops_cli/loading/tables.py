@@ -285,11 +285,11 @@ def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: 
                       "; for day-first dates set inputs: dayfirst: true"))
             problems += _pending(source, bad, header, ProblemCode.NOT_A_DATE, "not a date", fix)
         elif column.kind == "money":
-            parsed, bad = values.parse_money(source)
+            parsed, bad = values.parse_money(source, config.inputs.decimal)
             problems += _pending(source, bad, header, ProblemCode.NOT_AN_AMOUNT, "not an amount",
                                  "write amounts as 1200, 1,200.50 or $1,200")
         else:
-            parsed, bad = values.parse_number(source)
+            parsed, bad = values.parse_number(source, config.inputs.decimal)
             problems += _pending(source, bad, header, ProblemCode.NOT_A_NUMBER, "not a number",
                                  "write a plain number")
             negative = (parsed < 0).fillna(False)
