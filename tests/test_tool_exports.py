@@ -168,6 +168,7 @@ def test_hubspot_assumptions_are_listed_by_validate_with_their_counts(truth, cli
         int((computed["months"] > 12).sum())}), output
     assert count_on_line(output, r"several associated companies",
                          {len(truth.multi_company_activities)}), output
+    assert count_on_line(output, r"not in the (accounts|companies)", {2}), output
     assert not re.search(r"taken as CSM", output, re.IGNORECASE)  # the CSM column is there
 
 

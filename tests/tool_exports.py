@@ -43,7 +43,8 @@ CANONICAL_COLUMNS = {
     "activities": ["account_id", "date", "activity_type", "owner"],
     "team": ["owner", "role", "manager"],
 }
-ORPHAN_ACCOUNT = "A99999"  # usage from an account the CRM export does not have
+ORPHAN_ACCOUNT = "A99999"  # usage and two activities of an account the CRM export lacks
+UNKNOWN_COMPANY = "Unknown company"
 
 HUBSPOT_FILES = {
     "companies": "hubspot-crm-exports-all-companies-2026-11-20.csv",
@@ -204,7 +205,11 @@ def build_truth(accounts: int = 40, seed: int = 11, events: int = 20_000) -> Tru
         account_frame["created_date"],
         account_frame["account_id"].map(first_start) - pd.Timedelta(days=3))
     activities = _truth_activities(rng, sample["activities"])
-    multi = frozenset(np.flatnonzero(rng.random(len(activities)) < 0.08).tolist())
+    # two calls logged on a company that is not in the companies export
+    orphans = activities.tail(2).assign(account_id=ORPHAN_ACCOUNT, activity_type="call")
+    activities = pd.concat([activities, orphans], ignore_index=True)
+    several = (rng.random(len(activities)) < 0.08) & (activities["account_id"] != ORPHAN_ACCOUNT)
+    multi = frozenset(np.flatnonzero(several.to_numpy()).tolist())
     return Truth(
         accounts=account_frame.reset_index(drop=True),
         contracts=contracts,
@@ -413,7 +418,9 @@ def _amount(value: float) -> str:
 
 
 def _names(truth: Truth) -> dict[str, str]:
-    return dict(zip(truth.accounts["account_id"], truth.accounts["account_name"], strict=True))
+    names = dict(zip(truth.accounts["account_id"], truth.accounts["account_name"], strict=True))
+    names[ORPHAN_ACCOUNT] = UNKNOWN_COMPANY
+    return names
 
 
 def _domain(name: str) -> str:
