@@ -5,7 +5,7 @@ Data Explorer CSV, Segment), tests/tool_exports.py writes a data folder as downl
 canonical CSVs behind it. After `csops init DATA`, with no hand-written configuration, csops must
 find the same ARR per account, the same core metrics and the same active users as on the
 canonical CSVs (PRODUCT.md §1, issue 11 "Done means"). The rules the files follow are those of
-/work/research/sources-spec.md.
+the shared sources spec (research/sources-spec.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The fixture generator itself: each tool's files have the real shape and encode the truth.
 
-The truth is recomputed from the written files with plain Python and the rules of
-/work/research/sources-spec.md, so a fixture that drifts from the spec fails here, not in the
-equivalence tests that depend on it.
+The truth is recomputed from the written files with plain Python and the rules of the shared
+sources spec (research/sources-spec.md), so a fixture that drifts from the spec fails here, not
+in the equivalence tests that depend on it.
 """
 
 from __future__ import annotations

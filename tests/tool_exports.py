@@ -6,8 +6,9 @@ contract terms (some multi-year), co-termed expansions, ARR in multiples of 1,20
 spread over any whole-month term is a whole number), activity types the CRMs export, and a few
 anonymous users. `assemble()` writes one combination of CRM and usage source the way the tools
 download their files (names, headers, quoting, footers, date formats, JSON nesting, zip layout,
-title rows, epoch times), following /work/research/sources-spec.md; `write_canonical()` writes
-the same truth as canonical CSVs, so that a test can compare csops on both.
+title rows, epoch times), following the shared sources spec (research/sources-spec.md);
+`write_canonical()` writes the same truth as canonical CSVs, so that a test can compare csops on
+both.
 
 Account and contract ids differ per CRM (HubSpot record ids are numbers, Salesforce ids are
 18-character keys), so the canonical truth is asked for per CRM: `canonical_tables(truth, crm)`.
