@@ -12,6 +12,7 @@ from .loading import load_table
 from .loading.events import account_index
 from .loading.recognise import FileMatch, recognise, tables_of
 from .loading.schema import TABLE_NAMES
+from .loading.tables import unknown_account_assumption
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,15 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
                 checks.append(TableCheck(name, match.path.name, failed=True))
                 continue
             loaded.setdefault(name, table)
+            assumptions = list(table.assumptions)
+            if name == "activities" and "accounts" in loaded:
+                assumptions += unknown_account_assumption(table, loaded["accounts"])
             mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
                                for canonical, header in table.source_columns.items())
             checks.append(TableCheck(name, table.path.name, table.rows,
                                      read_as(match), mapped,
                                      assumptions=tuple((a.text, a.count)
-                                                       for a in table.assumptions)))
+                                                       for a in assumptions)))
     return Validation(folder, label, checks, failures, matches)
 
 

@@ -440,14 +440,21 @@ def _count_unknown_accounts(tables: dict[str, Table]) -> None:
     """Activities of a source-read file for companies the accounts export lacks are counted
     as an assumption (they are left out of every account's signals)."""
     activities, accounts = tables.get("activities"), tables.get("accounts")
-    if activities is None or accounts is None or not (
-            activities.source_id or any(part.source_id for part in activities.parts)):
-        return
+    if activities is not None and accounts is not None:
+        activities.assumptions.extend(unknown_account_assumption(activities, accounts))
+
+
+def unknown_account_assumption(activities: Table, accounts: Table) -> list[Assumption]:
+    """Activities of a source-read file for companies the accounts export lacks: left out of
+    every account's signals, and said so."""
+    if not (activities.source_id or any(part.source_id for part in activities.parts)):
+        return []
     known = set(accounts.frame["account_id"].dropna().astype(str))
     unknown = int((~activities.frame["account_id"].astype("string").isin(known)).sum())
-    if unknown:
-        activities.assumptions.append(Assumption(
-            "activities for companies not in the accounts/companies export", unknown))
+    if not unknown:
+        return []
+    return [Assumption("activities for companies not in the accounts/companies export",
+                       unknown)]
 
 
 def _merged(errors: list[InputError]) -> InputError:

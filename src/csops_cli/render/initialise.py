@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..initialise import Initialisation
+from ..validation import read_as
 from . import View, captured
 from .validation import assumptions_and_unplaced
 
@@ -25,6 +26,13 @@ def table(result: Initialisation) -> str:
         rows = "problems: see csops validate" if check.failed else f"{check.rows:,}"
         files.add_row(Text(check.file or ""), check.table, Text(check.read_as or ""), rows,
                       Text(check.columns or ""), Text(unmapped.get(check.file or "", "")))
+    for match in result.files:
+        if match.kind == "lookup":  # e.g. Pendo's features: names for another file's codes
+            files.add_row(Text(match.path.name), "lookup", Text(read_as(match)), "",
+                          Text(", ".join(match.mapped.values()) if match.mapped else ""), "")
+        elif match.kind == "unused":
+            files.add_row(Text(match.path.name), Text(match.table or ""), "not used", "",
+                          Text(match.reason), "")
     unplaced = [match for match in result.files if match.kind == "unplaced"]
     shown: list = [files, *assumptions_and_unplaced(result.checks, unplaced)]
     for missing in result.missing:
