@@ -208,8 +208,23 @@ def _file_part(path: Path, suffix: str, label: str, big: bool, headers_only: boo
     if suffix in PARQUET_SUFFIXES:
         return _parquet_part(path, label)
     if suffix in JSON_SUFFIXES:
+        if headers_only:
+            return _json_part(_json_sample(path), label, path.read_bytes)
         return _json_part(_mapped(path), label, path.read_bytes)
     return _csv_part(path, label, big, headers_only)
+
+
+def _json_sample(path: Path) -> bytes:
+    """The start of a JSON lines file, cut at a line end, for its headers; a JSON document
+    (an array, one object) whole, since it cannot be cut."""
+    from .jsonfiles import is_json_lines
+
+    with path.open("rb") as handle:
+        start = handle.read(HEADER_SAMPLE_BYTES)
+    end = start.rfind(b"\n")
+    if len(start) < HEADER_SAMPLE_BYTES or end < 0 or not is_json_lines(start[:end + 1]):
+        return path.read_bytes()
+    return start[:end + 1]
 
 
 def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> list[_Part]:
@@ -225,7 +240,7 @@ def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> 
                     "one by one", code=ProblemCode.MIXED_FORMATS)])
         budget = archives.Budget(str(path))
         if formats == {"json"}:
-            return [_json_members(path, archive, members, budget)]
+            return [_json_members(path, archive, members, budget, headers_only)]
         parts = []
         for number, member in enumerate(members):
             data = archives.read_member(archive, member, budget)
@@ -268,29 +283,52 @@ def _json_part(data: bytes | mmap.mmap, label: str, reload: Callable[[], bytes])
     return _arrow_part(table, label, line_of)
 
 
+HEADER_SAMPLE_MEMBERS = 20  # headers of a zip of JSON files: from its first members
+HEADER_SAMPLE_BYTES = 1 << 20  # and of a JSON lines file: from its first megabyte
+
+
 def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.Member],
-                  budget: archives.Budget) -> _Part:
-    """All JSON members of a zip as one table: read in parallel (pyarrow and zlib release
-    the GIL), then concatenated in name order."""
-    from .jsonfiles import read_json_records
+                  budget: archives.Budget, headers_only: bool = False) -> _Part:
+    """All JSON members of a zip as one table. Members are unpacked in parallel (zlib
+    releases the GIL); when they are all JSON lines (Amplitude's thousands of hourly files)
+    they are parsed by Arrow as one buffer, else one by one, and concatenated in name order."""
+    from .jsonfiles import is_json_lines, read_json_records, record_count
+
+    if headers_only:
+        members = members[:HEADER_SAMPLE_MEMBERS]
 
     def reload(member: archives.Member) -> bytes:
         with archives.open_zip(path) as again:
             return archives.read_member(again, member, archives.Budget(str(path)))
 
-    def read(member: archives.Member):
-        data = archives.read_member(archive, member, budget)
-        if not data.strip():  # an hour without events
-            return pa.table({}), lambda positions: [None] * len(positions)
-        return read_json_records(data, member.label, lambda: reload(member))
-
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(read, members))
-    tables = _same_types([table for table, _ in results])
-    table = pa.concat_tables(tables, promote_options="permissive")
-    starts = np.cumsum([0] + [len(t) for t in tables[:-1]])
-    labels = [member.label for member in members]
-    mappers = [line_of for _, line_of in results]
+        datas = list(pool.map(lambda member: archives.read_member(archive, member, budget),
+                              members))
+    filled = [(member, data) for member, data in zip(members, datas, strict=True)
+              if data.strip()]  # an hour without events is an empty member
+    labels = [member.label for member, _ in filled]
+    joined = None
+    if filled and all(is_json_lines(data) for _, data in filled):
+        counts = [record_count(data) for _, data in filled]
+        try:
+            table, _ = read_json_records(b"\n".join(data.rstrip() for _, data in filled)
+                                         + b"\n", labels[0])
+            joined = len(table) == sum(counts)
+        except InputError:  # read again member by member, which locates the problem
+            joined = False
+    if joined:
+        mappers = [lambda p, member=member, count=count:
+                   _member_lines(reload(member), count)(p) for (member, _), count
+                   in zip(filled, counts, strict=True)]
+        tables_lengths = counts
+    else:
+        results = [read_json_records(data, member.label, lambda member=member: reload(member))
+                   for member, data in filled]
+        tables = _same_types([table for table, _ in results]) or [pa.table({})]
+        table = pa.concat_tables(tables, promote_options="permissive")
+        mappers = [line_of for _, line_of in results]
+        tables_lengths = [len(t) for t in tables]
+    starts = np.cumsum([0] + tables_lengths[:-1])
 
     def member_of(positions: Sequence[int]) -> list[int]:
         return [int(np.searchsorted(starts, p, side="right")) - 1 for p in positions]
@@ -299,9 +337,15 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
         return [mappers[m]([int(p) - int(starts[m])])[0]
                 for m, p in zip(member_of(positions), positions, strict=True)]
 
-    part = _arrow_part(table, labels[0], line_of)
+    part = _arrow_part(table, labels[0] if labels else str(path), line_of)
     part.file_of = lambda positions: [labels[m] for m in member_of(positions)]
     return part
+
+
+def _member_lines(data: bytes, records: int) -> LineOf:
+    from .jsonfiles import lines_mapper
+
+    return lines_mapper(data, records)
 
 
 def _same_types(tables: list[pa.Table]) -> list[pa.Table]:

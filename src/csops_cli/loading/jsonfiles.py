@@ -58,6 +58,22 @@ def read_json_records(data: bytes | mmap.mmap, label: str,
     return _read_lines(data, label, reload)
 
 
+def is_json_lines(data: bytes) -> bool:
+    """One JSON object per line (not an array, not one document over several lines)."""
+    first = _NON_SPACE.search(data)
+    return first is not None and data[first.start():first.start() + 1] == b"{" and \
+        not _is_one_document(data, first.start())
+
+
+def record_count(data: bytes) -> int:
+    """Records of JSON lines ``data``: its lines that are not blank (Arrow skips those)."""
+    return len(_RECORD_START.findall(data))
+
+
+def lines_mapper(data: bytes, records: int | None) -> LineOf:
+    return _lines_mapper(data, records)
+
+
 def _is_one_document(data: bytes | mmap.mmap, start: int) -> bool:
     """True when the first line is not a whole JSON object followed by more lines: a pretty
     printed document, or a one-line object such as ``{"results": [...]}``."""
@@ -121,6 +137,9 @@ def _read_lines(data: bytes | mmap.mmap, label: str,
         return mapper[0](positions)
 
     return flatten(table), line_of
+
+
+_RECORD_START = re.compile(rb"(?m)^[ \t\r]*\S")
 
 
 def _lines_mapper(data: bytes, records: int | None) -> LineOf:
