@@ -240,3 +240,23 @@ def test_a_fix_hint_never_proposes_a_column_whose_values_do_not_fit(column, unfi
     assert column in text  # the missing column is reported
     for form in (f'{column}: "{unfit}"', f"{column}: '{unfit}'", f"{column}: {unfit}"):
         assert form not in text, text
+
+
+def test_the_audit_lists_each_assumption_with_its_rows(truth, cli, tmp_path):
+    data = tx.assemble(tmp_path / "data", "hubspot", "segment", truth)
+    init(cli, data)
+    findings = run_json(cli, "audit", data, "--format", "json")["findings"]
+    assumed = {f["title"]: f["count"] for f in findings if f["check"] == "source_assumption"}
+    won = truth.contracts
+    assert assumed == {
+        "Reading the contracts: open or lost deals left out": len(truth.other_deals),
+        "Reading the contracts: default 12-month term (no contract end date)":
+            int((~won["dated"]).sum()),
+        "Reading the contracts: Amount spread over the term as ARR (no Annual recurring "
+        "revenue)": int((~won["arr_given"]).sum()),
+        "Reading the activities: activities with several associated companies counted once, "
+        "for the first": len(truth.multi_company_activities),
+        "Reading the activities: activities for companies not in the accounts/companies "
+        "export": 2,
+    }
+    assert all(f["severity"] == "info" for f in findings if f["check"] == "source_assumption")

@@ -86,6 +86,7 @@ class Audit:
 def run(exports: Exports, signals: Signals, report: MetricsReport, config: Config) -> Audit:
     findings = [finding for check in CHECKS
                 if (finding := check(exports, signals, config)) is not None]
+    findings += source_assumptions(exports)
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -f.count))
     return Audit(signals.as_of, _metric_audits(report, config), findings,
                  _coverage(exports, signals.as_of))
@@ -367,6 +368,17 @@ def short_coverage(exports, signals, config):
     return Finding("short_coverage", "warning", "Exports covering fewer days than a metric's "
                    "window needs", len(short),
                    "export a longer date range; until then the metric undercounts", short)
+
+
+def source_assumptions(exports: Exports) -> list[Finding]:
+    """What reading a tool's export assumed (deals left out, a default term, an owner taken as
+    CSM ...), with the rows each assumption touches: the numbers rest on them."""
+    return [Finding("source_assumption", "info", f"Reading the {table.name}: {assumption.text}",
+                    assumption.count, "change the assumption in sources: of playbooks.yaml "
+                    "(csops init writes them there)",
+                    [Example(path.name, None, "read through its source")
+                     for path in table.paths[:EXAMPLES]])
+            for table in exports.tables() for assumption in table.assumptions]
 
 
 CHECKS: list[Callable[[Exports, Signals, Config], Finding | None]] = [
