@@ -433,6 +433,21 @@ def test_usage_from_an_amplitude_zip(tmp_path):
     assert frame["business_unit"].tolist() == ["Finance"] * 3
 
 
+def test_a_bad_value_in_a_zip_member_is_located_in_that_member(tmp_path):
+    config = parse_config(default_config_text().replace(
+        "preset: auto", "preset: none", 1) + "\ncolumns:\n  usage:\n"
+        "    account_id: groups.company\n    timestamp: event_time\n")
+    late = amplitude(23, ["A001"])
+    late["event_time"] = "the 23rd"
+    path = amplitude_zip(tmp_path / "export.zip", {
+        0: [amplitude(0, ["A001"])], 23: [amplitude(23, ["A002"]), late]})
+    with pytest.raises(InputError) as raised:
+        load_table("usage", path, config)
+    assert [(p.file, p.line, p.column, p.value, p.code) for p in raised.value.problems] == [
+        (f"{path}!412873/412873_2026-11-20_23#0.json.gz", 2, "event_time", "the 23rd",
+         ProblemCode.NOT_A_DATE)]
+
+
 # --- values ------------------------------------------------------------------------------------
 
 

@@ -365,11 +365,12 @@ def _normalize_categories(frame: pd.DataFrame, table: str) -> None:
 def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputError:
     pending.sort(key=lambda item: item[0])
     shown = pending[:MAX_PROBLEMS_SHOWN]
-    lines = raw.lines([item[0] for item in shown])
-    problems = [Problem(str(path), message, line=line, column=header, value=value, fix=fix,
+    # a zip's rows are located in their member: export.zip!412873/…json.gz, line N
+    places = raw.locations([item[0] for item in shown])
+    problems = [Problem(file, message, line=line, column=header, value=value, fix=fix,
                         code=code)
-                for (_, header, value, code, message, fix), line in zip(shown, lines,
-                                                                         strict=True)]
+                for (_, header, value, code, message, fix), (file, line) in zip(
+                    shown, places, strict=True)]
     return InputError(f"{path}: {len(pending)} problem(s)", problems, total=len(pending))
 
 
