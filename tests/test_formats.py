@@ -535,3 +535,23 @@ def test_workbook_in_memory_reads_like_a_file(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("sheet.xlsx", buffer.getvalue())
     assert cells(read_file(path, as_text)) == [["1", "2"]]
+
+
+def test_a_mostly_utf8_file_with_a_stray_byte_is_read_and_the_byte_reported(cli, tmp_path):
+    text = "account_id,account_name\nA1,Société Générale\nA2,Café Noir\n".encode()
+    (tmp_path / "accounts.csv").write_bytes(text.replace(b"\xc3\xa9 Noir", b"\xe9 Noir"))
+    (tmp_path / "contracts.csv").write_text("contract_id,account_id,start_date,end_date,arr\n"
+                                            "C1,A1,2026-01-01,2027-01-01,100\n")
+    from csops_cli.validation import validate
+
+    [warning] = [w for check in validate(tmp_path, {}, None).tables for w in check.warnings]
+    assert (warning.file, warning.line, warning.code) == (
+        str(tmp_path / "accounts.csv"), 3, ProblemCode.MIXED_ENCODING)
+    result = cli("validate", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "byte 0xE9 is not UTF-8" in result.stdout
+    health = cli("health", tmp_path, "--as-of", "2026-06-30", "--no-save", "-f", "csv")
+    assert f"warning: {tmp_path / 'accounts.csv'}, line 3: byte 0xE9 is not UTF-8" in \
+        health.stderr
+    assert "Café Noir" not in health.stdout  # A2 has no contract: not scored
+    assert "Société Générale" in health.stdout

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import load_config
-from .errors import CsopsError, InputError
+from .errors import CsopsError, InputError, Problem
 from .loading import load_table
 from .loading.events import account_index
 from .loading.recognise import FileMatch, recognise, tables_of
@@ -25,6 +25,7 @@ class TableCheck:
     failed: bool = False
     # (text, rows it touches) of each assumption its source made
     assumptions: tuple[tuple[str, int], ...] = ()
+    warnings: tuple[Problem, ...] = ()  # what the reader worked around (file, line, value)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
             checks.append(TableCheck(name, table.path.name, table.rows,
                                      read_as(match), mapped,
                                      assumptions=tuple((a.text, a.count)
-                                                       for a in assumptions)))
+                                                       for a in assumptions),
+                                     warnings=tuple(table.warnings)))
     return Validation(folder, label, checks, failures, matches)
 
 

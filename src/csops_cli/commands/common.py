@@ -33,6 +33,8 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
 
         exports = load_exports(inputs.data, config, inputs.files(), early=early)
     for table in exports.tables():
+        for warning in table.warnings:  # read, but a person should check
+            note(f"warning: {warning.file}, line {warning.line}: {warning.message}", quiet)
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)
     return config, exports

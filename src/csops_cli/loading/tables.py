@@ -74,6 +74,13 @@ class Table:
         return len(self.frame)
 
     @property
+    def warnings(self) -> list[Problem]:
+        """What the readers worked around and a person should know (a few bytes of a UTF-8
+        file that are not UTF-8), located by file and line."""
+        own = list(getattr(self.raw, "warnings", None) or [])
+        return own + [warning for part in self.parts for warning in part.warnings]
+
+    @property
     def paths(self) -> list[Path]:
         return [part.path for part in self.parts] if self.parts else [self.path]
 

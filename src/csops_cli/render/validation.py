@@ -45,6 +45,18 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
         for check, text, count in assumptions:
             listed.add_row(check.table, Text(check.file or ""), f"{count:,}", Text(text))
         shown.append(listed)
+    warnings = [warning for check in checks for warning in check.warnings]
+    if warnings:
+        listed = Table(title="Warnings: read, but check", title_justify="left",
+                       header_style="bold", box=box.SIMPLE_HEAD)
+        for name, justify in [("File", "left"), ("Line", "right"), ("Value", "left"),
+                              ("What", "left"), ("Fix", "left")]:
+            listed.add_column(name, justify=justify, overflow="fold")
+        for warning in warnings:
+            listed.add_row(Text(warning.file), "" if warning.line is None else str(warning.line),
+                           Text(warning.value or ""), Text(warning.message),
+                           Text(warning.fix or ""))
+        shown.append(listed)
     if unplaced:
         table = Table(title="Files not used (recognised as no export)", title_justify="left",
                       header_style="bold", box=box.SIMPLE_HEAD)
