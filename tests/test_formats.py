@@ -505,8 +505,8 @@ def test_decimal_comma_numbers_and_money():
 
 
 def test_decimal_comma_setting_reaches_the_contracts(tmp_path):
-    config = parse_config(default_config_text().replace(
-        "inputs:\n", 'inputs:\n  decimal: ","\n', 1))
+    config = parse_config(default_config_text().replace('decimal: "."', 'decimal: ","', 1))
+    assert config.inputs.decimal == ","
     path = tmp_path / "contracts.csv"
     path.write_text("contract_id;account_id;start_date;end_date;arr;licenses\n"
                     'C1;001;2026-01-01;2027-01-01;"1.200,50";3\n')

@@ -283,6 +283,9 @@ def _json_part(data: bytes | mmap.mmap, label: str, reload: Callable[[], bytes])
     return _arrow_part(table, label, line_of)
 
 
+# members smaller than this on average (Amplitude's hourly files) are parsed as one buffer;
+# larger ones in parallel, one by one
+JOIN_BELOW_BYTES = 1 << 20
 HEADER_SAMPLE_MEMBERS = 20  # headers of a zip of JSON files: from its first members
 HEADER_SAMPLE_BYTES = 1 << 20  # and of a JSON lines file: from its first megabyte
 
@@ -308,7 +311,8 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
               if data.strip()]  # an hour without events is an empty member
     labels = [member.label for member, _ in filled]
     joined = None
-    if filled and all(is_json_lines(data) for _, data in filled):
+    small = sum(len(data) for _, data in filled) < JOIN_BELOW_BYTES * max(len(filled), 1)
+    if filled and small and all(is_json_lines(data) for _, data in filled):
         counts = [record_count(data) for _, data in filled]
         try:
             table, _ = read_json_records(b"\n".join(data.rstrip() for _, data in filled)

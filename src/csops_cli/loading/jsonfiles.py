@@ -66,8 +66,10 @@ def is_json_lines(data: bytes) -> bool:
 
 
 def record_count(data: bytes) -> int:
-    """Records of JSON lines ``data``: its lines that are not blank (Arrow skips those)."""
-    return len(_RECORD_START.findall(data))
+    """Records of JSON lines ``data`` without blank lines: its lines (a blank line makes the
+    count too high, which the caller notices against Arrow's count)."""
+    data = data.rstrip()
+    return data.count(b"\n") + 1 if data else 0
 
 
 def lines_mapper(data: bytes, records: int | None) -> LineOf:
@@ -137,9 +139,6 @@ def _read_lines(data: bytes | mmap.mmap, label: str,
         return mapper[0](positions)
 
     return flatten(table), line_of
-
-
-_RECORD_START = re.compile(rb"(?m)^[ \t\r]*\S")
 
 
 def _lines_mapper(data: bytes, records: int | None) -> LineOf:
