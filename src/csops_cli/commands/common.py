@@ -24,14 +24,18 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
     quiet = inputs.quiet
     label, config = load_config(inputs.config, inputs.data)
     note(f"config: {label}", quiet)
-    # the large usage export: its parse starts while pandas imports; stopped on any way out
+    # each file is recognised once; the large usage export's parse starts while pandas
+    # imports, and is stopped on any way out
     from ..loading.events import usage_read
+    from ..loading.recognise import recognise
 
+    matches = recognise(inputs.data, config, inputs.files())
     with slow_status("reading exports", quiet), \
-            usage_read(inputs.data, inputs.files(), config) as early:
+            usage_read(inputs.data, inputs.files(), config, matches) as early:
         from ..loading import load_exports  # pandas imports while the usage read runs
 
-        exports = load_exports(inputs.data, config, inputs.files(), early=early)
+        exports = load_exports(inputs.data, config, inputs.files(), early=early,
+                               matches=matches)
     for table in exports.tables():
         for warning in table.warnings:  # read, but a person should check
             note(f"warning: {warning.file}, line {warning.line}: {warning.message}", quiet)

@@ -34,6 +34,7 @@ from ..dates import as_datetimes, day_numbers
 from ..errors import InputError
 from .columns import find_exports, table_mapping
 from .csvtext import csv_layout, csv_line_mapper, is_footer
+from .recognise import FileMatch, tables_of
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: reading starts without it
     import pandas as pd
@@ -271,30 +272,36 @@ class UsageRead:
             wait([self._result], timeout=STOP_WAIT_SECONDS)
 
 
-def _usage_path(folder: Path | None, explicit: dict[str, Path | None] | None) -> Path | None:
+def _usage_path(folder: Path | None, explicit: dict[str, Path | None] | None,
+                config: Config | None = None, matches: list[FileMatch] | None = None
+                ) -> Path | None:
+    """The usage export (its first file), from what the folder's files were recognised as."""
     try:
-        return find_exports(folder, explicit).get("usage")
+        if matches is None:
+            return find_exports(folder, explicit, config).get("usage")
+        feeding = tables_of(matches, folder).get("usage")
     except InputError:
         return None  # reported when the exports are loaded
+    return feeding[0].path if feeding else None
 
 
 def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | None,
                      config: Config) -> UsageRead | None:
     """Start reading the usage export of ``folder`` in the background, if it has one.
     Prefer :func:`usage_read`, which stops the read on every way out."""
-    path = _usage_path(folder, explicit)
+    path = _usage_path(folder, explicit, config)
     return None if path is None else UsageRead.start(path, config)
 
 
 @contextmanager
-def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config
-               ) -> Iterator[UsageRead | None]:
+def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
+               matches: list[FileMatch] | None = None) -> Iterator[UsageRead | None]:
     """The usage export's read, started in the background (None when there is nothing to
     read fast) and stopped on leaving the block, however it is left (an error, Ctrl-C, or the
-    read used up)."""
+    read used up). ``matches``: what the folder's files were recognised as, if known."""
     read = None
     try:
-        path = _usage_path(folder, explicit)
+        path = _usage_path(folder, explicit, config, matches)
         read = None if path is None else UsageRead.of(path, config)
         if read is not None:
             read.begin()  # inside the try: a Ctrl-C just after the thread starts stops it

@@ -19,7 +19,6 @@ from .files import RawFile, read_file
 from .recognise import FileMatch, match_for_table, recognise, tables_of
 from .schema import (
     CONTRACT_TYPES,
-    REQUIRED_TABLES,
     TABLE_NAMES,
     TABLES,
 )
@@ -383,23 +382,24 @@ def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputEr
 
 def load_exports(folder: Path | None, config: Config,
                  explicit: dict[str, Path | None] | None = None,
-                 only: tuple[str, ...] = TABLE_NAMES, early: UsageRead | None = None
+                 early: UsageRead | None = None, matches: list[FileMatch] | None = None
                  ) -> Exports:
     """Load every export found. Problems of all files are collected and raised together.
-    ``early`` is the usage export's read when it was started before (see UsageRead)."""
+    ``early`` is the usage export's read when it was started before (see UsageRead);
+    ``matches`` what the folder's files were recognised as, when that is already known."""
     try:
-        return _load_exports(folder, config, explicit, only, early)
+        return _load_exports(folder, config, explicit, early, matches)
     finally:
         if early is not None:
             early.cancel()  # not used after all: the reading thread stops
 
 
 def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path | None] | None,
-                  only: tuple[str, ...], early: UsageRead | None) -> Exports:
-    matches = recognise(folder, config, explicit)
+                  early: UsageRead | None, matches: list[FileMatch] | None) -> Exports:
+    if matches is None:
+        matches = recognise(folder, config, explicit)
     feeding = tables_of(matches, folder)
-    names = [name for name in TABLE_NAMES
-             if name in feeding and (name in only or name in REQUIRED_TABLES)]
+    names = [name for name in TABLE_NAMES if name in feeding]
     tables: dict[str, Table] = {}
     failed: dict[str, InputError] = {}
 
