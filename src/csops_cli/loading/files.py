@@ -295,7 +295,7 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
     """All JSON members of a zip as one table. Members are unpacked in parallel (zlib
     releases the GIL); when they are all JSON lines (Amplitude's thousands of hourly files)
     they are parsed by Arrow as one buffer, else one by one, and concatenated in name order."""
-    from .jsonfiles import is_json_lines, read_json_records, record_count
+    from .jsonfiles import is_json_lines, lines_mapper, read_json_records, record_count
 
     if headers_only:
         members = members[:HEADER_SAMPLE_MEMBERS]
@@ -322,7 +322,7 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
             joined = False
     if joined:
         mappers = [lambda p, member=member, count=count:
-                   _member_lines(reload(member), count)(p) for (member, _), count
+                   lines_mapper(reload(member), count)(p) for (member, _), count
                    in zip(filled, counts, strict=True)]
         tables_lengths = counts
     else:
@@ -344,12 +344,6 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
     part = _arrow_part(table, labels[0] if labels else str(path), line_of)
     part.file_of = lambda positions: [labels[m] for m in member_of(positions)]
     return part
-
-
-def _member_lines(data: bytes, records: int) -> LineOf:
-    from .jsonfiles import lines_mapper
-
-    return lines_mapper(data, records)
 
 
 def _same_types(tables: list[pa.Table]) -> list[pa.Table]:

@@ -72,10 +72,6 @@ def record_count(data: bytes) -> int:
     return data.count(b"\n") + 1 if data else 0
 
 
-def lines_mapper(data: bytes, records: int | None) -> LineOf:
-    return _lines_mapper(data, records)
-
-
 def _is_one_document(data: bytes | mmap.mmap, start: int) -> bool:
     """True when the first line is not a whole JSON object followed by more lines: a pretty
     printed document, or a one-line object such as ``{"results": [...]}``."""
@@ -120,28 +116,28 @@ def _read_lines(data: bytes | mmap.mmap, label: str,
             if retyped is None:
                 # Arrow cannot hold such a field in a column (an object in one record, a
                 # list in the next): these files are read record by record
-                line_of = _lines_mapper(data, None)
+                line_of = lines_mapper(data, None)
                 return _from_records(_python_records(data, label), line_of), line_of
             data = retyped
     else:
-        line_of = _lines_mapper(bytes(data), None)
+        line_of = lines_mapper(bytes(data), None)
         return _from_records(_python_records(bytes(data), label), line_of), line_of
     if reload is None:
-        return flatten(table), _lines_mapper(bytes(data), table.num_rows)
+        return flatten(table), lines_mapper(bytes(data), table.num_rows)
     records = table.num_rows
     mapper: list[LineOf] = []
 
     def line_of(positions: Sequence[int]) -> list[int | None]:
         if not mapper:
             again = reload()
-            mapper.append(_lines_mapper(again[3:] if again.startswith(b"\xef\xbb\xbf")
+            mapper.append(lines_mapper(again[3:] if again.startswith(b"\xef\xbb\xbf")
                                         else again, records))
         return mapper[0](positions)
 
     return flatten(table), line_of
 
 
-def _lines_mapper(data: bytes, records: int | None) -> LineOf:
+def lines_mapper(data: bytes, records: int | None) -> LineOf:
     """Record position -> line. Arrow skips blank lines: when the file has as many lines as
     records there are none (one count of newlines); else they are found by searching for a
     newline followed by a blank line (no Python loop over the lines)."""
