@@ -1,7 +1,8 @@
 """Benchmark: reading the same usage events as CSV, as Mixpanel JSON lines and as an
 Amplitude-style zip of gzipped JSON lines, each into a RawFile (`loading.files.read_file`, as
 the usage table reads it: ids as codes, times typed by the reader). Runs alternate between the
-three formats so that a noisy machine slows them alike; medians and ratios to CSV are printed.
+three formats so that a noisy machine slows them alike; medians and ratios to CSV are printed,
+for the wall time and for the CPU time of all threads (what a read costs whatever else runs).
 
     python benchmarks/json_vs_csv.py                        # 1,000,000 events, 5 rounds
     python benchmarks/json_vs_csv.py --events 200000 --rounds 3
@@ -118,12 +119,13 @@ COLUMNS = {
 COLUMNS["csv.gz"] = COLUMNS["csv"]
 
 
-def time_read(name: str, path: Path) -> float:
+def time_read(name: str, path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads) of one read."""
     columns = COLUMNS[name]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     raw = read_file(path, lambda headers: {h: k for h, k in columns.items() if h in headers},
                     big=True)
-    elapsed = time.perf_counter() - start
+    elapsed = time.perf_counter() - start, time.process_time() - cpu
     assert len(raw.frame) > 0 and list(raw.frame.columns) == list(columns), raw.frame.columns
     return elapsed
 
@@ -136,17 +138,19 @@ def main() -> None:
     paths = ensure_files(HERE / "data" / "json_vs_csv", args.events)
     for name, path in paths.items():
         print(f"{name:15} {path.name:28} {path.stat().st_size / 1e6:8.1f} MB")
-    times: dict[str, list[float]] = {name: [] for name in paths}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
     for name, path in paths.items():
         time_read(name, path)  # warm the page cache and the imports
     for _ in range(args.rounds):
         for name, path in paths.items():
             times[name].append(time_read(name, path))
-    csv = statistics.median(times["csv"])
-    print(f"\n{args.events:,} events, median of {args.rounds} alternating rounds")
+    csv = [statistics.median(run[i] for run in times["csv"]) for i in (0, 1)]
+    print(f"\n{args.events:,} events, median of {args.rounds} alternating rounds "
+          "(wall; CPU of all threads beside it)")
     for name, runs in times.items():
-        median = statistics.median(runs)
-        print(f"{name:15} {median:6.2f} s   {median / csv:4.2f} x CSV")
+        wall, cpu = (statistics.median(run[i] for run in runs) for i in (0, 1))
+        print(f"{name:15} {wall:6.2f} s  {wall / csv[0]:4.2f} x CSV   "
+              f"cpu {cpu:6.2f} s  {cpu / csv[1]:4.2f} x CSV")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import zipfile
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -305,6 +306,20 @@ def test_compression_is_told_by_content_too(tmp_path):
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("1/1_2026-11-20_0#0.json", json_lines(MIXPANEL))
     assert len(read_file(zipped, as_text).frame) == 3
+
+
+@pytest.mark.parametrize("inflater", [archives.inflate, zlib], ids=["isal-or-zlib", "zlib"])
+def test_gunzip_is_the_same_with_either_inflater(monkeypatch, inflater):
+    monkeypatch.setattr(archives, "inflate", inflater)
+    two_streams = gzip.compress(b"a" * 1000) + gzip.compress(b"b")
+    assert archives.gunzip(two_streams, "x.gz", archives.Budget("x.gz")) == b"a" * 1000 + b"b"
+    for broken in (two_streams[:15], two_streams[:10] + b"garbage" * 5):
+        with pytest.raises(InputError) as refused_:
+            archives.gunzip(broken, "x.gz", archives.Budget("x.gz"))
+        assert refused_.value.problems[0].code == ProblemCode.UNREADABLE_FILE
+    with pytest.raises(InputError) as too_big:
+        archives.gunzip(two_streams, "x.gz", archives.Budget("x.gz", left=500))
+    assert too_big.value.problems[0].code == ProblemCode.ARCHIVE_TOO_LARGE
 
 
 def test_gzipped_csv_problem_names_the_gz_file(tmp_path):

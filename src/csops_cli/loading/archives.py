@@ -15,6 +15,11 @@ from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 
+try:  # ISA-L inflates gzip two to three times faster than zlib, with zlib's interface
+    from isal import isal_zlib as inflate
+except ImportError:  # a platform without its wheel: the standard library's zlib
+    inflate = zlib
+
 from ..errors import InputError, Problem, ProblemCode
 
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3  # 20 GB: far past any laptop export
@@ -60,14 +65,14 @@ def gunzip(data: bytes, label: str, budget: Budget) -> bytes:
     blocks = []
     try:
         while data:
-            stream = zlib.decompressobj(wbits=31)
+            stream = inflate.decompressobj(wbits=31)
             block = stream.decompress(data, max(budget.left, 0) + 1)
             budget.take(len(block), label)
             blocks.append(block)
             if not stream.eof:
                 raise zlib.error("the gzip data is cut short")
             data = stream.unused_data
-    except zlib.error as error:
+    except (zlib.error, inflate.error) as error:
         raise InputError(f"{label}: not a readable gzip file", [Problem(
             label, str(error).splitlines()[0], fix="download the file again",
             code=ProblemCode.UNREADABLE_FILE)]) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
@@ -284,7 +285,7 @@ def _json_part(data: bytes | mmap.mmap, label: str, reload: Callable[[], bytes])
 
 
 # members smaller than this on average (Amplitude's hourly files) are parsed as one buffer;
-# larger ones in parallel, one by one
+# larger ones side by side, one per thread
 JOIN_BELOW_BYTES = 1 << 20
 HEADER_SAMPLE_MEMBERS = 20  # headers of a zip of JSON files: from its first members
 HEADER_SAMPLE_BYTES = 1 << 20  # and of a JSON lines file: from its first megabyte
@@ -304,7 +305,8 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
         with archives.open_zip(path) as again:
             return archives.read_member(again, member, archives.Budget(str(path)))
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    workers = max(os.cpu_count() or 1, 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         datas = list(pool.map(lambda member: archives.read_member(archive, member, budget),
                               members))
     filled = [(member, data) for member, data in zip(members, datas, strict=True)
@@ -326,8 +328,11 @@ def _json_members(path: Path, archive: zipfile.ZipFile, members: list[archives.M
                    in zip(filled, counts, strict=True)]
         tables_lengths = counts
     else:
-        results = [read_json_records(data, member.label, lambda member=member: reload(member))
-                   for member, data in filled]
+        # Arrow parses a member smaller than its block on one thread: the members are
+        # parsed side by side (Arrow releases the GIL), problems still raised in name order
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda item: read_json_records(
+                item[1], item[0].label, lambda member=item[0]: reload(member)), filled))
         tables = _same_types([table for table, _ in results]) or [pa.table({})]
         table = pa.concat_tables(tables, promote_options="permissive")
         mappers = [line_of for _, line_of in results]
