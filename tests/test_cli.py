@@ -296,6 +296,6 @@ def test_explain_lists_plays_and_why(cli, five):
     # every play, in the configuration's order, with the values behind its answer
     assert [(p["play_id"], p["fires"], p["reason"]) for p in payload["plays"]] == [
         ("onboarding_checklist", False, "days_since_new_contract=729"),  # C4 began 2024-07-01
-        ("health_drop_alert", True, "health_score=20.75; health_change=null"),
+        ("health_drop_alert", True, "health_score=20.75"),
         ("expansion_signal", False, "license_utilization=0.10; new_business_unit=false"),
         ("renewal_countdown", True, "days_to_renewal=1")]

@@ -88,10 +88,16 @@ def explain(result: AccountHealth, config: Config, account_id: str) -> Explanati
 
 
 def play_checks(signals: pd.DataFrame, config: Config, account_id: str) -> list[PlayCheck]:
-    from .plays import compile_all, matches, reasons
+    from .play_reasons import reasons, values_read
+    from .plays import compile_all, matches
 
     conditions = compile_all(config, signals)
     row = signals.loc[[account_id]]
-    return [PlayCheck(play.id, play.name, bool(matches(play, conditions[play.id], row).iloc[0]),
-                      str(reasons(row, conditions[play.id].names).iloc[0]))
-            for play in config.plays]
+    checks = []
+    for play in config.plays:
+        condition = conditions[play.id]
+        fires = bool(matches(play, condition, row).iloc[0])
+        # a play that fires says what made it; one that does not, what it read
+        why = reasons(condition.text, row) if fires else values_read(row, condition.names)
+        checks.append(PlayCheck(play.id, play.name, fires, str(why.iloc[0])))
+    return checks

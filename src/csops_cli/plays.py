@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import play_reasons
 from .conditions import Condition, compile_plays
 from .config import Config, Play
 from .coverage import managers, resolve_owners
@@ -43,30 +44,6 @@ def matches(play: Play, condition: Condition, frame: pd.DataFrame) -> pd.Series:
     return mask.astype(bool)
 
 
-def reasons(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
-    """'health_score=62.3; health_change=-12' for each row: the values the condition read."""
-    parts = [f"{name}=" + _shown(frame[name]) for name in names]
-    if not parts:
-        return pd.Series("", index=frame.index, dtype="string")
-    result = parts[0]
-    for part in parts[1:]:
-        result = result + "; " + part
-    return result
-
-
-def _shown(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.map({True: "true", False: "false"}).fillna("null").astype("string")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = values.astype("float64")
-        text = numbers.map(lambda v: "null" if np.isnan(v) else
-                           (f"{v:.0f}" if float(v).is_integer() else f"{v:.2f}"))
-        return text.astype("string")
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.strftime("%Y-%m-%d").fillna("null").astype("string")
-    return values.astype("string").fillna("null")
-
-
 def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
     """Stable for the same account, play, action and firing: re-running an as_of (even with
     a corrected action text) gives the same ids; a new firing gets new ones."""
@@ -94,7 +71,7 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
             resolved_rows.append(back[["account_id", "play_id"]].drop_duplicates())
         new = mask.to_numpy(dtype=bool) & ~is_open
         accounts = frame[new]
-        reason = reasons(accounts, condition.names)
+        reason = play_reasons.reasons(condition.text, accounts)
         fired_rows.append(pd.DataFrame({"account_id": accounts.index, "play_id": play.id,
                                         "risk": play.risk, "reason": reason.to_numpy()}))
         play_actions = [_actions(play, index, action, accounts, reason, config, manager_of,
