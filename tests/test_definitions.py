@@ -88,6 +88,26 @@ def test_segment_on_a_date_falls_back_to_the_last_arr_before_it(tmp_path, defaul
                                              "S5": "Commercial", "S6": "Strategic"}
 
 
+def test_last_arr_before_a_date_follows_every_start_and_end(tmp_path, default_config):
+    folder = folder_with(
+        tmp_path, accounts="account_id,account_name,segment\nS7,Seven,\nS8,Eight,\nS9,Nine,\n",
+        contracts="""
+        contract_id,account_id,start_date,end_date,arr
+        K1,S7,2025-01-01,2026-03-01,150000
+        K2,S7,2026-03-01,2026-05-01,30000
+        K3,S8,2025-01-01,2026-04-01,150000
+        K4,S8,2026-02-01,2026-04-01,-140000
+        K5,S9,2025-01-01,2026-04-01,25000
+        K6,S9,2026-02-01,2026-04-01,-25000
+        """)
+    frame = signal_table(folder, default_config)
+    # none has ARR on 2026-06-30. The last day with ARR above 0:
+    #   S7: 2026-04-30, K2 alone (K1 ended on 03-01, the day K2 started): 30,000 -> Commercial
+    #   S8: 2026-03-31, 150,000 - 140,000 = 10,000 -> SMB
+    #   S9: 2026-01-31, 25,000 (from 02-01, 25,000 - 25,000 = 0) -> Commercial
+    assert frame["segment"].to_dict() == {"S7": "Commercial", "S8": "SMB", "S9": "Commercial"}
+
+
 def test_cohort_metrics_group_by_segment_at_t0_the_others_on_as_of(tmp_path, default_config):
     folder = folder_with(tmp_path, accounts=SEGMENT_ACCOUNTS, contracts=SEGMENT_CONTRACTS)
     exports = load_exports(folder, default_config)

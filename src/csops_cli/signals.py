@@ -274,27 +274,33 @@ def _segment_arr(rows: _ContractRows, day: int, arr: np.ndarray) -> np.ndarray:
     """The ARR that sets an account's segment on a day: its ARR that day, else (churned,
     paused) its ARR on the last day before it with ARR above 0; NaN when it never had any.
 
-    ARR only changes where a contract starts or ends, so that last day is the day before
-    some start or end date on or before ``day``."""
+    Each account's ARR is a step function that changes where a contract starts (+arr) or ends
+    (-arr): the changes before ``day`` in time order, summed in whole cents (exact), give the
+    ARR of each span up to the next change; the latest span above 0 holds the answer."""
     result = np.where(arr > 0, arr, np.nan)
-    without = ~(arr > 0)
-    chosen = without[rows.codes]
+    chosen = ~(arr > 0)[rows.codes] & ~np.isnan(rows.start) & ~np.isnan(rows.end)
     if not chosen.any():
         return result
-    codes = rows.codes[chosen]
-    contracts = pd.DataFrame({"account": codes, "start": rows.start[chosen],
-                              "end": rows.end[chosen], "arr": rows.arr[chosen]})
-    candidates = pd.DataFrame({
-        "account": np.concatenate([codes, codes]),
-        "day": np.concatenate([rows.start[chosen], rows.end[chosen]]) - 1})
-    candidates = candidates[candidates["day"] < day].drop_duplicates()
-    pairs = candidates.merge(contracts, on="account")
-    active = (pairs["start"] <= pairs["day"]) & (pairs["day"] < pairs["end"])
-    arr_then = pairs["arr"].where(active, 0.0).groupby(
-        [pairs["account"], pairs["day"]]).sum().reset_index()
-    arr_then = arr_then[arr_then["arr"] > 0].sort_values("day")
-    last = arr_then.drop_duplicates("account", keep="last")
-    result[last["account"].to_numpy(dtype=np.int64)] = last["arr"].to_numpy()
+    cents = np.round(rows.arr[chosen] * 100).astype(np.int64)
+    codes = np.concatenate([rows.codes[chosen], rows.codes[chosen]])
+    when = np.concatenate([rows.start[chosen], rows.end[chosen]])
+    change = np.concatenate([cents, -cents])
+    before = when < day
+    codes, when, change = codes[before], when[before], change[before]
+    if not len(codes):
+        return result
+    order = np.lexsort((when, codes))
+    codes, when, change = codes[order], when[order], change[order]
+    first = np.r_[True, codes[1:] != codes[:-1]]
+    last = np.r_[first[1:], True]
+    running = np.cumsum(change)
+    starts = np.flatnonzero(first)
+    level = running - np.repeat(running[starts] - change[starts], np.diff(np.r_[starts,
+                                                                               len(codes)]))
+    until = np.where(last, day, np.r_[when[1:], day])
+    held = np.flatnonzero((level > 0) & (until > when))
+    latest = held[np.r_[codes[held][1:] != codes[held][:-1], True]] if len(held) else held
+    result[codes[latest]] = level[latest] / 100
     return result
 
 
