@@ -129,7 +129,9 @@ def test_unknown_stage_and_stage_disagreement(tmp_path, default_config):
     A2,Two,SMB,Bob,implementation
     A3,Three,Commercial,Ann,Adopt
     """
-    found = findings(build(tmp_path, accounts=accounts), default_config)
+    # A2 started on 2026-06-01, 29 days before as_of (Onboarding lasts at most 90 days)
+    contracts = CONTRACTS.replace("C2,A2,2025-01-01", "C2,A2,2026-06-01")
+    found = findings(build(tmp_path, accounts=accounts, contracts=contracts), default_config)
     assert found["unknown_stages"].count == 1
     assert found["unknown_stages"].examples[0].line == 2
     # A2's CRM stage 'implementation' means Onboarding; its data says Adopt (value reached?
@@ -137,7 +139,7 @@ def test_unknown_stage_and_stage_disagreement(tmp_path, default_config):
     # A3 used dashboards, so its derived stage is Adopt, as the CRM says.
     assert "stage_disagreements" not in found
     accounts = accounts.replace("A3,Three,Commercial,Ann,Adopt", "A3,Three,Commercial,Ann,Renew")
-    found = findings(build(tmp_path, accounts=accounts), default_config)
+    found = findings(build(tmp_path, accounts=accounts, contracts=contracts), default_config)
     assert found["stage_disagreements"].count == 1
     assert found["stage_disagreements"].examples[0].line == 4
     assert "CRM Renew, data Adopt" in found["stage_disagreements"].examples[0].detail

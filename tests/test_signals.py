@@ -104,7 +104,11 @@ def test_segments_stages_and_onboarding(signals):
     assert signals.loc["003", "days_since_new_contract"] == 5
     assert signals.loc["001", "onboarding_start"] == pd.Timestamp("2024-12-15")
     assert signals.loc["002", "derived_stage"] == "Renew"  # renews in 1 day
-    assert signals.loc["005", "derived_stage"] == "Onboarding"  # no value yet
+    # 005: onboarding 2025-09-01 predates the usage export's first day (2026-05-31), so its
+    # first value is unknown, not missing: it is not Onboarding; it renews in 63 days
+    assert signals.loc["005", "derived_stage"] == "Renew"
+    assert pd.isna(signals.loc["005", "first_value_reached"])
+    assert not signals.loc["005", "onboarding_stalled"]
     assert pd.isna(signals.loc["004", "derived_stage"])  # no ARR
     assert signals.loc["001", "derived_stage"] == "Expand"  # new business unit
 

@@ -100,8 +100,7 @@ def _metric_audits(report: MetricsReport, config: Config) -> list[MetricAudit]:
         "adoption_rate": f"last {USAGE_WINDOW_DAYS} days",
         "expansion_conversion": "trailing 12 months; signal look-back "
                                 f"{config.metrics.expansion_conversion.signal_lookback_days} days",
-        "activity_to_outcome": f"last {config.metrics.activity_to_outcome.window_days} "
-                               "days",
+        "activity_to_outcome": f"trailing 12 months (t0 = {year_before(report.as_of):%Y-%m-%d})",
     }
     audits = []
     for metric_id, metric in report.metrics.items():
@@ -342,7 +341,7 @@ def short_coverage(exports, signals, config):
     needs = []
     ttfv_days = config.metrics.ttfv.window_days
     lookback = config.metrics.expansion_conversion.signal_lookback_days
-    touch_days = config.metrics.activity_to_outcome.window_days
+    touch_days = (as_of - year_before(as_of)).days  # the 12 months after t0
     if exports.usage is not None:
         needs += [("usage", "timestamp", ttfv_days, "the TTFV cohort"),
                   ("usage", "timestamp", lookback + USAGE_WINDOW_DAYS,

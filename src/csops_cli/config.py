@@ -200,6 +200,9 @@ class CoverageConfig(Strict):
 class LifecycleConfig(Strict):
     stages: list[str] = ["Onboarding", "Adopt", "Expand", "Renew"]
     renew_within_days: Annotated[int, Field(ge=0)] = 120
+    # Onboarding lasts until first value, or this many days from onboarding start at most;
+    # past it without first value the account is flagged onboarding_stalled
+    onboarding_days: Annotated[int, Field(gt=0)] = 90
     expansion_utilization: float = 0.8
     crm_stage_aliases: dict[str, list[str]] = {}
 
@@ -268,13 +271,13 @@ class ExpansionConversionConfig(MetricConfig):
 class ActivityToOutcomeConfig(MetricConfig):
     name: str = "CSM activity-to-outcome ratio"
     definition: str = (
-        "CS touches (activities of touch_types) in the last window_days per $10,000 of ARR "
-        "renewed in that period: contracts of type renewal, or starting within 7 days of the "
-        "end of an earlier contract of the same account, whose start_date is in the period. "
-        "Per owner, the touches and renewals of the accounts in the CSM's book. Lower is more "
-        "efficient: the target is a ceiling.")
+        "CS touches (activities of touch_types) in the last 12 months (after t0, the same "
+        "calendar day a year before as_of, up to as_of) per $10,000 of ARR renewed in that "
+        "period: contracts of type renewal, or starting within 7 days of the end of an earlier "
+        "contract of the same account, whose start_date is in the period. Per owner, the "
+        "touches and renewals of the accounts in the CSM's book. Lower is more efficient: the "
+        "target is a ceiling.")
     target: float | None = 5  # a ceiling: touches per renewed `per_arr`
-    window_days: PositiveDays = 365
     touch_types: list[str] = ["meeting", "call", "email", "qbr", "training"]
     per_arr: Annotated[float, Field(gt=0)] = 10_000
 

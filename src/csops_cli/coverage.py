@@ -65,7 +65,8 @@ class Coverage:
 
 
 def coverage(frame: pd.DataFrame, config: Config, team: pd.DataFrame | None) -> Coverage:
-    paying = frame[frame["arr"] > 0].copy()
+    paying = frame[frame["paying"]].copy()
+    paying["csm_owner"] = _column(paying, "csm_owner")  # an accounts export may have none
     paying["motion"] = motions(paying, config)
     paying["red"] = paying["health_band"].eq("red").fillna(False)
     segments = paying.groupby(paying["segment"].fillna(NO_SEGMENT), sort=True).agg(

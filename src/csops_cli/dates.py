@@ -60,13 +60,21 @@ def to_timestamp(day: int) -> pd.Timestamp:
     return pd.Timestamp(np.datetime64(day, "D"))
 
 
+def today_date() -> pd.Timestamp:
+    """Today, the machine's local date: rows dated after it are future-dated."""
+    import pandas as pd
+
+    return pd.Timestamp.today().normalize()
+
+
 def window_start(as_of_day: int, window_days: int) -> int:
     """First day of a window of N days ending on as_of, inclusive."""
     return as_of_day - window_days + 1
 
 
 def year_before(as_of: pd.Timestamp) -> pd.Timestamp:
-    """Same calendar day twelve months earlier (29 February falls back to the 28th)."""
+    """t0: the same calendar day twelve months earlier (29 February falls back to the 28th).
+    "The last 12 months" are the days after t0 up to as_of, inclusive."""
     import pandas as pd
 
     return as_of - pd.DateOffset(years=1)

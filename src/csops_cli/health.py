@@ -2,7 +2,10 @@
 
 Every signal is scaled to 0-100 between its configured ``bad`` and ``good`` values and clipped;
 a bucket is the weighted mean of its available signals, the score the weighted mean of the
-available buckets. Each signal's contribution is its share of the score, so the contributions
+available buckets. A bucket holding a signal whose export is missing altogether (no
+activities export) is not scored, rather than scored from its other signals alone: an active
+champion does not make a relationship without any relationship data; such an account's score
+is partial. Each signal's contribution is its share of the score, so the contributions
 of an account add up to its score exactly.
 """
 
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, HealthConfig, SignalScale
-from .signal_catalogue import BUCKET_COLUMNS
+from .signal_catalogue import BUCKET_COLUMNS, SIGNAL_EXPORTS
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,10 @@ def score(signals: pd.DataFrame, config: Config) -> Health:
         available = scored.notna()
         weight_sum = available.mul(weights, axis=1).sum(axis=1)
         share = available.mul(weights, axis=1).div(weight_sum.where(weight_sum > 0), axis=0)
+        lost = _export_missing(signals, list(bucket.signals))
+        share = share.mul(~lost, axis=0)
         bucket_scores[bucket_name] = (scored.fillna(0) * share).sum(axis=1, min_count=1).where(
-            weight_sum > 0)
+            (weight_sum > 0) & ~lost)
         bucket_weights[bucket_name] = bucket.weight
         for name in bucket.signals:
             signal_scores[(bucket_name, name)] = scored[name]
@@ -94,6 +99,15 @@ def score(signals: pd.DataFrame, config: Config) -> Health:
         scores[column] = buckets[bucket_name] if bucket_name in buckets else np.nan
     scores["partial"] = ~available.all(axis=1)
     return Health(scores, signal_frame, weights, points)
+
+
+def _export_missing(signals: pd.DataFrame, names: list[str]) -> pd.Series:
+    """By account: is an export that one of these signals comes from missing altogether?"""
+    lost = pd.Series(False, index=signals.index)
+    for export in {SIGNAL_EXPORTS[name] for name in names if name in SIGNAL_EXPORTS}:
+        if export in signals:
+            lost |= ~signals[export].astype(bool)
+    return lost
 
 
 def rounded_parts(parts: list[float], total: float, decimals: int = 1) -> list[float]:

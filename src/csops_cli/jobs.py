@@ -95,11 +95,8 @@ def metrics_report(exports: Exports, config: Config, as_of: str | None, group_by
 
     signals, earlier = metrics.signals_with_lookback(exports, config,
                                                      pipeline.parse_as_of(as_of))
-    if segment:
-        signals = type(signals)(signals.as_of, pipeline.filter_accounts(
-            signals.frame, segment, None), signals.skipped)
     return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by,
-                                         earlier=earlier), signals.skipped)
+                                         earlier=earlier, segment=segment), signals.skipped)
 
 
 @dataclass(frozen=True)

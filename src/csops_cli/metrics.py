@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .dates import day_number, days, window_start, year_before
+from .dates import day_number, days, year_before
 from .loading import Exports
 from .loading.events import account_positions
 from .signals import Signals, build_signals, build_signals_at, default_as_of
@@ -21,6 +21,8 @@ from .vocabulary import NO_SEGMENT, UNASSIGNED
 
 # a shorter time to value, and fewer touches per renewed dollar, are better: targets are ceilings
 LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
+# cohort metrics follow the accounts that had ARR at t0: they group by the segment at t0
+COHORT_METRICS = ("nrr", "grr", "expansion_conversion")
 RENEWAL_GAP_DAYS = 7
 
 
@@ -81,17 +83,24 @@ def _lookback_days(config: Config) -> int:
 
 
 def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment",
-            earlier: Signals | None = None) -> MetricsReport:
+            earlier: Signals | None = None, segment: str | None = None) -> MetricsReport:
     """The metrics as of ``signals.as_of``. ``earlier`` is the signal table at the expansion
-    look-back date (see :func:`signals_with_lookback`); it is built here when not given."""
+    look-back date (see :func:`signals_with_lookback`); it is built here when not given.
+    Cohort metrics put an account in its segment at t0, the others in its segment on as_of;
+    ``segment`` keeps only the accounts of that segment, in the same sense."""
     as_of = signals.as_of
     if earlier is None and exports.usage is not None:
         earlier = build_signals(exports, config, as_of - pd.Timedelta(days=_lookback_days(config)))
     accounts, orphan_touches = account_figures(exports, signals, config, earlier)
-    if group_by == "owner":
-        groups = accounts["csm_owner"].astype("string").fillna(UNASSIGNED)
-    else:
-        groups = accounts["segment"].astype("string").fillna(NO_SEGMENT)
+
+    def segment_of(metric_id: str) -> pd.Series:
+        column = "segment_t0" if metric_id in COHORT_METRICS else "segment"
+        return accounts[column].astype("string")
+
+    def groups_of(metric_id: str) -> pd.Series:
+        if group_by == "owner":
+            return accounts["csm_owner"].astype("string").fillna(UNASSIGNED)
+        return segment_of(metric_id).fillna(NO_SEGMENT)
     has_usage = exports.usage is not None
     has_activities = exports.activities is not None
     functions = {
@@ -107,11 +116,16 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
     metrics = {}
     for metric_id, function in functions.items():
         spec = getattr(config.metrics, metric_id)
+        chosen = accounts
+        if segment:
+            chosen = accounts[(segment_of(metric_id).str.lower() == segment.lower()).fillna(
+                False).to_numpy(dtype=bool)]
+        groups = groups_of(metric_id).reindex(chosen.index)
         by_group = {str(name): function(part)
-                    for name, part in accounts.groupby(groups, sort=True)}
+                    for name, part in chosen.groupby(groups, sort=True)}
         # touches of accounts missing from the accounts export belong to no group
-        overall = function(accounts, orphan_touches) if metric_id == "activity_to_outcome" \
-            else function(accounts)
+        overall = function(chosen, 0 if segment else orphan_touches) \
+            if metric_id == "activity_to_outcome" else function(chosen)
         unit = "ratio"
         if metric_id == "ttfv":
             unit = "days"
@@ -133,9 +147,7 @@ def account_figures(exports: Exports, signals: Signals, config: Config,
     missing from the accounts export, which belong to no account."""
     frame = signals.frame.copy()
     as_of = signals.as_of
-    window = config.metrics.activity_to_outcome.window_days
-    today = day_number(as_of)
-    first_day = window_start(today, window)
+    first_day, today = twelve_months(as_of)
     ids = frame.index
     frame["renewed_arr"] = _renewed_arr(exports.contracts.frame, ids, first_day, today)
     orphan_touches = 0
@@ -158,6 +170,12 @@ def account_figures(exports: Exports, signals: Signals, config: Config,
         frame["arr_then"] = np.nan
     frame["ttfv_days"] = (frame["first_value_date"] - frame["onboarding_start"]).dt.days
     return frame, orphan_touches
+
+
+def twelve_months(as_of: pd.Timestamp) -> tuple[int, int]:
+    """The last 12 months as day numbers, both included: the day after t0 (the same calendar
+    day a year earlier; 29 February falls back to the 28th) to as_of."""
+    return day_number(year_before(as_of)) + 1, day_number(as_of)
 
 
 def _renewed_arr(contracts: pd.DataFrame, ids: pd.Index, first_day: int, today: int
@@ -197,11 +215,16 @@ def ttfv(frame: pd.DataFrame, as_of: pd.Timestamp, config: Config, has_usage: bo
     target = config.metrics.ttfv.target
     start = frame["onboarding_start"]
     first = as_of - pd.Timedelta(days=window - 1)
-    cohort_mask = (start >= first) & (start <= as_of)
+    in_window = ((start >= first) & (start <= as_of)).fillna(False)
+    # onboarding before the usage export's first day: when first value came is not known
+    unknown = in_window & frame["first_value_reached"].isna() & \
+        frame["core_features_used_30d"].notna()
     excluded = _reasons({"onboarding started before the window": _count(start < first),
                          "onboarding starts after as_of": _count(start > as_of),
-                         "no contract": _count(start.isna())})
-    cohort = frame[cohort_mask.fillna(False)]
+                         "no contract": _count(start.isna()),
+                         "first value unknown (onboarding before the usage export's first "
+                         "day)": _count(unknown)})
+    cohort = frame[in_window & ~unknown]
     if not has_usage:
         return Computation(None, len(cohort), excluded, note="no usage export: first value "
                            "cannot be seen")
@@ -265,7 +288,7 @@ def grr(frame: pd.DataFrame, as_of: pd.Timestamp) -> Computation:
 
 
 def adoption_rate(frame: pd.DataFrame, config: Config, has_usage: bool) -> Computation:
-    paying = frame["arr"] > 0
+    paying = frame["paying"]
     cohort = frame[paying]
     excluded = _reasons({"no ARR on as_of": _count(~paying)})
     if not has_usage:

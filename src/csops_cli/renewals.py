@@ -32,6 +32,8 @@ def renewals(exports: Exports, config: Config, as_of: str | None, history: Histo
 
 
 def renewal_frame(signals: pd.DataFrame, days: int, config: Config) -> pd.DataFrame:
+    """The accounts whose renewal is due within ``days``: only a paying account has a
+    renewal date (see the signal catalogue), so these are the accounts health scores."""
     due = signals[(signals["days_to_renewal"] >= 0) & (signals["days_to_renewal"] <= days)]
     owner, _ = resolve_owners("csm", due, config, {})
     frame = due.assign(owner=owner.fillna(UNASSIGNED),

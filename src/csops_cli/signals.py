@@ -16,7 +16,15 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .dates import day_number, days, from_days, to_timestamp, window_start, year_before
+from .dates import (
+    day_number,
+    days,
+    from_days,
+    to_timestamp,
+    today_date,
+    window_start,
+    year_before,
+)
 from .loading import Exports
 from .loading.events import account_positions
 from .usage import UsageAggregates, UsageQuery, backend_for
@@ -34,19 +42,56 @@ class Signals:
     skipped: tuple[str, ...] = field(default=())  # what could not be computed, and why
 
 
-def default_as_of(exports: Exports) -> pd.Timestamp:
-    """The export's date: the latest day seen in usage and activities, else today."""
-    candidates = []
-    if exports.usage is not None:
-        events = exports.usage.events
-        if events is None:
-            candidates.append(exports.usage.usage_frame()["timestamp"].max())
-        elif events.last_day() is not None:
-            candidates.append(to_timestamp(events.last_day()))
-    if exports.activities is not None:
-        candidates.append(exports.activities.frame["date"].max())
-    candidates = [c for c in candidates if pd.notna(c)]
-    return max(candidates) if candidates else pd.Timestamp.today().normalize()
+def default_as_of(exports: Exports, today: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The export's date: the latest day seen in usage and activities that is not after today
+    (later rows are future-dated, see :func:`future_dated`), else today."""
+    today_day = day_number(today if today is not None else today_date())
+    latest = [int(day[day <= today_day].max()) for day in _export_days(exports)
+              if (day <= today_day).any()]
+    return to_timestamp(max(latest)) if latest else to_timestamp(today_day)
+
+
+@dataclass(frozen=True)
+class FutureRows:
+    """Rows of one export dated after today: the default as_of leaves them out."""
+
+    file: str
+    rows: int
+
+
+def future_dated(exports: Exports, today: pd.Timestamp | None = None) -> list[FutureRows]:
+    """Per usage or activities export, the rows dated after today."""
+    today_day = day_number(today if today is not None else today_date())
+    found = []
+    for table in (exports.usage, exports.activities):
+        if table is None:
+            continue
+        rows = sum(int((day > today_day).sum()) for day in _table_days(table))
+        if rows:
+            found.append(FutureRows(table.path.name, rows))
+    return found
+
+
+def _export_days(exports: Exports) -> list[np.ndarray]:
+    """Day numbers of every dated usage and activity row (missing dates left out)."""
+    return [day for table in (exports.usage, exports.activities) if table is not None
+            for day in _table_days(table)]
+
+
+def _table_days(table) -> list[np.ndarray]:
+    if table.name == "usage" and table.events is not None:
+        return [chunk.day for chunk in table.events.chunks if len(chunk.day)]
+    frame = table.usage_frame() if table.name == "usage" else table.frame
+    day = days(frame["timestamp" if table.name == "usage" else "date"])
+    return [day[~np.isnan(day)] if day.dtype.kind == "f" else day]
+
+
+def usage_first_day(exports: Exports) -> int | None:
+    """The usage export's first day: before it, first value cannot be seen."""
+    if exports.usage is None:
+        return None
+    firsts = [int(day.min()) for day in _table_days(exports.usage) if len(day)]
+    return min(firsts) if firsts else None
 
 
 def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None = None) -> Signals:
@@ -78,12 +123,23 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
         parts = {date: [contracts[date].result()]
                  + ([activities[date].result()] if date in activities else [])
                  for date in dates}
-    return {date: _signals(accounts, parts[date], usage.get(day_number(date)), date, config)
+    context = _Context(config, exports.usage is not None, exports.activities is not None,
+                       usage_first_day(exports))
+    return {date: _signals(accounts, parts[date], usage.get(day_number(date)), date, context)
             for date in dates}
 
 
+@dataclass(frozen=True)
+class _Context:
+    config: Config
+    has_usage: bool
+    has_activities: bool
+    usage_first_day: int | None  # first value before it cannot be seen
+
+
 def _signals(accounts: pd.DataFrame, parts: list[pd.DataFrame], usage: UsageAggregates | None,
-             as_of: pd.Timestamp, config: Config) -> Signals:
+             as_of: pd.Timestamp, context: _Context) -> Signals:
+    config = context.config
     ids = accounts.index
     frame = accounts.copy()
     skipped: list[str] = []
@@ -99,16 +155,27 @@ def _signals(accounts: pd.DataFrame, parts: list[pd.DataFrame], usage: UsageAggr
         frame["first_value_date"] = pd.Series(pd.NaT, index=ids, dtype="datetime64[s]")
         frame["new_business_unit"] = False
         frame["new_feature_used"] = False
-    if len(parts) < 2:
-        skipped.append("no activities export: meetings_90d and days_since_last_touch skipped")
+    if not context.has_activities:
+        skipped.append("no activities export: meetings_90d and days_since_last_touch skipped; "
+                       "the relationship bucket is not scored and every score is partial")
         frame["meetings_90d"] = np.nan
         frame["days_since_last_touch"] = np.nan
+    # which exports fed the table: a bucket whose export is missing is not scored
+    frame["usage_export"] = context.has_usage
+    frame["activities_export"] = context.has_activities
 
+    frame["paying"] = frame["arr"] > 0
     frame["license_utilization"] = _ratio(frame["active_users_30d"], frame["licenses"])
-    frame["segment"] = _segments(frame, config)
+    crm_segment = (frame["segment"].astype("string") if "segment" in frame
+                   else pd.Series(pd.NA, index=ids, dtype="string"))
+    frame["segment"] = crm_segment.fillna(segment_by_arr(frame.pop("segment_arr"), config))
+    frame["segment_t0"] = crm_segment.fillna(segment_by_arr(frame.pop("segment_arr_t0"),
+                                                            config))
     threshold = config.lifecycle.expansion_utilization
-    frame["expansion_signal"] = (frame["license_utilization"] > threshold).fillna(False) | \
-        frame["new_business_unit"].astype(bool)
+    frame["expansion_signal"] = frame["paying"] & (
+        (frame["license_utilization"] > threshold).fillna(False)
+        | frame["new_business_unit"].astype(bool))
+    _first_value(frame, day_number(as_of), context)
     frame["derived_stage"] = _derived_stage(frame, config)
     if "champion_status" not in frame:
         frame["champion_status"] = pd.Series(pd.NA, index=ids, dtype="string")
@@ -155,6 +222,7 @@ class _ContractRows:
     arr: np.ndarray
     licenses: np.ndarray | None
     is_new: np.ndarray | None  # contract_type == new, when the export has types
+    id_rank: np.ndarray  # rank of contract_id: the last tie-break for the first contract
 
 
 def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
@@ -165,18 +233,23 @@ def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
         return read(contracts[name])[known] if name in contracts else None
 
     signed = column("signed_date", days)
+    id_rank = np.unique(contracts["contract_id"].astype(str).to_numpy(), return_inverse=True)[1]
     return _ContractRows(
         codes[known], days(contracts["start_date"])[known], days(contracts["end_date"])[known],
         np.full(int(known.sum()), np.nan) if signed is None else signed,
         contracts["arr"].to_numpy(dtype=np.float64)[known],
         column("licenses", lambda values: values.to_numpy(dtype=np.float64)),
         column("contract_type", lambda values: values.eq("new").fillna(False).to_numpy(
-            dtype=bool)))
+            dtype=bool)),
+        id_rank[known])
 
 
 def _first_contracts(rows: _ContractRows) -> np.ndarray:
-    """Row of each account's first contract (by start date)."""
-    order = np.lexsort((rows.start, rows.codes))
+    """Row of each account's first contract: the earliest start_date, ties broken by the
+    earliest signed_date (a contract without one after those with one), then by contract_id,
+    so that the answer never depends on the order of the rows."""
+    signed = np.where(np.isnan(rows.signed), np.inf, rows.signed)
+    order = np.lexsort((rows.id_rank, signed, rows.start, rows.codes))
     first_of_account = np.ones(len(order), dtype=bool)
     first_of_account[1:] = rows.codes[order][1:] != rows.codes[order][:-1]
     return order[first_of_account]
@@ -191,23 +264,62 @@ def _onboarding_start(rows: _ContractRows, n: int) -> np.ndarray:
     return onboarding
 
 
+def _arr_on(rows: _ContractRows, day: int, n: int) -> np.ndarray:
+    """ARR of each account on a day: its contracts with start_date <= day < end_date."""
+    active = (rows.start <= day) & (day < rows.end)
+    return np.bincount(rows.codes[active], weights=rows.arr[active], minlength=n)
+
+
+def _segment_arr(rows: _ContractRows, day: int, arr: np.ndarray) -> np.ndarray:
+    """The ARR that sets an account's segment on a day: its ARR that day, else (churned,
+    paused) its ARR on the last day before it with ARR above 0; NaN when it never had any.
+
+    Each account's ARR is a step function that changes where a contract starts (+arr) or ends
+    (-arr): the changes before ``day`` in time order, summed in whole cents (exact), give the
+    ARR of each span up to the next change; the latest span above 0 holds the answer."""
+    result = np.where(arr > 0, arr, np.nan)
+    chosen = ~(arr > 0)[rows.codes] & ~np.isnan(rows.start) & ~np.isnan(rows.end)
+    if not chosen.any():
+        return result
+    cents = np.round(rows.arr[chosen] * 100).astype(np.int64)
+    codes = np.concatenate([rows.codes[chosen], rows.codes[chosen]])
+    when = np.concatenate([rows.start[chosen], rows.end[chosen]])
+    change = np.concatenate([cents, -cents])
+    before = when < day
+    codes, when, change = codes[before], when[before], change[before]
+    if not len(codes):
+        return result
+    order = np.lexsort((when, codes))
+    codes, when, change = codes[order], when[order], change[order]
+    first = np.r_[True, codes[1:] != codes[:-1]]
+    last = np.r_[first[1:], True]
+    running = np.cumsum(change)
+    starts = np.flatnonzero(first)
+    level = running - np.repeat(running[starts] - change[starts], np.diff(np.r_[starts,
+                                                                               len(codes)]))
+    until = np.where(last, day, np.r_[when[1:], day])
+    held = np.flatnonzero((level > 0) & (until > when))
+    latest = held[np.r_[codes[held][1:] != codes[held][:-1], True]] if len(held) else held
+    result[codes[latest]] = level[latest] / 100
+    return result
+
+
 def _contract_signals(rows: _ContractRows, ids: pd.Index, as_of: pd.Timestamp,
                       onboarding: np.ndarray) -> pd.DataFrame:
     n = len(ids)
     codes, start, end = rows.codes, rows.start, rows.end
     today, t0 = day_number(as_of), day_number(year_before(as_of))
 
-    def arr_on(day: int) -> np.ndarray:
-        active = (start <= day) & (day < end)
-        return np.bincount(codes[active], weights=rows.arr[active], minlength=n)
-
+    arr, arr_t0 = _arr_on(rows, today, n), _arr_on(rows, t0, n)
     active_now = (start <= today) & (today < end)
     out = pd.DataFrame(index=ids)
-    out["arr"] = arr_on(today)
-    out["arr_12m_ago"] = arr_on(t0)
+    out["arr"] = arr
+    out["arr_12m_ago"] = arr_t0
     out["arr_change_12m"] = np.where(out["arr_12m_ago"] > 0,
                                      out["arr"] / out["arr_12m_ago"].where(
                                          out["arr_12m_ago"] > 0) - 1, np.nan)
+    out["segment_arr"] = _segment_arr(rows, today, arr)
+    out["segment_arr_t0"] = _segment_arr(rows, t0, arr_t0)
     if rows.licenses is not None:
         has = active_now & ~np.isnan(rows.licenses)
         total = np.bincount(codes[has], weights=rows.licenses[has], minlength=n)
@@ -215,12 +327,14 @@ def _contract_signals(rows: _ContractRows, ids: pd.Index, as_of: pd.Timestamp,
         out["licenses"] = np.where(counted > 0, total, np.nan)
     else:
         out["licenses"] = np.nan
+    # only a paying account has a renewal: contracts that add up to no ARR renew nothing
     renewal = np.full(n, np.inf)
     np.minimum.at(renewal, codes[active_now], end[active_now])
-    renewal[np.isinf(renewal)] = np.nan
+    renewal[np.isinf(renewal) | ~(arr > 0)] = np.nan
     out["renewal_date"] = from_days(renewal).to_numpy()
     out["days_to_renewal"] = renewal - today
     out["onboarding_start"] = from_days(onboarding).to_numpy()
+    out["days_since_onboarding_start"] = today - onboarding
 
     # the latest new contract signed (or started) on or before as_of
     begun = np.where(np.isnan(rows.signed), start, rows.signed)
@@ -269,28 +383,46 @@ def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd
     return out
 
 
-def _segments(frame: pd.DataFrame, config: Config) -> pd.Series:
-    """The CRM's segment when present, else the first configured segment the ARR reaches
-    (for a churned account, the ARR it had twelve months earlier)."""
-    arr = frame["arr"].where(frame["arr"] > 0, frame["arr_12m_ago"])
-    by_arr = pd.Series(pd.NA, index=frame.index, dtype="string")
+def segment_by_arr(arr: pd.Series, config: Config) -> pd.Series:
+    """The first configured segment (by min_arr, highest first) the ARR reaches."""
+    by_arr = pd.Series(pd.NA, index=arr.index, dtype="string")
     for segment in sorted(config.segments, key=lambda s: s.min_arr):
         by_arr = by_arr.mask(arr >= segment.min_arr, segment.name)
-    if "segment" in frame:
-        return frame["segment"].astype("string").fillna(by_arr)
     return by_arr
 
 
+def _first_value(frame: pd.DataFrame, today: int, context: _Context) -> None:
+    """first_value_reached (True, False, or NA when it cannot be known) and
+    onboarding_stalled. First value cannot be known without usage features, nor for an account
+    whose onboarding started before the usage export's first day: a value event seen in the
+    export may not be its first, and its absence proves nothing."""
+    start = frame["onboarding_start"]
+    knowable = frame["core_features_used_30d"].notna() & start.notna()
+    if context.usage_first_day is not None:
+        before_export = days(start) < context.usage_first_day
+    else:
+        before_export = np.zeros(len(frame), dtype=bool)
+    reached = pd.Series(frame["first_value_date"].notna().to_numpy(), index=frame.index,
+                        dtype="boolean")
+    reached = reached.mask(~knowable | (before_export & ~reached.to_numpy(dtype=bool)))
+    frame["first_value_reached"] = reached
+    frame["first_value_date"] = frame["first_value_date"].mask(before_export)
+    onboarding_days = context.config.lifecycle.onboarding_days
+    frame["onboarding_stalled"] = (
+        frame["paying"] & reached.eq(False).fillna(False)
+        & (frame["days_since_onboarding_start"] >= onboarding_days)).astype(bool)
+
+
 def _derived_stage(frame: pd.DataFrame, config: Config) -> pd.Series:
-    """Onboarding until first value; Renew inside the renewal window; Expand on an expansion
-    signal; else Adopt. Accounts without ARR on as_of have no stage."""
+    """Onboarding while first value is not reached and the first contract is younger than
+    onboarding_days; then Renew inside the renewal window; Expand on an expansion signal;
+    else Adopt. Accounts without ARR on as_of have no stage."""
     stages = config.lifecycle
-    # without usage, first value cannot be seen: no account is called Onboarding for lack of it
-    onboarding = (frame["first_value_date"].isna() & frame["onboarding_start"].notna()
-                  & frame["core_features_used_30d"].notna())
+    onboarding = frame["first_value_reached"].eq(False).fillna(False) & \
+        (frame["days_since_onboarding_start"] < stages.onboarding_days)
     renew = (frame["days_to_renewal"] <= stages.renew_within_days).fillna(False)
     choices = [onboarding, renew, frame["expansion_signal"]]
     stage = np.select([c.to_numpy(dtype=bool) for c in choices],
                       ["Onboarding", "Renew", "Expand"], default="Adopt")
     result = pd.Series(stage, index=frame.index, dtype="string")
-    return result.where(frame["arr"] > 0)
+    return result.where(frame["paying"])

@@ -41,7 +41,26 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
             note(f"warning: {warning.file}, line {warning.line}: {warning.message}", quiet)
         if table.preset:
             note(f"{table.path.name}: read as a {table.preset} export", quiet)
+    if inputs.as_of is None:
+        note_future_dated(exports, quiet)
     return config, exports
+
+
+def note_future_dated(exports: Exports, quiet: bool = False) -> None:
+    """Rows dated after today do not set the default as_of: say how many, and where."""
+    from ..dates import today_date
+    from ..render import note
+    from ..signals import default_as_of, future_dated
+
+    today = today_date()
+    found = future_dated(exports, today)
+    if not found:
+        return
+    as_of = default_as_of(exports, today)
+    for rows in found:
+        note(f"warning: {rows.file}: {rows.rows:,} row(s) dated after today "
+             f"({today:%Y-%m-%d}) are future-dated; as_of defaults to {as_of:%Y-%m-%d}, the "
+             "latest date not after today (--as-of DATE to choose another)", quiet)
 
 
 def output_format(out: Path | None, requested: str | None) -> str:
