@@ -19,6 +19,35 @@ HEALTH_FIELDS = ["account_id", "account_name", "segment", "health_score", "healt
                  "health_change"]
 
 
+def test_first_run_knows_the_change_since_a_week_earlier(cli, tmp_path):
+    """Without a stored snapshot the previous score is the score rebuilt as of 7 days earlier
+    (PRODUCT.md §3): the change equals two separate runs' difference; once a snapshot is
+    stored, it is the previous score instead."""
+    def scores(*options):
+        result = cli("health", SAMPLE, "-f", "csv", "-q", *options)
+        assert result.exit_code == 0, result.output
+        return {row["account_id"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+
+    week_before = scores("--as-of", "2026-11-13", "--no-save")
+    now = scores("--no-save")
+    changes = [(float(row["health_change"]), float(row["health_score"])
+                - float(week_before[account]["health_score"]))
+               for account, row in now.items() if account in week_before]
+    assert len(changes) > 200
+    assert all(abs(change - expected) <= 0.11 for change, expected in changes)  # both rounded
+    assert any(change != 0 for change, _ in changes)
+    # an account paying now but not a week ago has no previous score
+    assert all(row["health_change"] == "" for account, row in now.items()
+               if account not in week_before)
+    history = str(tmp_path / "history.db")
+    scores("--as-of", "2026-11-01", "--history", history)
+    stored = scores("--as-of", "2026-11-01", "--no-save")
+    with_snapshot = scores("--history", history, "--no-save")
+    assert all(abs(float(row["health_change"]) - (float(row["health_score"]) - float(
+        stored[account]["health_score"]))) <= 0.11
+        for account, row in with_snapshot.items() if account in stored)
+
+
 def test_health_table_is_worst_first_with_buckets(cli):
     result = cli("health", SAMPLE, "--no-save")
     assert result.exit_code == 0, result.output
@@ -36,7 +65,7 @@ def test_health_table_is_worst_first_with_buckets(cli):
     scores = [float(score) for _, score, _ in shown]
     assert len(scores) == 256 and scores == sorted(scores)
     assert lines[4].split() == ["A00020", "Cobalt", "Logistics", "20", "SMB", "3,800", "8.7",
-                                "red", "3.1", "0.0", "30.0", "28d", "Renew"]
+                                "red", "3.1", "0.0", "30.0", "-2.2", "28d", "Renew"]
     assert lines[-2:] == [
         "256 account(s): 102 red, 114 yellow, 40 green",
         "44 account(s) without ARR on 2026-11-20 left out (churned or not yet started)"]
@@ -88,7 +117,8 @@ def test_segment_and_owner_filters(cli):
 def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
     history = tmp_path / "h.db"
     first = cli("health", SAMPLE, "--as-of", "2026-11-13", "--history", history, "-f", "json")
-    assert all(r["health_change"] is None for r in json.loads(first.stdout))
+    # no snapshot before it: the change is against the score rebuilt a week earlier
+    assert sum(r["health_change"] is not None for r in json.loads(first.stdout)) > 200
     second = cli("health", SAMPLE, "--history", history, "-f", "json", "-q")
     records = {r["account_id"]: r for r in json.loads(second.stdout)}
     earlier = {r["account_id"]: r for r in json.loads(first.stdout)}
@@ -296,6 +326,8 @@ def test_explain_lists_plays_and_why(cli, five):
     # every play, in the configuration's order, with the values behind its answer
     assert [(p["play_id"], p["fires"], p["reason"]) for p in payload["plays"]] == [
         ("onboarding_checklist", False, "days_since_new_contract=729"),  # C4 began 2024-07-01
-        ("health_drop_alert", True, "health_score=20.75"),
+        # red a week earlier too, and rising: no drop, so no alert (an event, not a state)
+        ("health_drop_alert", False,
+         "health_score=20.75; previous_health_score=10.76; health_change=9.99"),
         ("expansion_signal", False, "license_utilization=0.10; new_business_unit=false"),
         ("renewal_countdown", True, "days_to_renewal=1")]

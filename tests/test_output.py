@@ -38,3 +38,18 @@ def test_a_pipe_is_written_to_directly_and_stays_a_pipe(tmp_path):
     assert received and received[0].startswith(b"account_id,account_name,")
     assert received[0].count(b"\n") == 1 + 256  # the whole table went through the pipe
     assert fifo.is_fifo()
+
+
+def test_csv_of_string_columns_in_many_chunks_holds_only_their_values():
+    """pandas keeps a string column built by concatenation as many Arrow chunks, some empty;
+    the CSV must hold exactly the values (pyarrow's writer once emitted stray memory)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from csops_cli.output import csv_text
+
+    empty = pa.array([], pa.large_string())
+    chunks = pa.chunked_array([empty] * 9 + [pa.array(["a", "b,c", "d"], pa.large_string())])
+    frame = pd.DataFrame({"text": pd.Series(pd.arrays.ArrowStringArray(chunks)),
+                          "n": [1.5, 2.0, 3.0]})
+    assert csv_text(frame) == 'text,n\n"a",1.5\n"b,c",2\n"d",3\n'

@@ -18,7 +18,7 @@ AS_OF = pd.Timestamp("2026-06-30")
 ROWS = {
     #        health band    change  util  new_bu  renewal  new_contract
     "ONB":  (80, "green", np.nan, 0.50, False, 300, 3),
-    "DROP": (65, "yellow", -2, 0.50, False, 300, 400),
+    "DROP": (65, "yellow", -6, 0.50, False, 300, 400),  # from 71: crossed below 70
     "FALL": (85, "green", -12, 0.50, False, 300, 400),
     "EXP":  (80, "green", 0, 0.90, False, 300, 400),
     "BU":   (80, "green", 0, 0.50, True, 300, 400),
@@ -39,6 +39,7 @@ def signal_frame(rows=ROWS, segment="Commercial") -> pd.DataFrame:
     frame["arr"] = 50_000.0
     frame["derived_stage"] = pd.Series("Adopt", index=frame.index, dtype="string")
     frame["health_band"] = frame["health_band"].astype("string")
+    frame["previous_health_score"] = frame["health_score"] - frame["health_change"]
     return frame
 
 
@@ -67,11 +68,23 @@ def test_each_shipped_play_fires_for_its_account_and_no_other(default_config):
     assert list(run.actions.columns) == plays.ACTION_COLUMNS
 
 
+def test_health_drop_is_an_event_not_a_state(default_config):
+    rows = {  # score, band, change since the previous score, ...
+        "CROSSED": (69, "yellow", -2, 0.5, False, 300, 400),  # from 71: fires
+        "FELL": (40, "red", -10, 0.5, False, 300, 400),  # 10 points down, already red: fires
+        "LOW": (55, "yellow", -1, 0.5, False, 300, 400),  # below 70 for a while: quiet
+        "EDGE": (70, "green", -9, 0.5, False, 300, 400),  # at 70 is not below it: quiet
+        "NEW": (50, "yellow", np.nan, 0.5, False, 300, 400),  # no previous score: quiet
+    }
+    run = plays.evaluate(signal_frame(rows), default_config, AS_OF, TEAM, NO_PLAYS)
+    assert fired(run).get("health_drop_alert") == {"CROSSED", "FELL"}
+
+
 def test_reason_shows_the_values_that_made_the_condition_true(default_config):
     run = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, NO_PLAYS)
     reason = run.actions.loc[run.actions["account_id"] == "FALL", "reason"].iloc[0]
-    # `health_score < 70 or health_change <= -10` fired on the drop alone: the score of 85
-    # did not make it true, so it is not named
+    # the shipped health drop fired on the fall of 12 points alone: the score of 85 did not
+    # make it true, so it is not named
     assert reason == "health_change=-12"
 
 
@@ -176,12 +189,26 @@ c2,2,2025-01-01,2026-09-01,30000,10,,new
 """
 
 
+SHIPPED_DROP = "when: (health_score < 70 and previous_health_score >= 70) or health_change <= -10"
+
+
+def below_70_config() -> str:
+    """The shipped plays with the health drop as a state (below 70): these exports have no
+    usage or activities, so no score moves and the shipped event never fires."""
+    from csops_cli.config import default_config_text
+
+    text = default_config_text()
+    assert SHIPPED_DROP in text
+    return text.replace(SHIPPED_DROP, "when: health_score < 70")
+
+
 @pytest.fixture
 def exports(tmp_path):
     folder = tmp_path / "data"
     folder.mkdir()
     write(folder, "accounts.csv", ACCOUNTS)
     write(folder, "contracts.csv", CONTRACTS)
+    (folder / "playbooks.yaml").write_text(below_70_config())  # found in the data folder
     return folder
 
 
@@ -216,10 +243,9 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
                     "Assigned To", "WhatId", "External_Id__c"]),
 ])
 def test_crm_layouts(cli, exports, tmp_path, target, columns):
-    from csops_cli.config import default_config_text
 
     # an action text and a play name that a spreadsheet would take for formulas
-    text = default_config_text().replace("text: Renewal checklist,", "text: '=Renewal checklist',")
+    text = below_70_config().replace("text: Renewal checklist,", "text: '=Renewal checklist',")
     text = text.replace("name: Renewal 120-day countdown", "name: '+Renewal 120-day countdown'")
     config = write(tmp_path, "hostile.yaml", text)
     result = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q", "--dry-run",

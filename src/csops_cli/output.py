@@ -62,7 +62,9 @@ def csv_text(frame: pd.DataFrame) -> str:
             columns[str(name)] = pa.array(values.astype("string"), type=pa.string())
         else:
             columns[str(name)] = pa.array(values)
-    table = pa.table(columns)
+    # one chunk per column: pandas' string columns arrive as many chunks, some empty, and
+    # pyarrow's CSV writer can emit unrelated memory for empty chunks
+    table = pa.table(columns).combine_chunks()
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(list(columns))
     sink = pa.BufferOutputStream()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from . import health as health_model
@@ -12,7 +11,7 @@ from .config import Config
 from .errors import UsageError
 from .history import History
 from .loading import Exports
-from .signals import Signals, build_signals
+from .signals import Signals, build_signals_at, default_as_of
 
 
 @dataclass(frozen=True)
@@ -43,21 +42,38 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
 
 def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None = None,
                    history: History | None = None) -> AccountHealth:
-    signals: Signals = build_signals(exports, config, as_of)
+    """Signals and health as of ``as_of``, with ``previous_health_score``: the latest stored
+    snapshot before as_of, else the score rebuilt from the exports as of a week earlier (in the
+    same pass over the usage), so that the first run already knows what changed."""
+    as_of = (as_of or default_as_of(exports)).normalize()
+    stored = history.previous(as_of) if history is not None else pd.DataFrame()
+    earlier = as_of - pd.Timedelta(days=PREVIOUS_DAYS)
+    built = build_signals_at(exports, config, [as_of] if not stored.empty else [earlier, as_of])
+    signals: Signals = built[as_of]
     frame = signals.frame
-    with_arr = frame[frame["arr"] > 0]
-    health = health_model.score(with_arr, config)
+    health = _scored(frame, config)
+    if not stored.empty:
+        previous = pd.to_numeric(stored["health_score"]).reindex(frame.index)
+    else:
+        before = built[earlier].frame
+        previous = _scored(before, config).scores["health_score"].reindex(frame.index)
+    frame["previous_health_score"] = previous.astype("float64")
+    frame["health_change"] = frame["health_score"] - frame["previous_health_score"]
+    return AccountHealth(signals.as_of, frame, health, signals.skipped)
+
+
+PREVIOUS_DAYS = 7  # without a stored snapshot, the previous score is rebuilt a week earlier
+
+
+def _scored(frame: pd.DataFrame, config: Config) -> health_model.Health:
+    """Score the paying accounts of ``frame``; the score columns are set on every row (NaN
+    without ARR)."""
+    health = health_model.score(frame[frame["paying"]], config)
     scores = health.scores.reindex(frame.index)
     for column in scores.columns:
         frame[column] = scores[column]
     frame["partial"] = frame["partial"].astype("boolean")
-    frame["health_change"] = np.nan
-    if history is not None:
-        previous = history.previous(signals.as_of)
-        if not previous.empty:
-            before = pd.to_numeric(previous["health_score"]).reindex(frame.index)
-            frame["health_change"] = frame["health_score"] - before
-    return AccountHealth(signals.as_of, frame, health, signals.skipped)
+    return health
 
 
 def filter_accounts(frame: pd.DataFrame, segment: str | None, owner: str | None

@@ -69,5 +69,7 @@ SIGNALS: dict[str, str] = {
     "activities_export": "an activities export was read",
     "health_score": "health score, 0-100",
     "health_band": "green / yellow / red",
-    "health_change": "health score change since the previous snapshot",
+    "previous_health_score": "the latest stored score before as_of, else the score rebuilt "
+                             "from the exports a week earlier",
+    "health_change": "health score minus previous_health_score",
 }
