@@ -279,3 +279,80 @@ def test_contracts_ending_in_year_9999_work(cli, tmp_path):
     assert health.exit_code == 0, health.output
     assert json.loads(health.stdout)[0]["renewal_date"] == "9999-12-31"
 
+
+
+# --- validate runs the audit's error checks; health notes them ------------------------------
+
+# (id, export changed, row appended, check title, line of the row, example shown)
+DATA_ERRORS = [
+    ("negative-arr", "contracts", "C2,001,2026-01-01,2027-01-01,(500),1\n",
+     "Contracts with negative ARR", 3, "C2: arr -500.00"),
+    ("end-before-start", "contracts", "C2,001,2026-01-01,2025-06-01,500,1\n",
+     "Contracts ending on or before their start", 3, "C2: 2026-01-01 → 2025-06-01"),
+    ("duplicate-account-id", "accounts", "001,Acme again,SMB,Ann,active\n",
+     "Duplicate account IDs", 3, "account_id 001 seen before"),
+    ("contract-of-unknown-account", "contracts", "C2,ZZZ,2026-01-01,2027-01-01,500,1\n",
+     "Contracts rows for accounts missing from the accounts export", 3, "account_id ZZZ"),
+    ("usage-dated-2062", "usage", "001,2062-03-01,u1,login\n", "Usage dated after today", 3,
+     "001: 2062-03-01"),
+    ("activities-dated-2062", "activities", "001,2062-03-01,call\n",
+     "Activities dated after today", 3, "001: 2062-03-01"),
+]
+
+
+@pytest.mark.parametrize("case_id, table, row, title, line, example", DATA_ERRORS,
+                         ids=[c[0] for c in DATA_ERRORS])
+def test_validate_refuses_what_the_audit_counts_as_an_error(cli, tmp_path, case_id, table, row,
+                                                           title, line, example):
+    folder = data_folder(tmp_path, **{table: BASE[f"{table}.csv"] + row})
+    result = cli("validate", folder)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stderr == "error: 1 row(s) fail the audit's error checks (listed above)\n"
+    assert "All exports and the configuration are valid" not in result.output
+    listed = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert any(entry.startswith(f"{title.split(' (')[0]}") and f" 1 {table}.csv {line} "
+               f"{example}" in entry for entry in listed), result.stdout
+    # the same data fails the audit's --strict
+    audit = cli("audit", folder, "--as-of", "2026-06-30", "--strict", "-q", "-f", "json")
+    assert audit.exit_code == 1
+    assert [f["title"] for f in json.loads(audit.stdout)["findings"]
+            if f["severity"] == "error"] == [title if "today" not in title
+                                             else f"{title} ({pd.Timestamp.today():%Y-%m-%d})"]
+
+
+def test_validate_of_clean_exports_still_passes(cli, tmp_path):
+    result = cli("validate", data_folder(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("All exports and the configuration are valid.")
+
+
+def test_validate_lists_every_error_and_a_count_of_all(cli, tmp_path):
+    contracts = CONTRACTS + "".join(f"N{i},001,2026-01-01,2027-01-01,-{i + 1},1\n"
+                                    for i in range(7))
+    folder = data_folder(tmp_path, contracts=contracts, usage=USAGE + "001,2062-03-01,u1,x\n")
+    result = cli("validate", folder)
+    assert result.exit_code == 2
+    assert result.stderr == "error: 8 row(s) fail the audit's error checks (listed above)\n"
+    listed = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    # the first five examples of a check are shown, with the count of all seven
+    assert [entry for entry in listed if "contracts.csv" in entry and "│" not in entry] == [
+        "Contracts with negative ARR 7 contracts.csv 3 N0: arr -1.00 credit notes are not "
+        "contracts: remove them or fix the amount",
+        "contracts.csv 4 N1: arr -2.00",
+        "contracts.csv 5 N2: arr -3.00",
+        "contracts.csv 6 N3: arr -4.00",
+        "contracts.csv 7 N4: arr -5.00"]
+
+
+def test_health_notes_rows_that_fail_the_error_checks(cli, tmp_path):
+    folder = data_folder(tmp_path, contracts=CONTRACTS + "C2,001,2026-01-01,2025-06-01,-5,1\n")
+    result = cli("health", folder, "--as-of", "2026-06-30", "--no-save", "-f", "json")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "error checks" in line]
+    assert notes == ["note: 2 row(s) fail the audit's error checks (Contracts with negative ARR: "
+                     "1; Contracts ending on or before their start: 1); see them with "
+                     f"`csops audit {folder}`"]
+    clean = cli("health", data_folder(tmp_path / "clean"), "--as-of", "2026-06-30", "--no-save",
+                "-f", "json")
+    assert clean.exit_code == 0 and "error checks" not in clean.stderr
