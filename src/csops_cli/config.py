@@ -34,7 +34,8 @@ MAX_SHOWN = 80  # characters of a refused value shown beside its problem
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf, .nan or 1e400 would make every score NaN
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InputsConfig(Strict):
@@ -228,7 +229,8 @@ class MetricConfig(Strict):
     target: float | None = None
 
 
-PositiveDays = Annotated[int, Field(gt=0)]
+MAX_WINDOW_DAYS = 36_500  # a hundred years back from any --as-of stays inside pandas' dates
+PositiveDays = Annotated[int, Field(gt=0, le=MAX_WINDOW_DAYS)]
 
 
 class TtfvConfig(MetricConfig):
@@ -650,7 +652,7 @@ def _fix_for(item: dict[str, Any]) -> str | None:
         return "add this key"
     if kind == "literal_error":
         return "use one of the values listed"
-    if kind in {"float_parsing", "int_parsing", "float_type", "int_type"}:
+    if kind in {"float_parsing", "int_parsing", "float_type", "int_type", "finite_number"}:
         return "write a plain number"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         return "use a number in the range given"
