@@ -276,12 +276,21 @@ def _prepare(kinds: set[str], node: ast.AST):
 
 
 def _date_literal(value, column: int | None) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(str(value))
-    except (ValueError, TypeError, OverflowError):
+    """A date written in a condition, read as dates in exports are; 'today' and 'now' are
+    refused: they would be the clock's date, not as_of, and change a past --as-of's result."""
+    from .loading import values as parsers
+
+    text = str(value).strip()
+    if text.lower() in ("today", "now"):
+        raise ConditionError(f"'{value}' is the clock's date, not as_of", column,
+                             fix="compare a day count with as_of instead, e.g. "
+                                 "days_to_renewal <= 30")
+    parsed, bad = parsers.parse_dates(pd.Series([text], dtype="string"))
+    if bool(bad.iloc[0]) or pd.isna(parsed.iloc[0]):
         raise ConditionError(f"'{value}' is not a date", column,
                              fix="write a date as 'YYYY-MM-DD', e.g. renewal_date < "
-                                 "'2027-01-01'") from None
+                                 "'2027-01-01'")
+    return pd.Timestamp(parsed.iloc[0])
 
 
 def _known(value):
