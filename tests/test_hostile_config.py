@@ -185,6 +185,8 @@ REFUSED_WHEN_COMPILED = [
      "'soon' is not a date", 13, "YYYY-MM-DD"),
     ("date-equal-to-text", "renewal_date == 'next week'", "'next week' is not a date", 17,
      "YYYY-MM-DD"),
+    ("digit-pandas-cannot-read", "renewal_date > '\U0001d7ce'", "'\U0001d7ce' is not a date", 16,
+     "YYYY-MM-DD"),
     ("the-clock-instead-of-as-of", "renewal_date < 'today'", "'today' is the clock's date, "
      "not as_of", 16, "days_to_renewal <= 30"),
 ]

@@ -285,7 +285,10 @@ def _date_literal(value, column: int | None) -> pd.Timestamp:
         raise ConditionError(f"'{value}' is the clock's date, not as_of", column,
                              fix="compare a day count with as_of instead, e.g. "
                                  "days_to_renewal <= 30")
-    parsed, bad = parsers.parse_dates(pd.Series([text], dtype="string"))
+    try:
+        parsed, bad = parsers.parse_dates(pd.Series([text], dtype="string"))
+    except ValueError:  # digits pandas does not read (e.g. '𝟎'): no date either
+        parsed, bad = pd.Series([pd.NaT]), pd.Series([True])
     if bool(bad.iloc[0]) or pd.isna(parsed.iloc[0]):
         raise ConditionError(f"'{value}' is not a date", column,
                              fix="write a date as 'YYYY-MM-DD', e.g. renewal_date < "
