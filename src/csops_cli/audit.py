@@ -88,7 +88,9 @@ def run(exports: Exports, signals: Signals, report: MetricsReport, config: Confi
     today = _today(today)
     findings = data_errors(exports, today)
     findings += [finding for check in CHECKS
-                 if (finding := check(exports, signals, config, today)) is not None]
+                 if (finding := check(exports, signals, config)) is not None]
+    findings += [finding for name, column in DATED
+                 if (finding := _after_as_of(exports, name, column, signals.as_of, today))]
     findings += source_assumptions(exports)
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -f.count))
     return Audit(signals.as_of, _metric_audits(report, config), findings,
@@ -187,7 +189,7 @@ def _text(value) -> str:
 # --- checks --------------------------------------------------------------------------------------
 
 def _orphans(name: str, severity: str, fix: str):
-    def check(exports, signals, config, today):
+    def check(exports, signals, config):
         table = getattr(exports, name)
         if table is None:
             return None
@@ -209,7 +211,7 @@ def _orphan_finding(table: Table, known: pd.Series, severity: str, fix: str) -> 
                     fix)
 
 
-def accounts_without_owner(exports, signals, config, today):
+def accounts_without_owner(exports, signals, config):
     frame = signals.frame
     owner = frame["csm_owner"] if "csm_owner" in frame else pd.Series(pd.NA, index=frame.index)
     ids = frame.index[(frame["arr"] > 0) & owner.isna()]
@@ -219,7 +221,7 @@ def accounts_without_owner(exports, signals, config, today):
                     "fill in csm_owner in the CRM; their actions go unassigned")
 
 
-def accounts_without_contract(exports, signals, config, today):
+def accounts_without_contract(exports, signals, config):
     ids = signals.frame.index[signals.frame["onboarding_start"].isna()]
     return _finding("accounts_without_contract", "warning",
                     "Accounts without any contract (no ARR, no renewal date)",
@@ -228,7 +230,7 @@ def accounts_without_contract(exports, signals, config, today):
                     "export their contracts, or remove prospects from the accounts export")
 
 
-def unknown_segments(exports, signals, config, today):
+def unknown_segments(exports, signals, config):
     frame = exports.accounts.frame
     if "segment" not in frame:
         return None
@@ -247,7 +249,7 @@ def _stage_lookup(config: Config) -> dict[str, str]:
     return lookup
 
 
-def unknown_stages(exports, signals, config, today):
+def unknown_stages(exports, signals, config):
     frame = exports.accounts.frame
     if "lifecycle_stage" not in frame:
         return None
@@ -260,7 +262,7 @@ def unknown_stages(exports, signals, config, today):
                     "map the value under lifecycle: crm_stage_aliases in playbooks.yaml")
 
 
-def stage_disagreements(exports, signals, config, today):
+def stage_disagreements(exports, signals, config):
     frame = signals.frame
     crm = frame["lifecycle_stage"].str.lower().map(_stage_lookup(config))
     derived = frame["derived_stage"]
@@ -274,14 +276,14 @@ def stage_disagreements(exports, signals, config, today):
                     "update the CRM stage, or check the data the derived stage comes from")
 
 
-def zero_arr(exports, signals, config, today):
+def zero_arr(exports, signals, config):
     table = exports.contracts
     return _finding("zero_arr", "warning", "Contracts with zero ARR", table,
                     table.frame["arr"] == 0, lambda r: f"{r.contract_id}: arr 0",
                     "fill in the amount, or remove free or void contracts")
 
 
-def overlapping_contracts(exports, signals, config, today):
+def overlapping_contracts(exports, signals, config):
     table = exports.contracts
     frame = table.frame
     kind = frame.get("contract_type", pd.Series(pd.NA, index=frame.index, dtype="string"))
@@ -298,18 +300,17 @@ def overlapping_contracts(exports, signals, config, today):
                     "overlaps double-count ARR")
 
 
-def _future(name: str, column: str):
-    """Rows after as_of (up to today): left out of this run, which may be intended (an as_of in
+def _after_as_of(exports: Exports, name: str, column: str, as_of: pd.Timestamp,
+                 today: pd.Timestamp) -> Finding | None:
+    """Rows after as_of up to today: left out of this run, which may be intended (an as_of in
     the past). Rows after today are errors (data_errors)."""
-    def check(exports, signals, config, today):
-        table = getattr(exports, name)
-        if table is None or signals.as_of >= today:
-            return None
-        title = f"{name.capitalize()} dated after as_of ({signals.as_of:%Y-%m-%d})"
-        fix = "ignored by this run; check the export's date range or --as-of"
-        return _dated_after(table, column, signals.as_of, today, "warning", title, fix,
-                            f"future_{name}")
-    return check
+    table = getattr(exports, name)
+    if table is None or as_of >= today:
+        return None
+    return _dated_after(table, column, as_of, today, "warning",
+                        f"{name.capitalize()} dated after as_of ({as_of:%Y-%m-%d})",
+                        "ignored by this run; check the export's date range or --as-of",
+                        f"future_{name}")
 
 
 def _dated_after(table: Table, column: str, first: pd.Timestamp, last: pd.Timestamp | None,
@@ -334,7 +335,7 @@ def _dated_after(table: Table, column: str, first: pd.Timestamp, last: pd.Timest
     return _finding(check, severity, title, table, mask.to_numpy(dtype=bool), describe, fix)
 
 
-def short_coverage(exports, signals, config, today):
+def short_coverage(exports, signals, config):
     as_of = signals.as_of
     needs = []
     ttfv_days = config.metrics.ttfv.window_days
@@ -378,13 +379,13 @@ def source_assumptions(exports: Exports) -> list[Finding]:
             for table in exports.tables() for assumption in table.assumptions]
 
 
-CHECKS: list[Callable[[Exports, Signals, Config, pd.Timestamp], Finding | None]] = [
+CHECKS: list[Callable[[Exports, Signals, Config], Finding | None]] = [
     _orphans("usage", "warning", "check account IDs in the usage export match the CRM's"),
     _orphans("activities", "warning", "check account IDs in the activities export"),
     accounts_without_owner, accounts_without_contract, unknown_segments, unknown_stages,
-    stage_disagreements, zero_arr, overlapping_contracts,
-    _future("usage", "timestamp"), _future("activities", "date"), short_coverage,
+    stage_disagreements, zero_arr, overlapping_contracts, short_coverage,
 ]
+DATED = [("usage", "timestamp"), ("activities", "date")]  # tables of dated events
 
 
 # --- errors: rows that would silently distort a number (validate runs these too) -------------
