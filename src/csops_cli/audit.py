@@ -83,9 +83,14 @@ class Audit:
         return any(f.severity == "error" for f in self.findings)
 
 
-def run(exports: Exports, signals: Signals, report: MetricsReport, config: Config) -> Audit:
-    findings = [finding for check in CHECKS
-                if (finding := check(exports, signals, config)) is not None]
+def run(exports: Exports, signals: Signals, report: MetricsReport, config: Config,
+        today: pd.Timestamp | None = None) -> Audit:
+    today = _today(today)
+    findings = data_errors(exports, today)
+    findings += [finding for check in CHECKS
+                 if (finding := check(exports, signals, config)) is not None]
+    findings += [finding for name, column in DATED
+                 if (finding := _after_as_of(exports, name, column, signals.as_of, today))]
     findings += source_assumptions(exports)
     findings.sort(key=lambda f: (SEVERITIES.index(f.severity), -f.count))
     return Audit(signals.as_of, _metric_audits(report, config), findings,
@@ -182,32 +187,27 @@ def _text(value) -> str:
 
 # --- checks --------------------------------------------------------------------------------------
 
-def _duplicates(name: str, column: str, title: str, fix: str):
-    def check(exports, signals, config):
-        table = getattr(exports, name)
-        return _finding(f"duplicate_{column}s", "error", title, table,
-                        table.frame[column].duplicated(),
-                        lambda r: f"{column} {r[column]} seen before", fix)
-    return check
-
-
 def _orphans(name: str, severity: str, fix: str):
     def check(exports, signals, config):
         table = getattr(exports, name)
         if table is None:
             return None
-        title = f"{name.capitalize()} rows for accounts missing from the accounts export"
-        if not table.has_frame:  # the usage reader set these rows' accounts aside as it read
-            positions, unknown = table.events.unknown_accounts()
-            return _event_finding(
-                f"orphan_{name}", severity, title, table, positions,
-                lambda shown: pd.DataFrame({"account_id": unknown[:len(shown)]}, index=shown),
-                lambda r: f"account_id {r.account_id}", fix)
-        known = exports.accounts.frame["account_id"]
-        mask = ~table.frame["account_id"].isin(known)
-        return _finding(f"orphan_{name}", severity, title, table, mask,
-                        lambda r: f"account_id {r.account_id}", fix)
+        return _orphan_finding(table, exports.accounts.frame["account_id"], severity, fix)
     return check
+
+
+def _orphan_finding(table: Table, known: pd.Series, severity: str, fix: str) -> Finding | None:
+    title = f"{table.name.capitalize()} rows for accounts missing from the accounts export"
+    check = f"orphan_{table.name}"
+    if not table.has_frame:  # the usage reader set these rows' accounts aside as it read
+        positions, unknown = table.events.unknown_accounts()
+        return _event_finding(
+            check, severity, title, table, positions,
+            lambda shown: pd.DataFrame({"account_id": unknown[:len(shown)]}, index=shown),
+            lambda r: f"account_id {r.account_id}", fix)
+    mask = ~table.frame["account_id"].isin(known)
+    return _finding(check, severity, title, table, mask, lambda r: f"account_id {r.account_id}",
+                    fix)
 
 
 def accounts_without_owner(exports, signals, config):
@@ -275,27 +275,11 @@ def stage_disagreements(exports, signals, config):
                     "update the CRM stage, or check the data the derived stage comes from")
 
 
-def negative_arr(exports, signals, config):
-    table = exports.contracts
-    return _finding("negative_arr", "error", "Contracts with negative ARR", table,
-                    table.frame["arr"] < 0, lambda r: f"{r.contract_id}: arr {r.arr:,.2f}",
-                    "credit notes are not contracts: remove them or fix the amount")
-
-
 def zero_arr(exports, signals, config):
     table = exports.contracts
     return _finding("zero_arr", "warning", "Contracts with zero ARR", table,
                     table.frame["arr"] == 0, lambda r: f"{r.contract_id}: arr 0",
                     "fill in the amount, or remove free or void contracts")
-
-
-def end_before_start(exports, signals, config):
-    table = exports.contracts
-    frame = table.frame
-    return _finding("end_before_start", "error", "Contracts ending on or before their start",
-                    table, (frame["end_date"] <= frame["start_date"]).fillna(False),
-                    lambda r: f"{r.contract_id}: {_text(r.start_date)} → {_text(r.end_date)}",
-                    "swap or correct start_date and end_date: the contract never counts")
 
 
 def overlapping_contracts(exports, signals, config):
@@ -315,25 +299,39 @@ def overlapping_contracts(exports, signals, config):
                     "overlaps double-count ARR")
 
 
-def _future(name: str, column: str):
-    def check(exports, signals, config):
-        table = getattr(exports, name)
-        if table is None:
-            return None
-        title = f"{name.capitalize()} dated after as_of ({signals.as_of:%Y-%m-%d})"
-        fix = "ignored by this run; check the export's date range or --as-of"
-        describe = lambda r: f"{r.account_id}: {_text(r[column])}"  # noqa: E731
-        if not table.has_frame:
-            events = table.events
-            return _event_finding(
-                f"future_{name}", "warning", title, table,
-                events.after(day_number(signals.as_of)),
-                lambda shown: pd.DataFrame({"account_id": events.account_ids(shown),
-                                            column: as_datetimes(events.days(shown))},
-                                           index=shown), describe, fix)
-        return _finding(f"future_{name}", "warning", title, table,
-                        table.frame[column] > signals.as_of, describe, fix)
-    return check
+def _after_as_of(exports: Exports, name: str, column: str, as_of: pd.Timestamp,
+                 today: pd.Timestamp) -> Finding | None:
+    """Rows after as_of up to today: left out of this run, which may be intended (an as_of in
+    the past). Rows after today are errors (data_errors)."""
+    table = getattr(exports, name)
+    if table is None or as_of >= today:
+        return None
+    return _dated_after(table, column, as_of, today, "warning",
+                        f"{name.capitalize()} dated after as_of ({as_of:%Y-%m-%d})",
+                        "ignored by this run; check the export's date range or --as-of",
+                        f"future_{name}")
+
+
+def _dated_after(table: Table, column: str, first: pd.Timestamp, last: pd.Timestamp | None,
+                 severity: str, title: str, fix: str, check: str) -> Finding | None:
+    """Rows dated after ``first`` and not after ``last`` (None: no end)."""
+    describe = lambda r: f"{r.account_id}: {_text(r[column])}"  # noqa: E731
+    if not table.has_frame:
+        events = table.events
+        positions = events.after(day_number(first))
+        if last is not None:
+            later = events.after(day_number(last))
+            positions = np.setdiff1d(positions, later, assume_unique=True)
+        return _event_finding(
+            check, severity, title, table, positions,
+            lambda shown: pd.DataFrame({"account_id": events.account_ids(shown),
+                                        column: as_datetimes(events.days(shown))},
+                                       index=shown), describe, fix)
+    dates = table.frame[column]
+    mask = dates > first
+    if last is not None:
+        mask &= ~(dates > last)
+    return _finding(check, severity, title, table, mask.to_numpy(dtype=bool), describe, fix)
 
 
 def short_coverage(exports, signals, config):
@@ -381,15 +379,91 @@ def source_assumptions(exports: Exports) -> list[Finding]:
 
 
 CHECKS: list[Callable[[Exports, Signals, Config], Finding | None]] = [
-    _duplicates("accounts", "account_id", "Duplicate account IDs",
-                "keep one row per account; csops uses the first"),
-    _duplicates("contracts", "contract_id", "Duplicate contract IDs",
-                "remove the repeated rows: both count towards ARR"),
-    _orphans("contracts", "error", "add the accounts to the accounts export: their ARR is "
-             "left out of every metric"),
     _orphans("usage", "warning", "check account IDs in the usage export match the CRM's"),
     _orphans("activities", "warning", "check account IDs in the activities export"),
     accounts_without_owner, accounts_without_contract, unknown_segments, unknown_stages,
-    stage_disagreements, negative_arr, zero_arr, end_before_start, overlapping_contracts,
-    _future("usage", "timestamp"), _future("activities", "date"), short_coverage,
+    stage_disagreements, zero_arr, overlapping_contracts, short_coverage,
+]
+DATED = [("usage", "timestamp"), ("activities", "date")]  # tables of dated events
+
+
+# --- errors: rows that would silently distort a number (validate runs these too) -------------
+
+def data_errors(exports: Exports, today: pd.Timestamp | None = None) -> list[Finding]:
+    """The audit's errors, over the loaded exports alone (no signals): what `csops validate`
+    refuses and `csops health` notes."""
+    return table_errors({table.name: [table] for table in exports.tables()}, today)
+
+
+def table_errors(tables: dict[str, list[Table]], today: pd.Timestamp | None = None
+                 ) -> list[Finding]:
+    """The audit's errors over the tables read so far, several files per table allowed (those
+    that could not be read are left out); one finding per check over all of a table's files."""
+    today = _today(today)
+    known = [table.frame["account_id"] for table in tables.get("accounts", [])]
+    findings = []
+    for name, check in ERROR_CHECKS:
+        found = [finding for table in tables.get(name, [])
+                 if (finding := check(table, known, today)) is not None]
+        if found:
+            findings.append(Finding(found[0].check, found[0].severity, found[0].title,
+                                    sum(f.count for f in found), found[0].fix,
+                                    [e for f in found for e in f.examples][:EXAMPLES]))
+    return findings
+
+
+def _today(today: pd.Timestamp | None) -> pd.Timestamp:
+    return (pd.Timestamp.today() if today is None else pd.Timestamp(today)).normalize()
+
+
+def _duplicates(column: str, title: str, fix: str):
+    def check(table: Table, known, today) -> Finding | None:
+        return _finding(f"duplicate_{column}s", "error", title, table,
+                        table.frame[column].duplicated(),
+                        lambda r: f"{column} {r[column]} seen before", fix)
+    return check
+
+
+def orphan_contracts(table: Table, known: list[pd.Series], today) -> Finding | None:
+    if not known:  # the accounts could not be read: nothing to compare with
+        return None
+    return _orphan_finding(table, pd.concat(known), "error", "add the accounts to the accounts "
+                           "export: their ARR is left out of every metric")
+
+
+def negative_arr(table: Table, known, today) -> Finding | None:
+    return _finding("negative_arr", "error", "Contracts with negative ARR", table,
+                    table.frame["arr"] < 0, lambda r: f"{r.contract_id}: arr {r.arr:,.2f}",
+                    "credit notes are not contracts: remove them or fix the amount")
+
+
+def end_before_start(table: Table, known, today) -> Finding | None:
+    frame = table.frame
+    return _finding("end_before_start", "error", "Contracts ending on or before their start",
+                    table, (frame["end_date"] <= frame["start_date"]).fillna(False),
+                    lambda r: f"{r.contract_id}: {_text(r.start_date)} → {_text(r.end_date)}",
+                    "swap or correct start_date and end_date: the contract never counts")
+
+
+def _after_today(column: str):
+    def check(table: Table, known, today) -> Finding | None:
+        return _dated_after(table, column, today, None, "error",
+                            f"{table.name.capitalize()} dated after today ({today:%Y-%m-%d})",
+                            "correct the dates in the export (a clock or time-zone error in "
+                            "the tool?): no number uses rows after as_of",
+                            f"future_{table.name}_after_today")
+    return check
+
+
+ERROR_CHECKS: list[tuple[str, Callable[[Table, list[pd.Series], pd.Timestamp],
+                                       Finding | None]]] = [
+    ("accounts", _duplicates("account_id", "Duplicate account IDs",
+                             "keep one row per account; csops uses the first")),
+    ("contracts", _duplicates("contract_id", "Duplicate contract IDs",
+                              "remove the repeated rows: both count towards ARR")),
+    ("contracts", orphan_contracts),
+    ("contracts", negative_arr),
+    ("contracts", end_before_start),
+    ("usage", _after_today("timestamp")),
+    ("activities", _after_today("date")),
 ]

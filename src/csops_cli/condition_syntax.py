@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import ast
 import difflib
+import math
 import operator
+import sys
 from collections.abc import Callable
 
 MAX_LENGTH = 2_000
@@ -91,7 +93,9 @@ def _check(node: ast.AST, depth: int) -> None:
                 for item in right.elts:
                     if constant(item) is NOT_CONSTANT:
                         raise ConditionError("a list may only hold numbers, text, true, false "
-                                             "or null", column_of(item))
+                                             "or null", column_of(item),
+                                             fix="write each item out, e.g. [1000, 'SMB']")
+                    _check(item, depth + 1)
             elif type(op) not in COMPARISONS:
                 raise ConditionError(f"'{type(op).__name__}' is not allowed", column_of(node))
         children = [node.left] + [c for c, op in zip(node.comparators, node.ops, strict=True)
@@ -101,6 +105,8 @@ def _check(node: ast.AST, depth: int) -> None:
     elif isinstance(node, ast.Name):
         return
     elif isinstance(node, ast.Constant):
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            _check_number(node)
         if isinstance(node.value, (bool, int, float, str)) or node.value is None:
             return
         raise ConditionError(f"{type(node.value).__name__} values are not allowed", column_of(node))
@@ -117,6 +123,31 @@ def _check(node: ast.AST, depth: int) -> None:
                              fix="use column names, comparisons, and/or/not, + - * /")
     for child in children:
         _check(child, depth + 1)
+
+
+def _check_number(node: ast.Constant) -> None:
+    """Numbers are compared as floats: one beyond what a float holds (1e400, or an integer of
+    hundreds of digits) would compare as infinity or fail to convert."""
+    value = node.value
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ConditionError(f"the {_shortened(value)} is larger than any value csops "
+                             f"compares (about {sys.float_info.max:.1e})", column_of(node),
+                             fix="write a smaller number")
+
+
+def _shortened(value: int | float) -> str:
+    """How a refused number is named: an integer by its digits when long (the text is at
+    most MAX_LENGTH characters, well inside what str() converts)."""
+    if isinstance(value, float):
+        return "number"
+    text = str(abs(value))
+    return f"number {text}" if len(text) <= 20 else f"number of {len(text):,} digits"
 
 
 def _call_arguments(node: ast.Call) -> list[ast.AST]:

@@ -29,7 +29,7 @@ from .condition_syntax import (
 from .errors import ConfigError, Problem, ProblemCode
 
 __all__ = ["Condition", "ConditionError", "Expression", "compile_condition",
-           "compile_expression", "compile_plays", "parse"]
+           "compile_expression", "compile_plays", "condition_problem", "parse"]
 
 
 # --- compiling against a table -----------------------------------------------------------------
@@ -40,6 +40,8 @@ class Value:
 
     kind: str  # number | text | bool | date | null
     compute: Callable[[pd.DataFrame], object]  # a Series, or a scalar constant
+    literal: object = NOT_CONSTANT  # the value, when written in the condition
+    column: int | None = None  # where it starts in the condition
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def _compile(node: ast.AST, kinds: dict[str, str], names: list[str]) -> Value:
     if literal is not NOT_CONSTANT:
         kind = ("null" if literal is None else "bool" if isinstance(literal, bool)
                 else "number" if isinstance(literal, (int, float)) else "text")
-        return Value(kind, lambda frame, c=literal: c)
+        return Value(kind, lambda frame, c=literal: c, literal, column_of(node))
     if isinstance(node, ast.Name):
         if node.id not in kinds:
             close = difflib.get_close_matches(node.id, list(kinds), n=3, cutoff=0.5)
@@ -242,9 +244,13 @@ def _comparison(left: Value, right: Value, op: ast.cmpop, node: ast.AST):
         raise ConditionError(f"'{symbol}' does not apply to true/false", column_of(node))
     function = COMPARISONS[type(op)]
     prepare = _prepare(kinds, node)
+    if kinds == {"date", "text"}:  # text written in the condition must be a date: known now
+        for side in (left, right):
+            if side.kind == "text" and side.literal is not NOT_CONSTANT:
+                _date_literal(side.literal, side.column)
 
     def compare(frame):
-        a, b = prepare(left.compute(frame)), prepare(right.compute(frame))
+        a, b = prepare(left.compute(frame), frame), prepare(right.compute(frame), frame)
         if not isinstance(a, pd.Series) and not isinstance(b, pd.Series):
             return pd.Series(bool(function(a, b)), index=frame.index)
         result = function(a, b)
@@ -254,22 +260,40 @@ def _comparison(left: Value, right: Value, op: ast.cmpop, node: ast.AST):
 
 
 def _prepare(kinds: set[str], node: ast.AST):
+    """How both sides are made comparable: (value, frame) -> value."""
     if kinds == {"text"}:
-        return lambda v: v.astype("string").str.lower() if isinstance(v, pd.Series) else \
-            str(v).lower()
+        return lambda v, frame: v.astype("string").str.lower() if isinstance(v, pd.Series) \
+            else str(v).lower()
     if "date" in kinds:
-        def as_date(v):
-            if isinstance(v, pd.Series):
-                return pd.to_datetime(v, errors="coerce") if v.dtype.kind != "M" else v
-            try:
-                return pd.Timestamp(str(v))
-            except (ValueError, TypeError):
-                raise ConditionError(f"'{v}' is not a date (write 'YYYY-MM-DD')",
-                                     column_of(node)) from None
+        def as_date(v, frame):
+            if isinstance(v, pd.Series):  # text read as dates the way exports are read
+                return v if v.dtype.kind == "M" else _dates(v, frame)
+            return _date_literal(v, column_of(node))
         return as_date
     if kinds == {"number"}:
-        return _numeric
-    return lambda v: v
+        return lambda v, frame: _numeric(v)
+    return lambda v, frame: v
+
+
+def _date_literal(value, column: int | None) -> pd.Timestamp:
+    """A date written in a condition, read as dates in exports are; 'today' and 'now' are
+    refused: they would be the clock's date, not as_of, and change a past --as-of's result."""
+    from .loading import values as parsers
+
+    text = str(value).strip()
+    if text.lower() in ("today", "now"):
+        raise ConditionError(f"'{value}' is the clock's date, not as_of", column,
+                             fix="compare a day count with as_of instead, e.g. "
+                                 "days_to_renewal <= 30")
+    try:
+        parsed, bad = parsers.parse_dates(pd.Series([text], dtype="string"))
+    except ValueError:  # digits pandas does not read (e.g. '𝟎'): no date either
+        parsed, bad = pd.Series([pd.NaT]), pd.Series([True])
+    if bool(bad.iloc[0]) or pd.isna(parsed.iloc[0]):
+        raise ConditionError(f"'{value}' is not a date", column,
+                             fix="write a date as 'YYYY-MM-DD', e.g. renewal_date < "
+                                 "'2027-01-01'")
+    return pd.Timestamp(parsed.iloc[0])
 
 
 def _known(value):

@@ -28,11 +28,14 @@ from .signal_catalogue import BUCKET_COLUMNS, SIGNALS
 
 DEFAULT_CONFIG_NAME = "playbooks.yaml"
 MAX_YAML_NODES = 100_000  # alias bombs expand past any real config long before this
+MAX_YAML_DEPTH = 50  # a real config nests about 7 deep; far deeper exhausts the parser's stack
+MAX_NUMBER_DIGITS = 300  # a float holds about 309 digits: no setting takes a longer integer
 MAX_SHOWN = 80  # characters of a refused value shown beside its problem
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # .inf, .nan or 1e400 would make every score NaN
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class InputsConfig(Strict):
@@ -71,8 +74,7 @@ def _expression(text: str | None) -> str | None:
     try:
         parse(text)
     except ConditionError as error:
-        raise _refused(ProblemCode.BAD_CONDITION,
-                       f"{error}{'; ' + error.fix if error.fix else ''}") from None
+        raise _refused(ProblemCode.BAD_CONDITION, str(error), fix=error.fix) from None
     return text
 
 
@@ -165,6 +167,10 @@ class Bucket(Strict):
 
     @model_validator(mode="after")
     def _known_signals(self) -> Bucket:
+        if not self.signals:
+            raise _refused(ProblemCode.INVALID_VALUE, "a bucket without signals scores nothing",
+                           at=("signals",), fix="list at least one signal with its weight, "
+                           "bad and good, or remove the bucket")
         for name in self.signals:
             if name not in SIGNALS:
                 raise _unknown(f"signal '{name}'", name, SIGNALS, at=("signals", name))
@@ -182,6 +188,16 @@ class Bands(Strict):
 class HealthConfig(Strict):
     bands: Bands = Bands()
     buckets: dict[BucketName, Bucket]
+
+    @field_validator("buckets")
+    @classmethod
+    def _some_bucket(cls, buckets: dict[str, Bucket]) -> dict[str, Bucket]:
+        if not buckets:  # each bucket's weight is above 0 (checked by Bucket)
+            raise _refused(ProblemCode.INVALID_VALUE, "no bucket: the health score has nothing "
+                           "to weigh", fix="give at least one bucket (product_usage, "
+                           "relationship_depth, commercial_context) a weight above 0 and its "
+                           "signals; see the packaged playbooks.yaml")
+        return buckets
 
 
 class Segment(Strict):
@@ -216,7 +232,8 @@ class MetricConfig(Strict):
     target: float | None = None
 
 
-PositiveDays = Annotated[int, Field(gt=0)]
+MAX_WINDOW_DAYS = 36_500  # a hundred years back from any --as-of stays inside pandas' dates
+PositiveDays = Annotated[int, Field(gt=0, le=MAX_WINDOW_DAYS)]
 
 
 class TtfvConfig(MetricConfig):
@@ -293,10 +310,13 @@ class MetricsConfig(Strict):
     activity_to_outcome: ActivityToOutcomeConfig = ActivityToOutcomeConfig()
 
 
+MAX_DUE_DAYS = 3_650  # ten years: a due date stays inside the dates csops computes with
+
+
 class Action(Strict):
     text: str
     owner: Literal["csm", "ae", "am", "manager", "tech_touch"]
-    due_in_days: Annotated[int, Field(ge=0)]
+    due_in_days: Annotated[int, Field(ge=0, le=MAX_DUE_DAYS)]
     channel: Literal["task", "email", "opportunity"]
 
 
@@ -320,8 +340,7 @@ class Play(Strict):
         try:
             parse(when)
         except ConditionError as error:
-            raise _refused(ProblemCode.BAD_CONDITION,
-                           f"{error}{'; ' + error.fix if error.fix else ''}") from None
+            raise _refused(ProblemCode.BAD_CONDITION, str(error), fix=error.fix) from None
         return when
 
 
@@ -373,11 +392,11 @@ class Config(Strict):
         return self
 
 
-def _refused(code: ProblemCode, problem: str, at: tuple[str | int, ...] = ()
-             ) -> PydanticCustomError:
+def _refused(code: ProblemCode, problem: str, at: tuple[str | int, ...] = (),
+             fix: str | None = None) -> PydanticCustomError:
     """A validation error with its problem code; ``at`` locates it below the model that
     raises it (a model-wide check knows which key is wrong, pydantic does not)."""
-    return PydanticCustomError(code, "{problem}", {"problem": problem, "at": at})
+    return PydanticCustomError(code, "{problem}", {"problem": problem, "at": at, "fix": fix})
 
 
 def _unknown(what: str, name: str, known: typing.Iterable[str], at: tuple[str, ...]
@@ -420,13 +439,14 @@ def load_config(explicit: Path | None = None, data: Path | None = None) -> tuple
 
 
 def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = _compose(loader, text, label)
         if root is None:
             raise ConfigError(f"{label}: the file is empty; start from `csops init`",
                               code=ProblemCode.EMPTY_FILE)
         _check_size(root, label)
+        _check_duplicate_keys(root, label)
         data = _construct(loader, root, label)
     finally:
         loader.dispose()
@@ -444,6 +464,50 @@ def parse_config(text: str, label: str = DEFAULT_CONFIG_NAME) -> Config:
                           for index, play in enumerate(config.plays)}
     config._source_lines = _source_lines(config, root)
     return config
+
+
+class _Refusal(yaml.MarkedYAMLError):
+    """Valid YAML that csops refuses before building it (too deep, a number too long)."""
+
+    def __init__(self, problem: str, mark: yaml.Mark, fix: str, code: ProblemCode):
+        super().__init__(problem=problem, problem_mark=mark)
+        self.fix, self.code = fix, code
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with a depth limit (the composer recurses once per level: thousands of
+    levels would end in a RecursionError) and integers of a bounded length (Python refuses to
+    convert more than 4,300 digits, and no setting takes more than a float holds)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refusal(f"values nested more than {MAX_YAML_DEPTH} levels deep (at column "
+                               f"{mark.column + 1})", mark,
+                               "no setting nests this deep: remove the extra brackets or "
+                               "indentation", ProblemCode.YAML_TOO_DEEP)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_bounded_int(self, node: yaml.ScalarNode) -> int:
+        digits = len(node.value.lstrip("+-").replace("_", ""))
+        if digits > MAX_NUMBER_DIGITS:
+            raise _Refusal(f"a number of {digits:,} digits (at column "
+                           f"{node.start_mark.column + 1}); settings take at most "
+                           f"{MAX_NUMBER_DIGITS} digits", node.start_mark,
+                           "write a smaller number, or quote it if it is text",
+                           ProblemCode.INVALID_VALUE)
+        return self.construct_yaml_int(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_bounded_int)
 
 
 def _source_lines(config: Config, root: yaml.Node) -> dict[str, int]:
@@ -466,6 +530,8 @@ def _compose(loader: yaml.SafeLoader, text: str, label: str) -> yaml.Node | None
     """The document's node tree (with lines), not yet built into values."""
     try:
         return loader.get_single_node()
+    except _Refusal as error:
+        raise _refusal_error(error, label) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -482,6 +548,8 @@ def _construct(loader: yaml.SafeLoader, root: yaml.Node, label: str) -> Any:
     """Values from the node tree, by the safe constructor."""
     try:
         return loader.construct_document(root)
+    except _Refusal as error:
+        raise _refusal_error(error, label) from None
     except yaml.YAMLError as error:  # e.g. a !!python/object tag: refused, never built
         mark = getattr(error, "problem_mark", None)
         raise ConfigError(f"{label}: unsupported YAML", [Problem(
@@ -489,6 +557,13 @@ def _construct(loader: yaml.SafeLoader, root: yaml.Node, label: str) -> Any:
             line=mark.line + 1 if mark is not None else None,
             fix="use plain values: no tags such as !!python/...",
             code=ProblemCode.UNSUPPORTED_YAML)]) from None
+
+
+def _refusal_error(error: _Refusal, label: str) -> ConfigError:
+    assert error.problem_mark is not None and error.problem is not None
+    return ConfigError(f"{label}: YAML that csops does not accept", [Problem(
+        label, error.problem, line=error.problem_mark.line + 1, fix=error.fix,
+        code=error.code)])
 
 
 def _check_size(root: yaml.Node, label: str) -> None:
@@ -507,6 +582,43 @@ def _check_size(root: yaml.Node, label: str) -> None:
                 stack.extend((key, value))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
+
+
+def _check_duplicate_keys(root: yaml.Node, label: str) -> None:
+    """A key given twice in one mapping is refused with both lines: yaml.safe_load would
+    silently keep the last, and half of a setting would vanish without a word."""
+    problems = []
+    seen_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen_nodes:  # an alias: checked where its anchor is
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, index)) for index, item in enumerate(node.value))
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first_line: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            stack.append((value, (*path, str(key.value))))
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            line = key.start_mark.line + 1
+            earlier = first_line.get((key.tag, key.value))
+            if earlier is None:
+                first_line[(key.tag, key.value)] = line
+            else:
+                where = _format_loc((*path, str(key.value)))
+                lines = f"lines {earlier} and {line}" if earlier != line else f"line {line}"
+                problems.append(Problem(
+                    label, f"key '{key.value}' is given twice, on {lines} "
+                    "(YAML would silently keep the last)", line=line, column=where,
+                    fix="keep one of them, merging what each holds",
+                    code=ProblemCode.DUPLICATE_KEY))
+    if problems:
+        problems.sort(key=lambda problem: problem.line or 0)
+        raise ConfigError(f"{label}: {len(problems)} key(s) given twice", problems)
 
 
 def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Problem:
@@ -537,12 +649,16 @@ def _code_for(item: dict[str, Any]) -> ProblemCode:
 
 def _fix_for(item: dict[str, Any]) -> str | None:
     kind = item["type"]
+    if item.get("ctx", {}).get("fix"):  # raised by a validator here with its fix
+        return item["ctx"]["fix"]
     if kind == "missing":
         return "add this key"
     if kind == "literal_error":
         return "use one of the values listed"
-    if kind in {"float_parsing", "int_parsing", "float_type", "int_type"}:
+    if kind in {"float_parsing", "int_parsing", "float_type", "int_type", "finite_number"}:
         return "write a plain number"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return "use a number in the range given"
     return None
 
 

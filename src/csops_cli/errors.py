@@ -58,6 +58,8 @@ class ProblemCode(StrEnum):
     BAD_YAML = "bad_yaml"  # not valid YAML syntax
     UNSUPPORTED_YAML = "unsupported_yaml"  # valid YAML that a safe loader refuses (tags)
     YAML_TOO_LARGE = "yaml_too_large"  # anchors and aliases expand past any real config
+    YAML_TOO_DEEP = "yaml_too_deep"  # values nested far deeper than any real config
+    DUPLICATE_KEY = "duplicate_key"  # a key given twice in one mapping
     NOT_A_MAPPING = "not_a_mapping"  # the document is not a mapping of sections
     UNKNOWN_KEY = "unknown_key"  # a key the model does not have
     MISSING_KEY = "missing_key"  # a required key left out

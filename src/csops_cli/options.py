@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
 from collections.abc import Callable
@@ -58,6 +59,26 @@ class Inputs:
                 "activities": self.activities, "team": self.team}
 
 
+# --as-of dates csops computes with: a year back, windows and due dates ten years ahead all
+# stay inside the dates pandas holds (1677-09-22 to 2262-04-11)
+AS_OF_RANGE = (datetime.date(1900, 1, 1), datetime.date(2199, 12, 31))
+
+
+def check_as_of(text: str | None) -> None:
+    """Refuse an --as-of outside AS_OF_RANGE; one that is no date at all is refused where it
+    is parsed (pipeline.parse_as_of)."""
+    from .errors import UsageError
+
+    try:
+        day = datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return
+    first, last = AS_OF_RANGE
+    if day is not None and not first <= day <= last:
+        raise UsageError(f"--as-of {text} is outside the dates csops supports: give a date from "
+                         f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
+
+
 _SHARED = {"data": DataArg, "config": ConfigOpt, "as_of": AsOfOpt, "quiet": QuietOpt,
            "accounts": AccountsOpt, "contracts": ContractsOpt, "usage": UsageOpt,
            "activities": ActivitiesOpt, "team": TeamOpt}
@@ -80,6 +101,7 @@ def _with_data_options(function: Callable, without: tuple[str, ...]) -> Callable
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         inputs = Inputs(**{name: kwargs.pop(name) for name in _SHARED if name in kwargs})
+        check_as_of(inputs.as_of)
         return function(*args, inputs=inputs, **kwargs)
 
     # DATA follows the command's own arguments (explain's ACCOUNT comes first)

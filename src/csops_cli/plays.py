@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from . import play_reasons
-from .conditions import Condition, compile_plays
+from .conditions import Condition, ConditionError, compile_plays, condition_problem
 from .config import Config, Play
 from .coverage import managers, resolve_owners
+from .errors import ConfigError
 
 ACTION_COLUMNS = ["action_id", "as_of", "play_id", "play_name", "account_id", "account_name",
                   "segment", "owner", "owner_role", "channel", "action", "due_date",
@@ -59,7 +60,12 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
     action_frames, summary, fired_rows, resolved_rows = [], [], [], []
     for play in config.plays:
         condition = conditions[play.id]
-        mask = matches(play, condition, frame)
+        try:
+            mask = matches(play, condition, frame)
+        except ConditionError as error:  # compiling checks what it can; the values, only now
+            raise ConfigError(f"{config.label}: play '{play.id}' cannot be evaluated", [
+                condition_problem(config.label, play.id, play.when, error,
+                                  config.play_lines.get(play.id))]) from None
         is_open = _open_accounts(open_plays, play, as_of, frame.index)
         if play.risk:
             # resolved: back to green and the condition no longer holds (a drop can fire on

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .audit import Finding, table_errors
 from .config import load_config
 from .errors import CsopsError, InputError, Problem
 from .loading import load_table
@@ -36,6 +37,8 @@ class Validation:
     failures: list[CsopsError] = field(default_factory=list)
     # what every file of the folder was recognised as; kind "unplaced": matched nothing
     files: list[FileMatch] = field(default_factory=list)
+    # the audit's errors in the files that could be read (duplicate IDs, negative ARR ...)
+    data_errors: list[Finding] = field(default_factory=list)
 
     @property
     def unplaced(self) -> list[FileMatch]:
@@ -45,17 +48,24 @@ class Validation:
     def problems(self) -> int:
         return sum(error.total for error in self.failures)
 
+    @property
+    def rows_in_error(self) -> int:
+        return sum(finding.count for finding in self.data_errors)
 
-def validate(folder: Path, files: dict[str, Path | None], config_path: Path | None
-             ) -> Validation:
+
+def validate(folder: Path, files: dict[str, Path | None], config_path: Path | None,
+             today=None) -> Validation:
     """Read each export the way the other commands do, collecting problems instead of
-    stopping at the first file that has some. A configuration error still stops at once."""
+    stopping at the first file that has some, then run the audit's error checks on what could
+    be read (rows dated after ``today``, default the clock's, among them). A configuration
+    error still stops at once."""
     label, config = load_config(config_path, folder)
     matches = recognise(folder, config, files)
     feeding = tables_of(matches, folder)
     checks: list[TableCheck] = []
     failures: list[CsopsError] = []
     loaded: dict = {}
+    read: dict[str, list] = {}  # every file read, by table
     for name in TABLE_NAMES:
         for match in feeding.get(name, [None]):  # type: ignore[list-item]
             if match is None:
@@ -72,6 +82,7 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
                 checks.append(TableCheck(name, match.path.name, failed=True))
                 continue
             loaded.setdefault(name, table)
+            read.setdefault(name, []).append(table)
             assumptions = list(table.assumptions)
             if name == "activities" and "accounts" in loaded:
                 assumptions += unknown_account_assumption(table, loaded["accounts"])
@@ -82,7 +93,7 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
                                      assumptions=tuple((a.text, a.count)
                                                        for a in assumptions),
                                      warnings=tuple(table.warnings)))
-    return Validation(folder, label, checks, failures, matches)
+    return Validation(folder, label, checks, failures, matches, table_errors(read, today))
 
 
 def read_as(match: FileMatch) -> str:

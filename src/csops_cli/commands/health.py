@@ -34,6 +34,7 @@ def health_command(
     """
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
+    from ..audit import data_errors
     from ..history import History
     from ..jobs import health_report
     from ..render import emit, note
@@ -42,6 +43,16 @@ def health_command(
                            save=not no_save)
     for message in report.notes:
         note(message, inputs.quiet)
+    if errors := data_errors(exports):
+        note(data_errors_note(errors, inputs.data), inputs.quiet)
     emit(report, fmt, out)
     if report.saved_to is not None:
         note(f"snapshot of {report.as_of:%Y-%m-%d} stored in {report.saved_to}", inputs.quiet)
+
+
+def data_errors_note(errors, data) -> str:
+    """One line saying that rows fail the audit's error checks, and where to see them."""
+    rows = sum(finding.count for finding in errors)
+    each = "; ".join(f"{finding.title}: {finding.count:,}" for finding in errors)
+    return f"note: {rows:,} row(s) fail the audit's error checks ({each}); see them with " \
+        f"`csops audit {data}`"

@@ -23,6 +23,12 @@ def validate_command(
     emit(result, "table")
     for error in result.failures:
         show_error(error)
+    found = []
     if result.failures:
-        raise InputError(f"{result.problems} problem(s) in {len(result.failures)} export(s)")
+        found.append(f"{result.problems} problem(s) in {len(result.failures)} export(s)")
+    if result.data_errors:
+        found.append(f"{result.rows_in_error} row(s) fail the audit's error checks (listed "
+                     "above)")
+    if found:
+        raise InputError("; ".join(found))
     console().print("All exports and the configuration are valid.")

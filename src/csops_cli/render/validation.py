@@ -27,7 +27,27 @@ def table(result: Validation) -> str:
             summary.add_row(check.table, Text(check.file), f"{check.rows:,}",
                             Text(check.read_as or ""), Text(check.columns or ""))
     shown: list = [Text(f"config: {result.config_label} (valid)"), summary]
-    return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced))
+    return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced),
+                    *data_errors(result))
+
+
+def data_errors(result: Validation) -> list:
+    """The audit's errors: rows that would silently distort a number."""
+    if not result.data_errors:
+        return []
+    listed = Table(title="Rows that would distort the numbers (the audit's errors)",
+                   title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for name, justify in [("Check", "left"), ("Rows", "right"), ("File", "left"),
+                          ("Line", "right"), ("Example", "left"), ("Fix", "left")]:
+        listed.add_column(name, justify=justify, overflow="fold")
+    for finding in result.data_errors:  # the first examples of each, the count of all
+        for index, example in enumerate(finding.examples):
+            first = index == 0
+            listed.add_row(Text(finding.title if first else ""),
+                           f"{finding.count:,}" if first else "", Text(example.file),
+                           "" if example.line is None else str(example.line),
+                           Text(example.detail), Text(finding.fix if first else ""))
+    return [listed]
 
 
 def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]) -> list:
