@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 import pandas as pd
 
 from ..audit import Audit
-from . import View, captured, metric_value
+from . import View, captured, metric_value, visible
 
 
 def record(result: Audit) -> dict:
@@ -27,13 +28,25 @@ def rows(result: Audit) -> pd.DataFrame:
                         columns=["check", "severity", "title", "count", "fix", "examples"])
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# what Markdown or HTML would read as syntax: emphasis, code, links and images, headings,
+# table pipes, tags and entities
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]!#|~<>&]")
+_HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_BLOCK_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")  # a list item or underline at line start
+
+
+def md(text) -> str:
+    """Text from data or the config as Markdown that shows it literally, in a table cell or a
+    paragraph: syntax escaped, HTML as entities, control characters (CR, LF) visible."""
+    escaped = _MARKDOWN_SYNTAX.sub(lambda found: _HTML.get(found.group(), "\\" + found.group()),
+                                   visible(str(text)))
+    return _BLOCK_START.sub(r"\1\\\2", escaped)
+
 
 
 def _value(metric) -> str:
     if metric.value is None and metric.note:
-        return f"n/a ({metric.note})"
+        return f"n/a ({md(metric.note)})"
     return metric_value(metric.unit, metric.value)
 
 
@@ -49,24 +62,24 @@ def markdown(result: Audit) -> str:
     if not result.findings:
         lines += ["No findings.", ""]
     for finding in result.findings:
-        lines += [f"### {finding.severity.upper()}: {finding.title} ({finding.count:,})", "",
-                  f"Fix: {finding.fix}", ""]
+        lines += [f"### {finding.severity.upper()}: {md(finding.title)} ({finding.count:,})", "",
+                  f"Fix: {md(finding.fix)}", ""]
         if finding.examples:
             lines += ["| file | line | example |", "| --- | ---: | --- |"]
-            lines += [f"| {_cell(e.file)} | {e.line or ''} | {_cell(e.detail)} |"
+            lines += [f"| {md(e.file)} | {e.line or ''} | {md(e.detail)} |"
                       for e in finding.examples]
             lines.append("")
     lines += ["## Export coverage", "", "| export | first date | last date | days |",
               "| --- | --- | --- | ---: |"]
-    lines += [f"| {table} | {first} | {last} | {days:,} |"
+    lines += [f"| {md(table)} | {md(first)} | {md(last)} | {days:,} |"
               for table, (first, last, days) in result.coverage.items()]
     lines += ["", "## Metric definitions", ""]
     for metric in result.metrics:
-        excluded = ", ".join(f"{n:,} {reason}" for reason, n in metric.excluded.items()) or \
-            "none"
-        lines += [f"### {metric.name} (`{metric.id}`)", "", metric.definition, "",
-                  f"- Formula: {metric.formula}", f"- Inputs: {metric.inputs}",
-                  f"- Window: {metric.window}", f"- Value: {_value(metric)}",
+        excluded = ", ".join(f"{n:,} {md(reason)}" for reason, n in metric.excluded.items()) \
+            or "none"
+        lines += [f"### {md(metric.name)} ({md(metric.id)})", "", md(metric.definition), "",
+                  f"- Formula: {md(metric.formula)}", f"- Inputs: {md(metric.inputs)}",
+                  f"- Window: {md(metric.window)}", f"- Value: {_value(metric)}",
                   f"- Coverage: {metric.included:,} accounts included; excluded: {excluded}",
                   ""]
     return "\n".join(lines)
