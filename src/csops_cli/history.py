@@ -69,6 +69,24 @@ _LAYOUTS = {
     1: {"health_snapshots": _SNAPSHOT_V1, "plays": _PLAYS_V1},
     2: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1)},
 }
+_V1_COLUMNS = ", ".join(_SNAPSHOT_V1), ", ".join(_PLAYS_V1)
+_UPGRADE_FROM_1 = (  # the tables set aside, the new ones made, the rows moved in
+    "CREATE TABLE IF NOT EXISTS health_snapshots (as_of TEXT NOT NULL, account_id TEXT NOT "
+    "NULL, health_score REAL, health_band TEXT, usage_score REAL, relationship_score REAL, "
+    "commercial_score REAL, partial INTEGER, arr REAL, recorded_at TEXT NOT NULL, "
+    "PRIMARY KEY (as_of, account_id))",
+    "CREATE TABLE IF NOT EXISTS plays (account_id TEXT NOT NULL, play_id TEXT NOT NULL, "
+    "opened TEXT NOT NULL, resolved TEXT, risk INTEGER NOT NULL DEFAULT 0, reason TEXT, "
+    "PRIMARY KEY (account_id, play_id, opened))",
+    "ALTER TABLE health_snapshots RENAME TO health_snapshots_v1",
+    "ALTER TABLE plays RENAME TO plays_v1",
+    "INSERT INTO health_snapshots (dataset, " + _V1_COLUMNS[0] + ") SELECT ?, "
+    + _V1_COLUMNS[0] + " FROM health_snapshots_v1",
+    "INSERT INTO plays (dataset, " + _V1_COLUMNS[1] + ") SELECT ?, " + _V1_COLUMNS[1]
+    + " FROM plays_v1",
+    "DROP TABLE health_snapshots_v1",
+    "DROP TABLE plays_v1",
+)
 _FIX = "point --history at another file, or move this one away to start a new history"
 
 
@@ -185,19 +203,11 @@ class History:
         """A new file gets the schema; a version 1 file is upgraded: its rows are kept under
         a data set of their own, since nothing says which data set they came from."""
         if self._version(connection) == 1:
-            names = [name for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('health_snapshots', 'plays')")]
-            for name in names:
-                connection.execute(f"ALTER TABLE {name} RENAME TO {name}_v1")  # known names
+            for statement in _UPGRADE_FROM_1[:4]:
+                connection.execute(statement)
             _create_tables(connection)
-            for name, columns in _LAYOUTS[1].items():
-                if name in names:
-                    listed = ", ".join(columns)
-                    connection.execute(f"INSERT INTO {name} (dataset, {listed}) "
-                                       f"SELECT ?, {listed} FROM {name}_v1",
-                                       (UNKNOWN_DATA_SET,))
-                    connection.execute(f"DROP TABLE {name}_v1")
+            for statement in _UPGRADE_FROM_1[4:]:
+                connection.execute(statement, (UNKNOWN_DATA_SET,) if "?" in statement else ())
         else:
             _create_tables(connection)
         for statement in _MARK:

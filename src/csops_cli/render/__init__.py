@@ -122,7 +122,8 @@ def show_error(error: CsopsError) -> None:
         by_file.setdefault(problem.file or "", []).append(problem)
     for file, group in by_file.items():
         if file:
-            err.print(data_text(file, style="bold") + Text(":"))
+            # one line however long: a terminal wraps it, nothing cuts it
+            err.print(data_text(file, style="bold") + Text(":"), soft_wrap=True)
         err.print(_problem_table(group))
     if error.total > len(problems):
         err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")

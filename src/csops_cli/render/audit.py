@@ -28,11 +28,13 @@ def rows(result: Audit) -> pd.DataFrame:
                         columns=["check", "severity", "title", "count", "fix", "examples"])
 
 
-# what Markdown or HTML would read as syntax: emphasis, code, links and images, headings,
-# table pipes, tags and entities
-_MARKDOWN_SYNTAX = re.compile(r"[\\`*_\[\]!#|~<>&]")
+# what Markdown or HTML would read as syntax: emphasis (``_`` only at a word's edge: inside
+# one, as in as_of, it is a letter), code, links and images, table pipes, tags and entities
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*\[\]|~<>&]|(?<![^\W_])_|_(?![^\W_])")
+_EMPHASIS = re.compile(r"\*|(?<![^\W_])_|_(?![^\W_])")
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-_BLOCK_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")  # a list item or underline at line start
+# a heading, list item or underline where a line starts
+_BLOCK_START = re.compile(r"^(\s*)([-+=#]|\d+[.)])")
 
 
 def md(text) -> str:
@@ -43,15 +45,25 @@ def md(text) -> str:
     return _BLOCK_START.sub(r"\1\\\2", escaped)
 
 
+def _prose(text: str) -> str:
+    """csops' own text (formulas, inputs such as ``contracts.*``): no emphasis by accident."""
+    return _EMPHASIS.sub(lambda found: "\\" + found.group(), text)
+
+
+def _code(name: str) -> str:
+    """An identifier as code; anything else as escaped text (a code span shows no escape)."""
+    return f"`{name}`" if re.fullmatch(r"\w+", name, re.ASCII) else md(name)
+
 
 def _value(metric) -> str:
     if metric.value is None and metric.note:
-        return f"n/a ({md(metric.note)})"
+        return f"n/a ({metric.note})"
     return metric_value(metric.unit, metric.value)
 
 
 def markdown(result: Audit) -> str:
-    """The audit as Markdown: what a CS leader reads, and what the terminal shows."""
+    """The audit as Markdown: what a CS leader reads, and what the terminal shows. Text from
+    the exports or the config goes through :func:`md`; csops' own formulas and notes do not."""
     lines = [f"# Week-1 audit, as of {result.as_of:%Y-%m-%d}", ""]
     errors = [f for f in result.findings if f.severity == "error"]
     warnings = [f for f in result.findings if f.severity == "warning"]
@@ -75,11 +87,11 @@ def markdown(result: Audit) -> str:
               for table, (first, last, days) in result.coverage.items()]
     lines += ["", "## Metric definitions", ""]
     for metric in result.metrics:
-        excluded = ", ".join(f"{n:,} {md(reason)}" for reason, n in metric.excluded.items()) \
-            or "none"
-        lines += [f"### {md(metric.name)} ({md(metric.id)})", "", md(metric.definition), "",
-                  f"- Formula: {md(metric.formula)}", f"- Inputs: {md(metric.inputs)}",
-                  f"- Window: {md(metric.window)}", f"- Value: {_value(metric)}",
+        excluded = ", ".join(f"{n:,} {reason}" for reason, n in metric.excluded.items()) or \
+            "none"
+        lines += [f"### {md(metric.name)} ({_code(metric.id)})", "", md(metric.definition), "",
+                  f"- Formula: {_prose(metric.formula)}", f"- Inputs: {_prose(metric.inputs)}",
+                  f"- Window: {metric.window}", f"- Value: {_value(metric)}",
                   f"- Coverage: {metric.included:,} accounts included; excluded: {excluded}",
                   ""]
     return "\n".join(lines)
