@@ -229,6 +229,11 @@ def test_markup_and_escapes_in_names_of_files_and_folders(cli, tmp_path):
     assert noted.exit_code == 0, noted.output
     no_raw_control(noted.stderr)
     assert "config: " + str(config).replace("\x1b", "\\x1b") in noted.stderr
+    initialised = cli("init", folder)  # last: it writes the folder's playbooks.yaml
+    assert initialised.exit_code == 0, initialised.output
+    no_raw_control(initialised.output)
+    assert "the next command in " + str(folder).replace("\x1b", "\\x1b").replace(
+        "\x07", "\\x07") in initialised.stdout
 
 
 # (column, bad value, as the error table shows it)

@@ -112,13 +112,14 @@ class History:
         store = cls(path, dataset)
         if path.exists():
             with store._session(create=False) as connection:
-                legacy = connection.execute(
-                    "SELECT COUNT(DISTINCT as_of), (SELECT COUNT(*) FROM health_snapshots "
-                    "WHERE dataset = ?) FROM health_snapshots WHERE dataset = ?",
-                    (dataset, UNKNOWN_DATA_SET)).fetchone()
-            if legacy[0] and not legacy[1]:
+                own = connection.execute("SELECT 1 FROM health_snapshots WHERE dataset = ? "
+                                         "LIMIT 1", (dataset,)).fetchone()
+                earlier = 0 if own else connection.execute(
+                    "SELECT COUNT(DISTINCT as_of) FROM health_snapshots WHERE dataset = ?",
+                    (UNKNOWN_DATA_SET,)).fetchone()[0]
+            if earlier:
                 store.notes.append(
-                    f"{path}: its {legacy[0]} earlier snapshot(s) were recorded before csops "
+                    f"{path}: its {earlier} earlier snapshot(s) were recorded before csops "
                     "kept data sets apart, so they are kept but not used; this data set's "
                     "history starts now")
         return store

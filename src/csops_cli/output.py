@@ -221,6 +221,9 @@ def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
         raise
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # text: fdopen
+
+
 def _temporary_beside(path: Path) -> tuple[Path, int]:
     """A new file next to ``path``, created with mode 0666 so that the umask decides its
     permissions, as for any file a program creates."""
@@ -228,7 +231,7 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
     for _ in range(100):
         temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
         try:
-            return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            return temporary, os.open(temporary, _NEW_FILE, 0o666)
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(directory))
