@@ -586,3 +586,26 @@ def test_a_history_of_the_old_schema_is_kept_apart_not_mixed(cli, tmp_path):
     again = cli("health", data, "--history", path, "--as-of", AS_OF)
     assert again.exit_code == 0, again.output
     assert "before csops kept data sets apart" not in again.stderr  # said until it has its own
+
+
+# every control character a terminal obeys but tab (NUL makes a file binary, CR ends a line
+# of a CSV): one account name each, shown as \xNN
+CONTROLS = [c for c in [*range(0x01, 0x20), *range(0x7f, 0xa0)] if c not in (0x09, 0x0a, 0x0d)]
+
+
+def test_every_control_character_is_shown_visibly_on_a_pipe(tmp_path):
+    import subprocess
+    import sys
+
+    folder = exports(tmp_path / "controls", [f"n{chr(c)}x" for c in CONTROLS])
+    import csops_cli
+
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environment["PYTHONPATH"] = str(Path(csops_cli.__file__).parents[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "csops_cli", "health", folder, "--no-save", "--as-of", AS_OF],
+        capture_output=True, text=True, env={**environment, "COLUMNS": "200"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    no_raw_control(result.stdout)
+    for c in CONTROLS:
+        assert f" n\\x{c:02x}x " in result.stdout, hex(c)
