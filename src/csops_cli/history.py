@@ -135,7 +135,7 @@ class History:
             raise
         except sqlite3.DatabaseError as error:
             if "locked" in str(error) or "busy" in str(error):
-                raise self._busy("--no-save") from None
+                raise self._busy() from None
             raise InputError(f"{self.path}: not a usable history database",
                              [Problem(str(self.path), str(error), fix=_FIX,
                                       code=ProblemCode.UNUSABLE_HISTORY)]) from None
@@ -191,10 +191,10 @@ class History:
         raise self._foreign(tables)
 
     def _foreign(self, tables: dict[str, tuple[str, ...]]) -> InputError:
-        known = _LAYOUTS[SCHEMA_VERSION]
-        what = [f"table {name} ({', '.join(columns)})" if name in known
-                else f"table {name}" for name, columns in tables.items()
-                if known.get(name) != columns]
+        known = {name for layout in _LAYOUTS.values() for name in layout}
+        what = [f"table {name} ({', '.join(columns)})" if name in known else f"table {name}"
+                for name, columns in tables.items()
+                if all(layout.get(name) != columns for layout in _LAYOUTS.values())]
         return InputError(
             f"{self.path}: not a csops history database; csops leaves it untouched",
             [Problem(str(self.path), "holds " + "; ".join(what or ["tables csops did not write"]),
@@ -214,9 +214,10 @@ class History:
         for statement in _MARK:
             connection.execute(statement)
 
-    def _busy(self, skip_option: str) -> InputError:
+    def _busy(self, skip_option: str | None = None) -> InputError:
         return InputError(f"{self.path}: the history file is busy (another csops run is "
-                          f"writing it); try again, or use {skip_option}")
+                          "writing it); try again" + (f", or use {skip_option}" if skip_option
+                                                      else " when it has finished"))
 
     def save(self, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
         """Store the snapshot of ``as_of`` (index account_id), replacing one of the same day."""
