@@ -69,6 +69,10 @@ class ProblemCode(StrEnum):
     BAD_CONDITION = "bad_condition"  # a play's `when` cannot be parsed or compiled
     # the history store
     UNUSABLE_HISTORY = "unusable_history"  # not a history database csops can read
+    # writing results
+    OUTPUT_IS_INPUT = "output_is_input"  # --out names a file the run reads
+    UNWRITABLE_OUTPUT = "unwritable_output"  # a folder, no permission, a full disk
+    FOLDER_NOT_EMPTY = "folder_not_empty"  # csops sample into a folder that holds files
 
 
 @dataclass(frozen=True)

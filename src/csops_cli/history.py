@@ -1,7 +1,11 @@
-"""The history store: one health snapshot per account and as_of, in a SQLite file.
+"""The history store: one health snapshot per data set, account and as_of, in a SQLite file.
 
 A snapshot is written in one transaction; re-running the same as_of replaces it. Changes and
-trends are read from the snapshot before the current as_of.
+trends are read from the snapshot before the current as_of, of the same data set only: two
+data folders sharing one history file never see each other's accounts.
+
+csops marks its files (``application_id`` and ``user_version``) and recognises them by their
+tables; a database it does not recognise is refused and left untouched.
 """
 
 from __future__ import annotations
@@ -11,19 +15,29 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import InputError, Problem, ProblemCode
 
+if TYPE_CHECKING:
+    from .loading import Exports
+
 BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: snapshots and plays keyed by data set
+APPLICATION_ID = 0x63736F70  # "csop": this SQLite file is a csops history
 SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",
                     "commercial_score", "partial", "arr")
+# the data set of snapshots and plays recorded before csops kept data sets apart: no real
+# data set (an absolute folder path) is named so, so they are kept but never read
+UNKNOWN_DATA_SET = "(recorded before data sets were kept apart)"
 
-_SET_VERSION = f"PRAGMA user_version = {SCHEMA_VERSION}"  # a constant, not user text
+# constants, not user text
+_MARK = (f"PRAGMA application_id = {APPLICATION_ID}", f"PRAGMA user_version = {SCHEMA_VERSION}")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS health_snapshots (
+    dataset TEXT NOT NULL,
     as_of TEXT NOT NULL,
     account_id TEXT NOT NULL,
     health_score REAL,
@@ -34,63 +48,197 @@ CREATE TABLE IF NOT EXISTS health_snapshots (
     partial INTEGER,
     arr REAL,
     recorded_at TEXT NOT NULL,
-    PRIMARY KEY (as_of, account_id)
+    PRIMARY KEY (dataset, as_of, account_id)
 );
 CREATE TABLE IF NOT EXISTS plays (
+    dataset TEXT NOT NULL,
     account_id TEXT NOT NULL,
     play_id TEXT NOT NULL,
     opened TEXT NOT NULL,
     resolved TEXT,
     risk INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
-    PRIMARY KEY (account_id, play_id, opened)
+    PRIMARY KEY (dataset, account_id, play_id, opened)
 );
 """
+_SNAPSHOT_V1 = ("as_of", "account_id", "health_score", "health_band", "usage_score",
+                "relationship_score", "commercial_score", "partial", "arr", "recorded_at")
+_PLAYS_V1 = ("account_id", "play_id", "opened", "resolved", "risk", "reason")
+# the tables and columns of each schema version csops has written
+_LAYOUTS = {
+    1: {"health_snapshots": _SNAPSHOT_V1, "plays": _PLAYS_V1},
+    2: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1)},
+}
+_V1_COLUMNS = ", ".join(_SNAPSHOT_V1), ", ".join(_PLAYS_V1)
+_UPGRADE_FROM_1 = (  # the tables set aside, the new ones made, the rows moved in
+    "CREATE TABLE IF NOT EXISTS health_snapshots (as_of TEXT NOT NULL, account_id TEXT NOT "
+    "NULL, health_score REAL, health_band TEXT, usage_score REAL, relationship_score REAL, "
+    "commercial_score REAL, partial INTEGER, arr REAL, recorded_at TEXT NOT NULL, "
+    "PRIMARY KEY (as_of, account_id))",
+    "CREATE TABLE IF NOT EXISTS plays (account_id TEXT NOT NULL, play_id TEXT NOT NULL, "
+    "opened TEXT NOT NULL, resolved TEXT, risk INTEGER NOT NULL DEFAULT 0, reason TEXT, "
+    "PRIMARY KEY (account_id, play_id, opened))",
+    "ALTER TABLE health_snapshots RENAME TO health_snapshots_v1",
+    "ALTER TABLE plays RENAME TO plays_v1",
+    "INSERT INTO health_snapshots (dataset, " + _V1_COLUMNS[0] + ") SELECT ?, "
+    + _V1_COLUMNS[0] + " FROM health_snapshots_v1",
+    "INSERT INTO plays (dataset, " + _V1_COLUMNS[1] + ") SELECT ?, " + _V1_COLUMNS[1]
+    + " FROM plays_v1",
+    "DROP TABLE health_snapshots_v1",
+    "DROP TABLE plays_v1",
+)
+_FIX = "point --history at another file, or move this one away to start a new history"
+
+
+def data_set_of(exports: Exports) -> str:
+    """The data set a run belongs to: the folder that holds its accounts export, resolved
+    (links, ``..``). Each week's export dropped into the same folder continues one history;
+    another folder, whose accounts are another company's or another sample's, starts its own.
+    (A fingerprint of the accounts file would change with every new export.)"""
+    return str(exports.accounts.paths[0].resolve().parent)
 
 
 class History:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, dataset: str = ""):
         self.path = path
+        self.dataset = dataset
+        self.notes: list[str] = []  # what a person should know about this file
+
+    @classmethod
+    def open(cls, path: Path, dataset: str) -> History:
+        """The history of ``dataset`` in ``path``, checked now (and upgraded from an older
+        csops) when the file exists, so that a file csops cannot use stops the run before any
+        work."""
+        store = cls(path, dataset)
+        if path.exists():
+            with store._session(create=False) as connection:
+                own = connection.execute("SELECT 1 FROM health_snapshots WHERE dataset = ? "
+                                         "LIMIT 1", (dataset,)).fetchone()
+                earlier = 0 if own else connection.execute(
+                    "SELECT COUNT(DISTINCT as_of) FROM health_snapshots WHERE dataset = ?",
+                    (UNKNOWN_DATA_SET,)).fetchone()[0]
+            if earlier:
+                store.notes.append(
+                    f"{path}: its {earlier} earlier snapshot(s) were recorded before csops "
+                    "kept data sets apart, so they are kept but not used; this data set's "
+                    "history starts now")
+        return store
+
+    @contextmanager
+    def _session(self, create: bool) -> Iterator[sqlite3.Connection]:
+        """A connection to a checked history; any database error (a corrupt page, a file
+        that is not a database) becomes an error naming the file and the fix."""
+        try:
+            with closing(self._connect(create)) as connection:
+                yield connection
+        except sqlite3.ProgrammingError:  # csops' own SQL is wrong: a bug
+            raise
+        except sqlite3.DatabaseError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise self._busy() from None
+            raise InputError(f"{self.path}: not a usable history database",
+                             [Problem(str(self.path), str(error), fix=_FIX,
+                                      code=ProblemCode.UNUSABLE_HISTORY)]) from None
 
     def _connect(self, create: bool) -> sqlite3.Connection:
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise InputError(
+                    f"{self.path}: cannot create its folder {self.path.parent} "
+                    f"({error.strerror}); choose another --history, or run with --no-save",
+                    code=ProblemCode.UNUSABLE_HISTORY) from None
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
+                                     isolation_level=None)
         try:
-            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS,
-                                         isolation_level=None)
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise InputError(f"{self.path}: written by a newer csops (schema {version}); "
-                                 "upgrade csops or use another --history file")
-            connection.executescript(_SCHEMA)
-            connection.execute(_SET_VERSION)
-            return connection
-        except sqlite3.DatabaseError as error:
-            raise InputError(f"{self.path}: not a usable history database",
-                             [Problem(str(self.path), str(error),
-                                      fix="point --history at another file, or move this one "
-                                          "away to start a new history",
-                                      code=ProblemCode.UNUSABLE_HISTORY)]) from None
+            if self._version(connection) != SCHEMA_VERSION:
+                # set up or upgrade once, with the file locked, looking again inside
+                connection.execute("BEGIN IMMEDIATE")
+                if self._version(connection) != SCHEMA_VERSION:
+                    self._set_up(connection)
+                connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            connection.close()
+            raise
+        return connection
+
+    def _version(self, connection: sqlite3.Connection) -> int | None:
+        """The schema version of the file: None when it holds no table at all; an error when
+        it is not a csops history."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        application = connection.execute("PRAGMA application_id").fetchone()[0]
+        tables = {name: tuple(column for _, column, *_ in connection.execute(
+                      "SELECT * FROM pragma_table_info(?)", (name,)))
+                  for (name,) in connection.execute(
+                      "SELECT name FROM sqlite_master WHERE type = 'table' "
+                      "AND name NOT LIKE 'sqlite%'")}
+        if not tables and version == 0 and application == 0:
+            return None
+        if application == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise InputError(f"{self.path}: written by a newer csops (schema {version}); "
+                             "upgrade csops or use another --history file",
+                             code=ProblemCode.UNUSABLE_HISTORY)
+        # version 1 files were marked by user_version only (0: set up but not yet marked)
+        ours = {2: application == APPLICATION_ID, 1: application == 0 and version in (0, 1)}
+        for candidate in (2, 1):
+            layout = _LAYOUTS[candidate]
+            if ours[candidate] and all(layout.get(name) == columns
+                                       for name, columns in tables.items()):
+                return candidate
+        raise self._foreign(tables)
+
+    def _foreign(self, tables: dict[str, tuple[str, ...]]) -> InputError:
+        known = {name for layout in _LAYOUTS.values() for name in layout}
+        what = [f"table {name} ({', '.join(columns)})" if name in known else f"table {name}"
+                for name, columns in tables.items()
+                if all(layout.get(name) != columns for layout in _LAYOUTS.values())]
+        return InputError(
+            f"{self.path}: not a csops history database; csops leaves it untouched",
+            [Problem(str(self.path), "holds " + "; ".join(what or ["tables csops did not write"]),
+                     fix=_FIX, code=ProblemCode.UNUSABLE_HISTORY)])
+
+    def _set_up(self, connection: sqlite3.Connection) -> None:
+        """A new file gets the schema; a version 1 file is upgraded: its rows are kept under
+        a data set of their own, since nothing says which data set they came from."""
+        if self._version(connection) == 1:
+            for statement in _UPGRADE_FROM_1[:4]:
+                connection.execute(statement)
+            _create_tables(connection)
+            for statement in _UPGRADE_FROM_1[4:]:
+                connection.execute(statement, (UNKNOWN_DATA_SET,) if "?" in statement else ())
+        else:
+            _create_tables(connection)
+        for statement in _MARK:
+            connection.execute(statement)
+
+    def _busy(self, skip_option: str | None = None) -> InputError:
+        return InputError(f"{self.path}: the history file is busy (another csops run is "
+                          "writing it); try again" + (f", or use {skip_option}" if skip_option
+                                                      else " when it has finished"))
 
     def save(self, as_of: pd.Timestamp, scores: pd.DataFrame) -> None:
         """Store the snapshot of ``as_of`` (index account_id), replacing one of the same day."""
         day = as_of.strftime("%Y-%m-%d")
         recorded = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [
-            (day, str(account), _float(r.health_score), _text(r.health_band),
+            (self.dataset, day, str(account), _float(r.health_score), _text(r.health_band),
              _float(r.usage_score), _float(r.relationship_score), _float(r.commercial_score),
              int(bool(r.partial)), _float(r.arr), recorded)
             for account, r in zip(scores.index, scores.itertuples(index=False), strict=True)
         ]
         with self._transaction("--no-save") as connection:
-            connection.execute("DELETE FROM health_snapshots WHERE as_of = ?", (day,))
+            connection.execute("DELETE FROM health_snapshots WHERE dataset = ? AND as_of = ?",
+                               (self.dataset, day))
             connection.executemany(
-                "INSERT INTO health_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "INSERT INTO health_snapshots VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     @contextmanager
     def _transaction(self, skip_option: str) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it lands, or none of it (also when killed)."""
-        with closing(self._connect(create=True)) as connection:
+        with self._session(create=True) as connection:
             try:
                 connection.execute("BEGIN IMMEDIATE")
                 yield connection
@@ -99,39 +247,39 @@ class History:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 if "locked" in str(error) or "busy" in str(error):
-                    raise InputError(f"{self.path}: the history file is busy (another csops run "
-                                     f"is writing it); try again, or use {skip_option}"
-                                     ) from None
+                    raise self._busy(skip_option) from None
                 raise
+
+    def _read(self, query: str, parameters: tuple) -> list[tuple]:
+        """Rows of a query over this data set; none when the file does not exist yet."""
+        if not self.path.exists():
+            return []
+        with self._session(create=False) as connection:
+            return connection.execute(query, parameters).fetchall()
 
     def previous(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Each account's latest snapshot before ``as_of`` (index account_id)."""
-        if not self.path.exists():
-            return _empty()
         day = as_of.strftime("%Y-%m-%d")
-        query = """
+        rows = self._read("""
             SELECT s.account_id, s.as_of, s.health_score, s.health_band
             FROM health_snapshots s
             JOIN (SELECT account_id, MAX(as_of) AS as_of FROM health_snapshots
-                  WHERE as_of < ? GROUP BY account_id) latest
+                  WHERE dataset = ? AND as_of < ? GROUP BY account_id) latest
               ON s.account_id = latest.account_id AND s.as_of = latest.as_of
-        """
-        with closing(self._connect(create=False)) as connection:
-            rows = connection.execute(query, (day,)).fetchall()
+            WHERE s.dataset = ?
+        """, (self.dataset, day, self.dataset))
+        if not rows:
+            return _empty()
         frame = pd.DataFrame(rows, columns=["account_id", "as_of", "health_score", "health_band"])
         return frame.set_index("account_id")
 
     def open_plays(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Plays opened before ``as_of`` and not resolved by then."""
-        columns = ["account_id", "play_id", "opened", "risk"]
-        rows = []
-        if self.path.exists():
-            day = as_of.strftime("%Y-%m-%d")
-            with closing(self._connect(create=False)) as connection:
-                rows = connection.execute(
-                    "SELECT account_id, play_id, opened, risk FROM plays WHERE opened < ? "
-                    "AND (resolved IS NULL OR resolved >= ?)", (day, day)).fetchall()
-        frame = pd.DataFrame(rows, columns=columns)
+        day = as_of.strftime("%Y-%m-%d")
+        rows = self._read(
+            "SELECT account_id, play_id, opened, risk FROM plays WHERE dataset = ? "
+            "AND opened < ? AND (resolved IS NULL OR resolved >= ?)", (self.dataset, day, day))
+        frame = pd.DataFrame(rows, columns=["account_id", "play_id", "opened", "risk"])
         frame["opened"] = pd.to_datetime(frame["opened"])
         return frame
 
@@ -140,44 +288,46 @@ class History:
         """One transaction: this as_of's firings replace any earlier run of the same as_of;
         ``resolved`` (account_id, play_id) risk plays are closed on as_of."""
         day = as_of.strftime("%Y-%m-%d")
-        rows = [(str(r.account_id), str(r.play_id), day, int(bool(r.risk)), str(r.reason))
-                for r in fired.itertuples(index=False)]
-        closed = [(day, str(r.account_id), str(r.play_id), day)
+        dataset = self.dataset
+        rows = [(dataset, str(r.account_id), str(r.play_id), day, int(bool(r.risk)),
+                 str(r.reason)) for r in fired.itertuples(index=False)]
+        closed = [(day, dataset, str(r.account_id), str(r.play_id), day)
                   for r in resolved.itertuples(index=False)]
         with self._transaction("--dry-run") as connection:
-            connection.execute("DELETE FROM plays WHERE opened = ?", (day,))
-            connection.execute("UPDATE plays SET resolved = NULL WHERE resolved = ?", (day,))
+            connection.execute("DELETE FROM plays WHERE dataset = ? AND opened = ?",
+                               (dataset, day))
+            connection.execute("UPDATE plays SET resolved = NULL WHERE dataset = ? "
+                               "AND resolved = ?", (dataset, day))
             connection.executemany(
-                "INSERT INTO plays (account_id, play_id, opened, risk, reason) "
-                "VALUES (?, ?, ?, ?, ?)", rows)
+                "INSERT INTO plays (dataset, account_id, play_id, opened, risk, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)", rows)
             connection.executemany(
-                "UPDATE plays SET resolved = ? WHERE account_id = ? AND play_id = ? "
-                "AND resolved IS NULL AND opened < ?", closed)
+                "UPDATE plays SET resolved = ? WHERE dataset = ? AND account_id = ? "
+                "AND play_id = ? AND resolved IS NULL AND opened < ?", closed)
 
     def resolution_days(self) -> pd.DataFrame:
         """Resolved risk plays and how many days each stayed open."""
-        columns = ["account_id", "play_id", "opened", "resolved", "days"]
-        if not self.path.exists():
-            return pd.DataFrame(columns=columns)
-        with closing(self._connect(create=False)) as connection:
-            rows = connection.execute(
-                "SELECT account_id, play_id, opened, resolved FROM plays "
-                "WHERE risk = 1 AND resolved IS NOT NULL").fetchall()
-        frame = pd.DataFrame(rows, columns=columns[:4])
+        rows = self._read(
+            "SELECT account_id, play_id, opened, resolved FROM plays "
+            "WHERE dataset = ? AND risk = 1 AND resolved IS NOT NULL", (self.dataset,))
+        frame = pd.DataFrame(rows, columns=["account_id", "play_id", "opened", "resolved"])
         frame["days"] = (pd.to_datetime(frame["resolved"]) - pd.to_datetime(frame["opened"])
                          ).dt.days
         return frame
 
     def trend(self, account_id: str, limit: int = 12) -> pd.DataFrame:
         """The latest ``limit`` snapshots of one account, oldest first."""
-        if not self.path.exists():
-            return pd.DataFrame(columns=["as_of", *SNAPSHOT_COLUMNS])
-        with closing(self._connect(create=False)) as connection:
-            rows = connection.execute(
-                "SELECT as_of, health_score, health_band, usage_score, relationship_score, "
-                "commercial_score, partial, arr FROM health_snapshots WHERE account_id = ? "
-                "ORDER BY as_of DESC LIMIT ?", (account_id, limit)).fetchall()
+        rows = self._read(
+            "SELECT as_of, health_score, health_band, usage_score, relationship_score, "
+            "commercial_score, partial, arr FROM health_snapshots WHERE dataset = ? "
+            "AND account_id = ? ORDER BY as_of DESC LIMIT ?", (self.dataset, account_id, limit))
         return pd.DataFrame(rows[::-1], columns=["as_of", *SNAPSHOT_COLUMNS])
+
+
+def _create_tables(connection: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):  # one by one: executescript would commit first
+        if statement.strip():
+            connection.execute(statement)
 
 
 def _empty() -> pd.DataFrame:

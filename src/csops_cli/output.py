@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
 import re
+import secrets
+import stat
 import sys
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from .errors import UsageError
+from .errors import ProblemCode, UsageError
 
 if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
     import pandas as pd
@@ -125,6 +127,43 @@ def format_for(out: Path | None, requested: str | None) -> str:
     return "table"
 
 
+def check_out(out: Path | None) -> None:
+    """Refuse, before any work, an --out that cannot be a file: a folder, or a file in a folder
+    that does not exist."""
+    if out is None or str(out) == "-":
+        return
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a file in it, e.g. {out / 'out.csv'}",
+                         code=ProblemCode.UNWRITABLE_OUTPUT)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: the folder {folder} does not exist; create it first",
+                         code=ProblemCode.UNWRITABLE_OUTPUT)
+
+
+def refuse_inputs(out: Path | None, inputs: Iterable[tuple[str, Path]]) -> None:
+    """Refuse an --out that is one of the run's own inputs, ``(what, path)``: writing it would
+    destroy it. The same file however it is named: a link, ``./``, ``..``, another case on a
+    file system that ignores case."""
+    if out is None or str(out) == "-":
+        return
+    for what, path in inputs:
+        if _same_file(out, path):
+            raise UsageError(f"--out {out} is {what} this run reads ({path}); writing there "
+                             "would replace it: choose another output file",
+                             code=ProblemCode.OUTPUT_IS_INPUT)
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet): the same only if named alike
+        try:
+            return first.resolve() == second.resolve()
+        except (OSError, RuntimeError):  # a loop of links: not a file we read
+            return False
+
+
 def write_text(path: Path | None, text: str, stream: IO[str] | None = None) -> None:
     """Write to stdout (``None`` or ``-``), straight into a non-regular file (a pipe,
     /dev/stdout), or atomically into a regular file: temporary file, then rename."""
@@ -135,21 +174,66 @@ def write_text(path: Path | None, text: str, stream: IO[str] | None = None) -> N
 
 
 def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
-    if path.exists() and not path.is_file():
+    """Write a file whole or not at all: a temporary file beside it, then a rename. The new
+    file keeps the mode of the file it replaces; a new file follows the umask. A failure (disk
+    full, no permission) is an error naming the file, with the old file left as it was and
+    no temporary file left behind."""
+    try:
+        _write_whole(path, write)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {_why(error)}",
+                         code=ProblemCode.UNWRITABLE_OUTPUT) from None
+
+
+def _why(error: OSError) -> str:
+    reasons = {
+        errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+        errno.EDQUOT: "the disk quota is used up; free some space or write elsewhere",
+        errno.EACCES: "no permission to write there; choose a folder you can write to",
+        errno.EPERM: "no permission to write there; choose a folder you can write to",
+        errno.EROFS: "the file system is read-only; choose another folder",
+        errno.EISDIR: "it is a folder; name a file in it",
+        errno.ENOENT: "its folder does not exist; create it first",
+    }
+    return reasons.get(error.errno, error.strerror or str(error))
+
+
+def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if path.exists() and not path.is_file():  # a pipe or a device: written straight into
         with path.open("w", encoding="utf-8", newline="") as handle:
             write(handle)
         return
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
-        raise UsageError(f"--out {path}: the folder {directory} does not exist")
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=directory,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(directory))
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+    temporary, descriptor = _temporary_beside(path)
     try:
-        with handle:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(handle.name, path)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
     except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)  # text: fdopen
+
+
+def _temporary_beside(path: Path) -> tuple[Path, int]:
+    """A new file next to ``path``, created with mode 0666 so that the umask decides its
+    permissions, as for any file a program creates."""
+    directory = path.parent if str(path.parent) else Path(".")
+    for _ in range(100):
+        temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return temporary, os.open(temporary, _NEW_FILE, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(directory))

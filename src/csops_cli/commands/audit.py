@@ -8,7 +8,7 @@ import typer
 
 from ..app import command
 from ..options import FormatOpt, Inputs, OutOpt, data_options
-from .common import load, output_format
+from .common import load, output_format, refuse_out_over_inputs
 
 StrictOpt = Annotated[bool, typer.Option(
     "--strict", help="Exit 1 when a finding of severity error exists.")]
@@ -32,6 +32,7 @@ def audit_command(
     if fmt == "table" and out is not None:  # a document: Markdown, not terminal text
         fmt = "markdown"
     config, exports = load(inputs)  # first: it starts reading while pandas imports
+    refuse_out_over_inputs(out, inputs, exports)
     from ..jobs import week_one_audit
     from ..render import emit, note
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from ..config import Config
+    from ..history import History
     from ..loading import Exports
 
 
@@ -65,9 +66,40 @@ def note_future_dated(exports: Exports, quiet: bool = False) -> None:
 
 def output_format(out: Path | None, requested: str | None) -> str:
     """--format, else the --out suffix, else a table; checked before any export is read."""
-    from ..output import format_for
+    from ..output import check_out, format_for
 
+    check_out(out)
     return format_for(out, requested)
+
+
+def refuse_out_over_inputs(out: Path | None, inputs: Inputs, exports: Exports,
+                           history: Path | None = None) -> None:
+    """--out must not be a file the run reads: an export, a lookup, the config (any file
+    that may be it) or the history store."""
+    from pathlib import Path
+
+    from ..config import DEFAULT_CONFIG_NAME
+    from ..output import refuse_inputs
+
+    read = [("an export", path) for table in exports.tables() for path in table.paths]
+    read += [("an export", match.path) for match in exports.files if match.kind == "lookup"]
+    configs = [inputs.config] if inputs.config is not None else \
+        [inputs.data / DEFAULT_CONFIG_NAME, Path(DEFAULT_CONFIG_NAME)]
+    read += [("the configuration", path) for path in configs]
+    read += [("the history store", history)] if history is not None else []
+    refuse_inputs(out, read)
+
+
+def open_history(path: Path, exports: Exports, quiet: bool = False) -> History:
+    """The history store of this data set, checked (and upgraded) now, with a note of what a
+    person should know about it."""
+    from ..history import History, data_set_of
+    from ..render import note
+
+    store = History.open(path, data_set_of(exports))
+    for message in store.notes:
+        note(message, quiet)
+    return store
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..app import command
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load, output_format
+from .common import load, open_history, output_format, refuse_out_over_inputs
 
 
 @command("coverage")
@@ -21,8 +21,9 @@ def coverage_command(
     """
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
-    from ..history import History
+    refuse_out_over_inputs(out, inputs, exports, history)
+    store = open_history(history, exports, inputs.quiet)
     from ..jobs import coverage_report
     from ..render import emit
 
-    emit(coverage_report(exports, config, inputs.as_of, History(history)), fmt, out)
+    emit(coverage_report(exports, config, inputs.as_of, store), fmt, out)

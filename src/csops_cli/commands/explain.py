@@ -8,7 +8,7 @@ import typer
 
 from ..app import command
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load, output_format
+from .common import load, open_history, output_format, refuse_out_over_inputs
 
 
 @command("explain")
@@ -26,8 +26,9 @@ def explain_command(
     """
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
-    from ..history import History
+    refuse_out_over_inputs(out, inputs, exports, history)
+    store = open_history(history, exports, inputs.quiet)
     from ..jobs import explain_account
     from ..render import emit
 
-    emit(explain_account(exports, config, inputs.as_of, History(history), account), fmt, out)
+    emit(explain_account(exports, config, inputs.as_of, store, account), fmt, out)

@@ -14,7 +14,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, output_format
+from .common import load, open_history, output_format, refuse_out_over_inputs
 
 
 @command("health")
@@ -34,12 +34,13 @@ def health_command(
     """
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
+    refuse_out_over_inputs(out, inputs, exports, history)
+    store = open_history(history, exports, inputs.quiet)
     from ..audit import data_errors
-    from ..history import History
     from ..jobs import health_report
     from ..render import emit, note
 
-    report = health_report(exports, config, inputs.as_of, History(history), segment, owner,
+    report = health_report(exports, config, inputs.as_of, store, segment, owner,
                            save=not no_save)
     for message in report.notes:
         note(message, inputs.quiet)

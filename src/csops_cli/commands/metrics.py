@@ -8,7 +8,7 @@ import typer
 
 from ..app import command
 from ..options import FormatOpt, Inputs, OutOpt, SegmentOpt, data_options
-from .common import load, output_format
+from .common import load, output_format, refuse_out_over_inputs
 
 ByOpt = Annotated[str, typer.Option("--by", help="Break down by segment or owner.")]
 
@@ -32,6 +32,7 @@ def metrics_command(
         raise UsageError(f"--by {by!r}: use segment or owner")
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
+    refuse_out_over_inputs(out, inputs, exports)
     from ..jobs import metrics_report
     from ..render import emit, note
 

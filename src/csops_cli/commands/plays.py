@@ -17,7 +17,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, output_format
+from .common import load, open_history, output_format, refuse_out_over_inputs
 
 TargetOpt = Annotated[str | None, typer.Option(
     "--target", help="Write the task-import layout of this CRM: hubspot or salesforce.")]
@@ -46,12 +46,13 @@ def plays_command(
         raise UsageError(f"--target {target!r}: use hubspot or salesforce")
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
-    from ..history import History
+    refuse_out_over_inputs(out, inputs, exports, history)
+    store = open_history(history, exports, inputs.quiet)
     from ..jobs import run_plays
     from ..render import emit, note
     from ..render.plays import PlaysSummary
 
-    result = run_plays(exports, config, inputs.as_of, History(history), segment, owner, target,
+    result = run_plays(exports, config, inputs.as_of, store, segment, owner, target,
                        record=not dry_run)
     to_file = out is not None and str(out) != "-"
     if fmt != "table":

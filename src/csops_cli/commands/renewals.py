@@ -17,7 +17,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, output_format
+from .common import load, open_history, output_format, refuse_out_over_inputs
 
 
 @command("renewals")
@@ -37,9 +37,10 @@ def renewals_command(
     """
     fmt = output_format(out, format)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
-    from ..history import History
+    refuse_out_over_inputs(out, inputs, exports, history)
+    store = open_history(history, exports, inputs.quiet)
     from ..render import emit
     from ..renewals import renewals
 
-    emit(renewals(exports, config, inputs.as_of, History(history), days, segment, owner),
+    emit(renewals(exports, config, inputs.as_of, store, days, segment, owner),
          fmt, out)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ..app import command
+from ..errors import ProblemCode, UsageError
 from ..options import QuietOpt
 
 
@@ -21,6 +22,9 @@ def sample_command(
     events: Annotated[int | None, typer.Option(
         "--events", min=0, help="Usage events to draw (default: 250 per account); those "
                                 "falling after an account churned are dropped.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write into a folder that already holds files (same-named files are "
+                        "replaced).")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Write accounts, contracts, usage, activities and team CSVs for trying csops out.
@@ -31,7 +35,24 @@ def sample_command(
     from ..render import note
     from ..sample import generate
 
-    summary = generate(out, accounts=accounts, seed=seed, as_of=parse_as_of(as_of),
-                       events=events)
+    when = parse_as_of(as_of)
+    _check_folder(out, force)
+    try:
+        summary = generate(out, accounts=accounts, seed=seed, as_of=when, events=events)
+    except OSError as error:  # a read-only folder, a full disk
+        raise UsageError(f"cannot write the sample into {out}: {error.strerror or error}; "
+                         "choose another folder", code=ProblemCode.UNWRITABLE_OUTPUT) from None
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
     note(f"wrote {out} as of {summary.as_of:%Y-%m-%d}: {rows}", quiet)
+
+
+def _check_folder(out: Path, force: bool) -> None:
+    """A folder of exports is never overwritten by accident: only an empty or new folder,
+    unless --force."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; name a folder to write the sample into",
+                         code=ProblemCode.UNWRITABLE_OUTPUT)
+    if not force and out.is_dir() and any(out.iterdir()):
+        raise UsageError(f"{out} already holds files, which the sample could replace; name a "
+                         "new or empty folder, or add --force to write into it anyway",
+                         code=ProblemCode.FOLDER_NOT_EMPTY)

@@ -2,12 +2,15 @@
 
 Each module of this package renders one kind of result and declares a :class:`View`; ``emit``
 picks the view by the result's type and the format, so the table/CSV/JSON choice is written once.
-Errors and notes go to stderr. Text from data reaches rich as ``Text``, never as markup.
+Errors and notes go to stderr. Text from data reaches rich as ``Text``, never as markup, and
+with its control characters made visible (:func:`data_text`); the consoles here interpret no
+markup or emoji codes at all, so a plain string is shown as written too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +22,25 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..errors import MAX_PROBLEMS_SHOWN, CsopsError
+from ..errors import MAX_PROBLEMS_SHOWN, CsopsError, Problem
+
+# C0 controls but tab, DEL and C1 controls: ESC, BEL, CR, LF, ... would move the cursor,
+# retitle the terminal or hide text
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_VISIBLE = {"\n": "\\n", "\r": "\\r"}
+
+
+def visible(text: str) -> str:
+    """``text`` with each control character written out (``\\x1b``, ``\\r``, ``\\n``): what
+    every renderer shows of text from data, on a terminal, a pipe or a file."""
+    return _CONTROL.sub(lambda found: _VISIBLE.get(found.group(),
+                                                   f"\\x{ord(found.group()):02x}"), text)
+
+
+def data_text(value: Any, style: str = "") -> Text:
+    """Text from data (a name, a value, a file name) as rich shows it: never markup, control
+    characters visible."""
+    return Text(visible("" if value is None else str(value)), style=style)
 
 
 @dataclass(frozen=True)
@@ -82,35 +103,47 @@ def console(stderr: bool = False, file=None) -> Console:
     interactive = hasattr(stream, "isatty") and stream.isatty()
     width = None if interactive else int(os.environ.get("COLUMNS", 160))
     return Console(file=stream, width=width, no_color="NO_COLOR" in os.environ or None,
-                   highlight=False, soft_wrap=False)
+                   highlight=False, soft_wrap=False, markup=False, emoji=False)
 
 
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
-        console(stderr=True).print(Text(message, style="dim"))
+        console(stderr=True).print(data_text(message, style="dim"))
 
 
 def show_error(error: CsopsError) -> None:
+    """The message, then the problems as a table per file: the file named once above its table,
+    in full, so that no row loses which file it concerns however long the path."""
     err = console(stderr=True)
-    err.print(Text("error: ", style="bold red") + Text(error.message))
+    err.print(Text("error: ", style="bold red") + data_text(error.message))
     problems = error.problems[:MAX_PROBLEMS_SHOWN]
-    if not problems:
-        return
+    by_file: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_file.setdefault(problem.file or "", []).append(problem)
+    for file, group in by_file.items():
+        if file:
+            # one line however long: a terminal wraps it, nothing cuts it
+            err.print(data_text(file, style="bold") + Text(":"), soft_wrap=True)
+        err.print(_problem_table(group))
+    if error.total > len(problems):
+        err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
+
+
+def _problem_table(problems: list[Problem]) -> Table:
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     has = {name: any(getattr(p, name) not in (None, "") for p in problems)
            for name in ("line", "column", "value", "fix")}
-    table.add_column("file")
     if has["line"]:
         table.add_column("line", justify="right")
     if has["column"]:
         table.add_column("column")
     if has["value"]:
         table.add_column("value", overflow="fold", max_width=30)
-    table.add_column("problem")
+    table.add_column("problem", overflow="fold")
     if has["fix"]:
         table.add_column("fix", overflow="fold")
     for problem in problems:
-        row = [problem.file]
+        row = []
         if has["line"]:
             row.append("" if problem.line is None else str(problem.line))
         if has["column"]:
@@ -120,16 +153,14 @@ def show_error(error: CsopsError) -> None:
         row.append(problem.message)
         if has["fix"]:
             row.append(problem.fix or "")
-        table.add_row(*[Text(cell) for cell in row])  # values come from files: not markup
-    err.print(table)
-    if error.total > len(problems):
-        err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
+        table.add_row(*[data_text(cell) for cell in row])  # values come from files
+    return table
 
 
 def band_text(band) -> Text:
     if band is None or band != band:
         return Text("")
-    return Text(str(band), style=BAND_STYLES.get(str(band), ""))
+    return data_text(band, style=BAND_STYLES.get(str(band), ""))
 
 
 def number(value, decimals: int = 1, signed: bool = False) -> str:
@@ -155,7 +186,8 @@ def money(value) -> str:
     return f"{value:,.0f}"
 
 
-def blank_if_missing(value) -> str:
+def blank_if_missing(value) -> Text:
+    """A cell from data that may be missing: blank then, else its visible text."""
     import pandas as pd
 
-    return "" if value is None or pd.isna(value) else str(value)
+    return data_text("" if value is None or pd.isna(value) else value)

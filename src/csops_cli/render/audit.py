@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 
 import pandas as pd
 
 from ..audit import Audit
-from . import View, captured, metric_value
+from . import View, captured, metric_value, visible
 
 
 def record(result: Audit) -> dict:
@@ -27,8 +28,31 @@ def rows(result: Audit) -> pd.DataFrame:
                         columns=["check", "severity", "title", "count", "fix", "examples"])
 
 
-def _cell(text) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+# what Markdown or HTML would read as syntax: emphasis (``_`` only at a word's edge: inside
+# one, as in as_of, it is a letter), code, links and images, table pipes, tags and entities
+_MARKDOWN_SYNTAX = re.compile(r"[\\`*\[\]|~<>&]|(?<![^\W_])_|_(?![^\W_])")
+_EMPHASIS = re.compile(r"\*|(?<![^\W_])_|_(?![^\W_])")
+_HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# a heading, list item or underline where a line starts
+_BLOCK_START = re.compile(r"^(\s*)([-+=#]|\d+[.)])")
+
+
+def md(text) -> str:
+    """Text from data or the config as Markdown that shows it literally, in a table cell or a
+    paragraph: syntax escaped, HTML as entities, control characters (CR, LF) visible."""
+    escaped = _MARKDOWN_SYNTAX.sub(lambda found: _HTML.get(found.group(), "\\" + found.group()),
+                                   visible(str(text)))
+    return _BLOCK_START.sub(r"\1\\\2", escaped)
+
+
+def _prose(text: str) -> str:
+    """csops' own text (formulas, inputs such as ``contracts.*``): no emphasis by accident."""
+    return _EMPHASIS.sub(lambda found: "\\" + found.group(), text)
+
+
+def _code(name: str) -> str:
+    """An identifier as code; anything else as escaped text (a code span shows no escape)."""
+    return f"`{name}`" if re.fullmatch(r"\w+", name, re.ASCII) else md(name)
 
 
 def _value(metric) -> str:
@@ -38,7 +62,8 @@ def _value(metric) -> str:
 
 
 def markdown(result: Audit) -> str:
-    """The audit as Markdown: what a CS leader reads, and what the terminal shows."""
+    """The audit as Markdown: what a CS leader reads, and what the terminal shows. Text from
+    the exports or the config goes through :func:`md`; csops' own formulas and notes do not."""
     lines = [f"# Week-1 audit, as of {result.as_of:%Y-%m-%d}", ""]
     errors = [f for f in result.findings if f.severity == "error"]
     warnings = [f for f in result.findings if f.severity == "warning"]
@@ -49,23 +74,23 @@ def markdown(result: Audit) -> str:
     if not result.findings:
         lines += ["No findings.", ""]
     for finding in result.findings:
-        lines += [f"### {finding.severity.upper()}: {finding.title} ({finding.count:,})", "",
-                  f"Fix: {finding.fix}", ""]
+        lines += [f"### {finding.severity.upper()}: {md(finding.title)} ({finding.count:,})", "",
+                  f"Fix: {md(finding.fix)}", ""]
         if finding.examples:
             lines += ["| file | line | example |", "| --- | ---: | --- |"]
-            lines += [f"| {_cell(e.file)} | {e.line or ''} | {_cell(e.detail)} |"
+            lines += [f"| {md(e.file)} | {e.line or ''} | {md(e.detail)} |"
                       for e in finding.examples]
             lines.append("")
     lines += ["## Export coverage", "", "| export | first date | last date | days |",
               "| --- | --- | --- | ---: |"]
-    lines += [f"| {table} | {first} | {last} | {days:,} |"
+    lines += [f"| {md(table)} | {md(first)} | {md(last)} | {days:,} |"
               for table, (first, last, days) in result.coverage.items()]
     lines += ["", "## Metric definitions", ""]
     for metric in result.metrics:
         excluded = ", ".join(f"{n:,} {reason}" for reason, n in metric.excluded.items()) or \
             "none"
-        lines += [f"### {metric.name} (`{metric.id}`)", "", metric.definition, "",
-                  f"- Formula: {metric.formula}", f"- Inputs: {metric.inputs}",
+        lines += [f"### {md(metric.name)} ({_code(metric.id)})", "", md(metric.definition), "",
+                  f"- Formula: {_prose(metric.formula)}", f"- Inputs: {_prose(metric.inputs)}",
                   f"- Window: {metric.window}", f"- Value: {_value(metric)}",
                   f"- Coverage: {metric.included:,} accounts included; excluded: {excluded}",
                   ""]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from ..jobs import CoverageReport
-from . import View, blank_if_missing, captured, money
+from . import View, blank_if_missing, captured, data_text, money
 
 MOTIONS = {"csm_led": "CSM-led, manual", "co_owned": "AE/AM co-own with the CSM",
            "tech_touch": "tech-touch, automated"}
@@ -21,7 +20,7 @@ def table(report: CoverageReport) -> str:
                           ("ARR", "right"), ("Red", "right"), ("CSMs", "right")]:
         segments.add_column(name, justify=justify)
     for row in model.segments.itertuples():
-        segments.add_row(Text(row.segment), MOTIONS.get(row.motion, row.motion),
+        segments.add_row(data_text(row.segment), data_text(MOTIONS.get(row.motion, row.motion)),
                          str(row.accounts), money(row.arr), str(row.red), str(row.owners))
     books = Table(title="Owners' books", title_justify="left", header_style="bold",
                   box=box.SIMPLE_HEAD)
@@ -30,9 +29,8 @@ def table(report: CoverageReport) -> str:
                           ("Segments", "left")]:
         books.add_column(name, justify=justify)
     for row in model.books.itertuples():
-        books.add_row(Text(row.owner), Text(str(row.role)),
-                      Text(blank_if_missing(row.manager)),
-                      str(row.accounts), money(row.arr), str(row.red), Text(row.segments))
+        books.add_row(data_text(row.owner), data_text(row.role), blank_if_missing(row.manager),
+                      str(row.accounts), money(row.arr), str(row.red), data_text(row.segments))
     shown = [segments, books]
     if len(model.unassigned):
         unassigned = Table(title=f"Unassigned accounts ({len(model.unassigned)})",
@@ -40,8 +38,9 @@ def table(report: CoverageReport) -> str:
         for name in ("Account", "Name", "Segment", "ARR", "Band"):
             unassigned.add_column(name)
         for row in model.unassigned.itertuples():
-            unassigned.add_row(Text(row.account_id), Text(row.account_name),
-                               Text(str(row.segment)), money(row.arr), str(row.health_band))
+            unassigned.add_row(data_text(row.account_id), data_text(row.account_name),
+                               data_text(row.segment), money(row.arr),
+                               data_text(row.health_band))
         shown.append(unassigned)
     return captured(*shown)
 

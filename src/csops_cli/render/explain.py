@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..jobs import AccountExplanation
-from . import View, band_text, console, number
+from . import View, band_text, console, data_text, number
 
 BUCKET_TITLES = {"product_usage": "Product usage", "relationship_depth": "Relationship depth",
                  "commercial_context": "Commercial context"}
@@ -69,9 +69,10 @@ def table(result: AccountExplanation) -> str:
     account = explanation.account
     out = console()
     with out.capture() as capture:
-        title = Text(f"{account.get('account_name')} ({explanation.account_id})", style="bold")
+        title = data_text(f"{account.get('account_name')} ({explanation.account_id})",
+                          style="bold")
         out.print(title)
-        out.print(Text(f"as of {result.as_of:%Y-%m-%d}"
+        out.print(data_text(f"as of {result.as_of:%Y-%m-%d}"
                        f" · segment {_value_text(account.get('segment'))}"
                        f" · stage {_value_text(account.get('derived_stage'))}"
                        f" · ARR {_value_text(account.get('arr'))}"
@@ -84,7 +85,7 @@ def table(result: AccountExplanation) -> str:
             _score(out, explanation, account, result.trend)
         for check in explanation.plays:
             mark = Text("fires", style="bold yellow") if check.fires else Text("no", style="dim")
-            out.print(Text(f"Play {check.name}: ") + mark + Text(f"  ({check.reason})"))
+            out.print(data_text(f"Play {check.name}: ") + mark + data_text(f"  ({check.reason})"))
     return capture.get()
 
 
@@ -106,7 +107,7 @@ def _score(out, explanation, account, trend) -> None:
         for index, line in enumerate(lines):
             bucket_score = number(explanation.bucket_scores.get(bucket))
             label = f"{BUCKET_TITLES[bucket]} {bucket_score}" if index == 0 else ""
-            table.add_row(label, line.signal, _value_text(line.value),
+            table.add_row(label, data_text(line.signal), data_text(_value_text(line.value)),
                           "missing" if line.score is None else number(line.score),
                           f"{line.weight:.0%}", f"{line.points:.1f}")
         table.add_section()
@@ -114,7 +115,7 @@ def _score(out, explanation, account, trend) -> None:
     if len(trend):
         history = " → ".join(f"{row.as_of}: {row.health_score:.1f}"
                              for row in trend.itertuples() if row.health_score is not None)
-        out.print(f"History: {history}")
+        out.print(data_text(f"History: {history}"))
     if account.get("health_change") == account.get("health_change") and \
             account.get("health_change") is not None:
         out.print(f"Change since the previous snapshot: "

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..jobs import HealthReport
-from . import View, band_text, blank_if_missing, captured, money, number
+from . import View, band_text, blank_if_missing, captured, data_text, money, number
 
 
 def table(report: HealthReport) -> str:
@@ -30,7 +30,7 @@ def table(report: HealthReport) -> str:
         renewal = "" if row.days_to_renewal != row.days_to_renewal else \
             f"{int(row.days_to_renewal)}d"
         table.add_row(
-            str(row.account_id), str(row.account_name), blank_if_missing(row.segment),
+            data_text(row.account_id), data_text(row.account_name), blank_if_missing(row.segment),
             money(row.arr),
             Text(f"{number(row.health_score):>5}{'*' if row.partial else ' '}")
             + band_text(row.health_band),

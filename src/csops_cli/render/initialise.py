@@ -7,13 +7,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..initialise import Initialisation
-from . import View, captured
+from . import View, captured, data_text
 from .validation import assumptions_and_unplaced
 
 
 def table(result: Initialisation) -> str:
     unmapped = {match.path.name: ", ".join(match.unmapped) for match in result.files}
-    files = Table(title=f"Exports recognised in {result.folder}", title_justify="left",
+    files = Table(title=Text("Exports recognised in ") + data_text(result.folder),
+                  title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD)
     files.add_column("File", overflow="fold", min_width=20)  # a file name is never cut
     files.add_column("Table")
@@ -22,14 +23,14 @@ def table(result: Initialisation) -> str:
     source_of = {match.path.name: match.source_id for match in result.files}
     for check in result.checks:
         rows = "problems: see csops validate" if check.failed else f"{check.rows:,}"
-        files.add_row(Text(check.file or ""), check.table,
-                      Text(source_of.get(check.file or "") or "canonical"), rows)
+        files.add_row(data_text(check.file), check.table,
+                      data_text(source_of.get(check.file or "") or "canonical"), rows)
     for match in result.files:
         if match.kind == "lookup":  # e.g. Pendo's features: names for another file's codes
-            files.add_row(Text(match.path.name), "lookup", Text(match.source_id or ""), "")
+            files.add_row(data_text(match.path.name), "lookup", data_text(match.source_id), "")
         elif match.kind == "unused":
-            files.add_row(Text(match.path.name), Text(match.table or ""),
-                          Text(f"not used: {match.reason}"), "")
+            files.add_row(data_text(match.path.name), data_text(match.table),
+                          data_text(f"not used: {match.reason}"), "")
     unplaced = [match for match in result.files if match.kind == "unplaced"]
     shown: list = [files]
     for check in result.checks:  # the columns read under another name, and those left out
@@ -38,13 +39,14 @@ def table(result: Initialisation) -> str:
             ([f"  not read, looks useful: {unmapped[check.file]}"]
              if unmapped.get(check.file or "") else [])
         if details:
-            shown.append(Text("\n".join([check.file or "", *details])))
+            shown.append(Text("\n").join(data_text(line)
+                                         for line in [check.file or "", *details]))
     shown += assumptions_and_unplaced(result.checks, unplaced)
     for missing in result.missing:
-        shown.append(Text(f"no file holds the {missing}: add its export, or name it with "
-                          f"--{missing}", style="yellow"))
-    shown.append(Text(f"wrote {result.written}: its sources: say how each file is read; the "
-                      f"next command in {result.folder} uses it"))
+        shown.append(data_text(f"no file holds the {missing}: add its export, or name it "
+                               f"with --{missing}", style="yellow"))
+    shown.append(data_text(f"wrote {result.written}: its sources: say how each file is read; "
+                           f"the next command in {result.folder} uses it"))
     return captured(*shown)
 
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..jobs import MetricsResult
-from . import View, console, metric_value
+from . import View, console, data_text, metric_value
 
 MAX_SIDE_BY_SIDE = 4
 SHORT_NAMES = {"ttfv": "TTFV", "nrr": "NRR", "grr": "GRR", "adoption_rate": "Adoption",
@@ -62,13 +62,13 @@ def table(result: MetricsResult) -> str:
     table.add_column("Target", justify="right", no_wrap=True)
     table.add_column("")
     for group in shown:
-        table.add_column(group, justify="right", no_wrap=True)
+        table.add_column(data_text(group), justify="right", no_wrap=True)
     table.add_column("Accounts", justify="right")
     notes = []
     for metric in report.metrics.values():
         status = {True: Text("met", style="green"), False: Text("missed", style="red"),
                   None: Text("")}[metric.met]
-        table.add_row(metric.name, show(metric, metric.value),
+        table.add_row(data_text(metric.name), show(metric, metric.value),
                       show(metric, metric.target) if metric.target is not None else "",
                       status, *[show(metric, metric.by_group[g].value)
                                 if g in metric.by_group else "" for g in shown],
@@ -82,12 +82,12 @@ def table(result: MetricsResult) -> str:
             out.print(_breakdown(report, groups))
         details = _detail_lines(report)
         for line in details:
-            out.print(line)
+            out.print(data_text(line))
         bridge = _bridge(report)
         if bridge is not None:
             out.print(bridge)
         for line in notes:
-            out.print(Text(line, style="yellow"))
+            out.print(data_text(line, style="yellow"))
     return capture.get()
 
 
@@ -99,7 +99,7 @@ def _breakdown(report, groups):
     for metric_id in report.metrics:
         table.add_column(SHORT_NAMES.get(metric_id, metric_id), justify="right", no_wrap=True)
     for group in groups:
-        table.add_row(Text(group), *[show(metric, metric.by_group[group].value)
+        table.add_row(data_text(group), *[show(metric, metric.by_group[group].value)
                                if group in metric.by_group else ""
                                for metric in report.metrics.values()])
     return table

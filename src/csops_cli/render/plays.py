@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.table import Table
-from rich.text import Text
 
 from ..jobs import PlaysResult
-from . import View, captured, money
+from . import View, captured, data_text, money
 
 SHOWN_ACTIONS = 25
 
@@ -34,8 +33,9 @@ def table(result: PlaysResult | PlaysSummary) -> str:
                           ("Measure", "left")]:
         summary.add_column(name, justify=justify)
     for row in run.summary.itertuples():
-        summary.add_row(Text(row.play_name), str(row.fired), str(row.already_open),
-                        money(row.arr), str(row.actions), str(row.owners), Text(row.measure))
+        summary.add_row(data_text(row.play_name), str(row.fired), str(row.already_open),
+                        money(row.arr), str(row.actions), str(row.owners),
+                        data_text(row.measure))
     shown = [summary]
     resolution = result.resolution
     if len(resolution):
@@ -47,9 +47,9 @@ def table(result: PlaysResult | PlaysSummary) -> str:
         for name in ("Due", "Priority", "Account", "Play", "Action", "Owner", "Channel"):
             listed.add_column(name, no_wrap=name in ("Due", "Priority"), overflow="fold")
         for row in actions.head(SHOWN_ACTIONS).itertuples():
-            listed.add_row(row.due_date, row.priority, Text(f"{row.account_name}"),
-                           Text(row.play_id), Text(row.action), Text(row.owner),
-                           Text(row.channel))
+            listed.add_row(*[data_text(value) for value in (
+                row.due_date, row.priority, row.account_name, row.play_id, row.action, row.owner,
+                row.channel)])
         shown.append(listed)
         if len(actions) > SHOWN_ACTIONS:
             shown.append(f"… and {len(actions) - SHOWN_ACTIONS} more: --out actions.csv for all")

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..renewals import Renewals
-from . import View, band_text, captured, money, number
+from . import View, band_text, captured, data_text, money, number
 
 
 def table(result: Renewals) -> str:
@@ -22,9 +22,9 @@ def table(result: Renewals) -> str:
         health = band_text(row.health_band)
         health.pad_left(1)
         grid.add_row(f"{row.renewal_date:%Y-%m-%d}", str(row.days_to_renewal),
-                     Text(f"{row.account_name} ({row.account_id})"), money(row.arr),
-                     number(row.health_score) + str(health), Text(row.owner),
-                     row.checklist_step)
+                     data_text(f"{row.account_name} ({row.account_id})"), money(row.arr),
+                     Text(number(row.health_score)) + health, data_text(row.owner),
+                     data_text(row.checklist_step))
     return captured(grid, f"{len(frame)} renewal(s), ARR {money(frame['arr'].sum())}; "
                           f"red: {int(frame['health_band'].eq('red').sum())}")
 

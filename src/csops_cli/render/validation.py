@@ -9,11 +9,11 @@ from rich.text import Text
 
 from ..loading.recognise import FileMatch
 from ..validation import TableCheck, Validation
-from . import View, captured
+from . import View, captured, data_text
 
 
 def table(result: Validation) -> str:
-    summary = Table(title=f"Exports in {result.folder}", title_justify="left",
+    summary = Table(title=Text("Exports in ") + data_text(result.folder), title_justify="left",
                     header_style="bold")
     for name in ("Table", "File", "Rows", "Read as", "Columns found"):
         summary.add_column(name)
@@ -21,12 +21,13 @@ def table(result: Validation) -> str:
         if check.file is None:
             summary.add_row(check.table, "-", "", "", "not found: what needs it is skipped")
         elif check.failed:
-            summary.add_row(check.table, Text(check.file), "", "",
+            summary.add_row(check.table, data_text(check.file), "", "",
                             Text("problems, see below", style="red"))
         else:
-            summary.add_row(check.table, Text(check.file), f"{check.rows:,}",
-                            Text(check.read_as or ""), Text(check.columns or ""))
-    shown: list = [Text(f"config: {result.config_label} (valid)"), summary]
+            summary.add_row(check.table, data_text(check.file), f"{check.rows:,}",
+                            data_text(check.read_as), data_text(check.columns))
+    shown: list = [Text("config: ") + data_text(result.config_label) + Text(" (valid)"),
+                   summary]
     return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced),
                     *data_errors(result))
 
@@ -43,10 +44,10 @@ def data_errors(result: Validation) -> list:
     for finding in result.data_errors:  # the first examples of each, the count of all
         for index, example in enumerate(finding.examples):
             first = index == 0
-            listed.add_row(Text(finding.title if first else ""),
-                           f"{finding.count:,}" if first else "", Text(example.file),
+            listed.add_row(data_text(finding.title if first else ""),
+                           f"{finding.count:,}" if first else "", data_text(example.file),
                            "" if example.line is None else str(example.line),
-                           Text(example.detail), Text(finding.fix if first else ""))
+                           data_text(example.detail), data_text(finding.fix if first else ""))
     return [listed]
 
 
@@ -63,7 +64,7 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
                               ("Assumption", "left")]:
             listed.add_column(name, justify=justify, overflow="fold")
         for check, text, count in assumptions:
-            listed.add_row(check.table, Text(check.file or ""), f"{count:,}", Text(text))
+            listed.add_row(check.table, data_text(check.file), f"{count:,}", data_text(text))
         shown.append(listed)
     warnings = [warning for check in checks for warning in check.warnings]
     if warnings:
@@ -73,9 +74,10 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
                               ("What", "left"), ("Fix", "left")]:
             listed.add_column(name, justify=justify, overflow="fold")
         for warning in warnings:
-            listed.add_row(Text(warning.file), "" if warning.line is None else str(warning.line),
-                           Text(warning.value or ""), Text(warning.message),
-                           Text(warning.fix or ""))
+            listed.add_row(data_text(warning.file),
+                           "" if warning.line is None else str(warning.line),
+                           data_text(warning.value), data_text(warning.message),
+                           data_text(warning.fix))
         shown.append(listed)
     if unplaced:
         table = Table(title="Files not used (recognised as no export)", title_justify="left",
@@ -83,7 +85,7 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
         table.add_column("File")
         table.add_column("Why")
         for match in unplaced:
-            table.add_row(Text(match.path.name), Text(match.reason))
+            table.add_row(data_text(match.path.name), data_text(match.reason))
         shown.append(table)
     return shown
 
