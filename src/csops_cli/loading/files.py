@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import archives
 from .csvtext import (
+    check_nul_bytes,
     check_quotes,
     csv_layout,
     csv_line_mapper,
@@ -481,6 +482,7 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
                             self_destruct=True)
     line_of = csv_line_mapper(path, encoding, delimiter, len(headers))
     if not big:
+        check_nul_bytes(path, encoding)
         check_quotes(path, encoding, delimiter)
     if bad_rows:
         problems = ragged_problems(path, len(headers), delimiter, encoding)

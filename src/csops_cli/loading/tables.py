@@ -140,8 +140,10 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
             # event tables repeat their text: codes, not millions of strings (users are too
             # many to repeat much, and are only counted inside a window)
             repeated = big and canonical != "user_id"
-            chosen[header] = ("dictionary" if repeated else "string") \
-                if kind in ("id", "text") else None
+            if kind in ("id", "text"):
+                chosen[header] = "dictionary" if repeated else "string"
+            else:  # amounts as text: the value a problem shows is the one in the file
+                chosen[header] = "string" if kind == "money" else None
         if name == "accounts":  # every other accounts column is kept for play conditions
             for header in headers:
                 chosen.setdefault(header, "string")

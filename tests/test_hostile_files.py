@@ -1,0 +1,180 @@
+"""Hostile export files, table-driven: bombs, non-finite and huge numbers, odd encodings, stray
+NUL bytes, broken Parquet and xlsx, overlong lines, repeated contracts. Each is either read with
+the right values or refused with exit code 2, a message naming the file, the line and the fix,
+and never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from csops_cli.errors import CsopsError, ProblemCode
+
+ACCOUNTS = "account_id,account_name,segment,csm_owner,champion_status\n001,Acme,SMB,Ann,active\n"
+CONTRACTS_HEADER = "contract_id,account_id,start_date,end_date,arr,licenses\n"
+CONTRACTS = CONTRACTS_HEADER + "C1,001,2026-01-01,2027-01-01,1200,10\n"
+USAGE = "account_id,timestamp,user_id,feature\n001,2026-06-01,u1,login\n"
+ACTIVITIES = "account_id,date,activity_type\n001,2026-06-01,call\n"
+BASE = {"accounts.csv": ACCOUNTS, "contracts.csv": CONTRACTS, "usage.csv": USAGE,
+        "activities.csv": ACTIVITIES}
+TABLE_OF = {"accounts": "accounts.csv", "contracts": "contracts.csv", "usage": "usage.csv"}
+
+
+def folder_with(tmp_path: Path, name: str, content: bytes | str) -> Path:
+    """The base exports, with ``name`` added; it replaces the canonical file of its table."""
+    folder = tmp_path / "data"
+    folder.mkdir(parents=True)
+    replaced = TABLE_OF.get(name.split(".")[0])
+    for file, text in BASE.items():
+        if file != replaced:
+            (folder / file).write_text(text)
+    (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return folder
+
+
+def contracts(*rows: str) -> str:
+    return CONTRACTS_HEADER + "".join(f"{row}\n" for row in rows)
+
+
+def contract_arr(value: str) -> str:
+    return contracts(f"C1,001,2026-01-01,2027-01-01,{value},10")
+
+
+def zipped(name: str, data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def usage_bomb() -> bytes:
+    """Usage rows and then 64 MB of one repeated line: deflates to about 64 KB."""
+    return USAGE.encode() + b"001,2026-06-01,u1,login\n" * (64 << 20 // 24)
+
+
+def xlsx_bomb() -> bytes:
+    """A workbook whose sheet holds 64 MB of blank space: zipped to about 64 KB."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["account_id", "account_name"])
+    workbook.active.append(["001", "Acme"])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (64 << 20))
+            archive.writestr(info.filename, data)
+    return buffer.getvalue()
+
+
+BINARY = ProblemCode.BINARY_FILE
+TOO_LARGE = ProblemCode.ARCHIVE_TOO_LARGE
+
+# (id, file, content (or what builds it), the problems as (code, line, column, value), or
+# the error's own code when there is nothing to locate)
+REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
+    ("arr-1e309", "contracts.csv", contract_arr("1e309"),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "1e309")]),
+    ("arr-inf", "contracts.csv", contract_arr("inf"),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "inf")]),
+    ("arr-minus-inf", "contracts.csv", contract_arr("-inf"),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "-inf")]),
+    ("arr-nan-is-missing", "contracts.csv", contract_arr("nan"),
+     [(ProblemCode.MISSING_VALUE, 2, "arr", "nan")]),
+    ("arr-5000-digits", "contracts.csv", contract_arr("9" * 5000),
+     [(ProblemCode.NOT_AN_AMOUNT, 2, "arr", "9" * 5000)]),
+    ("licenses-1e309", "contracts.csv",
+     contracts("C1,001,2026-01-01,2027-01-01,5,1", "C2,001,2026-01-01,2027-01-01,5,1e309"),
+     [(ProblemCode.NOT_A_NUMBER, 3, "licenses", "inf")]),
+    ("licenses-5000-digits-among-text", "contracts.csv",
+     contracts("C1,001,2026-01-01,2027-01-01,5,ten", "C2,001,2026-01-01,2027-01-01,5,"
+               + "9" * 5000),
+     [(ProblemCode.NOT_A_NUMBER, 2, "licenses", "ten"),
+      (ProblemCode.NOT_A_NUMBER, 3, "licenses", "9" * 5000)]),
+    ("usage-count-inf", "usage.csv", "account_id,timestamp,count\n001,2026-06-01,3\n"
+     "001,2026-06-02,inf\n", [(ProblemCode.NOT_A_NUMBER, 3, "count", "inf")]),
+    ("nul-byte-on-line-5", "accounts.csv",
+     b"account_id,account_name\n001,A\n002,B\n003,C\n004,D\x00x\n005,E\n",
+     [(BINARY, 5, None, "004,D\\x00x")]),
+    ("nul-byte-past-the-sniffed-start", "accounts.csv",
+     b"account_id,account_name\n" + b"".join(b"%05d,Name\n" % n for n in range(9000))
+     + b"X,\x00\n", [(BINARY, 9002, None, "X,\\x00")]),
+    ("binary-file", "accounts.csv", bytes(range(256)) * 4, [(BINARY, 1, None, None)]),
+    ("zip-bomb", "usage.zip", lambda: zipped("usage.csv", usage_bomb()), TOO_LARGE),
+    ("gzip-bomb", "usage.csv.gz", lambda: gzip.compress(usage_bomb(), 9), TOO_LARGE),
+    ("xlsx-bomb", "accounts.xlsx", xlsx_bomb, TOO_LARGE),
+]
+
+
+@pytest.mark.parametrize("case_id, file, content, expected", REFUSED,
+                         ids=[case[0] for case in REFUSED])
+def test_refused_with_file_line_and_fix(cli, tmp_path, default_config, case_id, file, content,
+                                        expected):
+    from csops_cli.loading import load_exports
+
+    folder = folder_with(tmp_path, file, content() if callable(content) else content)
+    result = cli("validate", folder)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert file in result.output, result.output
+
+    with pytest.raises(CsopsError) as caught:
+        load_exports(folder, default_config)
+    error = caught.value
+    assert all(problem.fix for problem in error.problems)
+    if isinstance(expected, ProblemCode):  # the whole file is refused
+        assert [problem.code for problem in error.problems] == [expected]
+        assert error.problems[0].file == str(folder / file)
+        return
+    assert all(problem.file == str(folder / file) for problem in error.problems)
+    assert [(p.code, p.line, p.column, p.value) for p in error.problems] == expected
+
+
+def load(tmp_path, default_config, file, content):
+    from csops_cli.loading import load_exports
+
+    return load_exports(folder_with(tmp_path, file, content), default_config)
+
+
+def test_dos_code_page_bytes_are_read_and_each_reported(tmp_path, default_config, cli):
+    # 0x81 0x8D 0x8F 0x90 0x9D: undefined in Windows-1252, letters in cp850
+    content = b"account_id,account_name\n001,M\x81ller\n002,Caf\x90 \x8d\x8f\x9d\n"
+    exports = load(tmp_path, default_config, "accounts.csv", content)
+    assert exports.accounts.frame["account_name"].tolist() == [
+        "M\x81ller", "Caf\x90 \x8d\x8f\x9d"]
+    warnings = exports.accounts.warnings
+    assert [(w.code, w.line, w.message[:9]) for w in warnings] == [
+        (ProblemCode.MIXED_ENCODING, 2, "byte 0x81"), (ProblemCode.MIXED_ENCODING, 3, "byte 0x90"),
+        (ProblemCode.MIXED_ENCODING, 3, "byte 0x8D"), (ProblemCode.MIXED_ENCODING, 3, "byte 0x8F"),
+        (ProblemCode.MIXED_ENCODING, 3, "byte 0x9D")]
+    assert "save the file again as UTF-8" in warnings[0].fix
+    result = cli("validate", tmp_path / "data")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+def test_windows_1252_with_dos_bytes_keeps_its_letters(tmp_path, default_config):
+    content = "account_id,account_name\n001,Müller Café\n".encode("cp1252") + b"002,X\x81\n"
+    exports = load(tmp_path, default_config, "accounts.csv", content)
+    assert exports.accounts.frame["account_name"].tolist() == ["Müller Café", "X\x81"]
+
+
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-be"])
+def test_utf32_is_read_as_utf32(tmp_path, default_config, codec):
+    text = "account_id,account_name\n001,Müller\n002,Zoë\n"
+    data = text.encode(codec)
+    if codec == "utf-32-be":
+        data = b"\x00\x00\xfe\xff" + data
+    exports = load(tmp_path, default_config, "accounts.csv", data)
+    assert exports.accounts.frame["account_name"].tolist() == ["Müller", "Zoë"]
