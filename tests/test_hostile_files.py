@@ -53,12 +53,12 @@ def zipped(name: str, data: bytes) -> bytes:
 
 
 def usage_bomb() -> bytes:
-    """Usage rows and then 64 MB of one repeated line: deflates to about 64 KB."""
-    return USAGE.encode() + b"001,2026-06-01,u1,login\n" * (64 << 20 // 24)
+    """Usage rows and then 32 MB of one repeated line: deflates to about 100 KB."""
+    return USAGE.encode() + b"001,2026-06-01,u1,login\n" * ((32 << 20) // 24)
 
 
 def xlsx_bomb() -> bytes:
-    """A workbook whose sheet holds 64 MB of blank space: zipped to about 64 KB."""
+    """A workbook whose sheet holds 32 MB of blank space: zipped to about 32 KB."""
     from openpyxl import Workbook
 
     workbook = Workbook()
@@ -72,7 +72,7 @@ def xlsx_bomb() -> bytes:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (64 << 20))
+                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (32 << 20))
             archive.writestr(info.filename, data)
     return buffer.getvalue()
 
@@ -178,3 +178,24 @@ def test_utf32_is_read_as_utf32(tmp_path, default_config, codec):
         data = b"\x00\x00\xfe\xff" + data
     exports = load(tmp_path, default_config, "accounts.csv", data)
     assert exports.accounts.frame["account_name"].tolist() == ["Müller", "Zoë"]
+
+
+def test_gzipped_json_bomb_stops_early(tmp_path, default_config):
+    from csops_cli.loading import archives
+
+    record = b'{"account_id": "001", "timestamp": "2026-06-01", "event_type": "login"}\n'
+    bomb = gzip.compress(record * ((32 << 20) // len(record)), 9)
+    budget = archives.Budget("usage.json.gz", compressed=len(bomb))
+    with pytest.raises(CsopsError) as caught:
+        archives.gunzip(bomb, "usage.json.gz", budget)
+    assert caught.value.problems[0].code == TOO_LARGE
+    # stopped within a block of the ratio's limit, not after unpacking it all
+    assert archives.MAX_UNCOMPRESSED_BYTES - budget.left < archives.RATIO_CHECKED_FROM \
+        + archives.BLOCK
+
+
+def test_genuine_gzip_export_is_read(tmp_path, default_config):
+    rows = "".join(f"{n:03d},2026-06-{1 + n % 28:02d},u{n},login\n" for n in range(2000))
+    data = gzip.compress(("account_id,timestamp,user_id,feature\n" + rows).encode())
+    exports = load(tmp_path, default_config, "usage.csv.gz", data)
+    assert exports.usage.rows == 2000

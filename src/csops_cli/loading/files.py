@@ -190,13 +190,13 @@ def _parts(path: Path, scratch: _Scratch, big: bool = False, headers_only: bool 
         return _zip_parts(path, scratch, big, headers_only)
     if suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
         inner = archives.inner_suffix(path.name)
-        budget = archives.Budget(str(path))
+        budget = archives.budget_for(path)
         if inner in JSON_SUFFIXES:
             def unpack(budget: archives.Budget = budget) -> bytes:
                 return archives.gunzip(path.read_bytes(), str(path), budget)
 
             return [_json_part(unpack(), str(path),
-                               lambda: unpack(archives.Budget(str(path))))]
+                               lambda: unpack(archives.budget_for(path)))]
         unpacked = scratch / f"unpacked{inner}"
         archives.gunzip_file(path, unpacked, budget)
         return [_file_part(unpacked, inner, str(path), big, headers_only)]
@@ -239,7 +239,7 @@ def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> 
                 str(path), f"the archive holds files of several formats ({listed})",
                 fix="keep one kind of export per archive, or unpack it and give the files "
                     "one by one", code=ProblemCode.MIXED_FORMATS)])
-        budget = archives.Budget(str(path))
+        budget = archives.budget_for(path)
         if formats == {"json"}:
             return [_json_members(path, archive, members, budget, headers_only)]
         parts = []

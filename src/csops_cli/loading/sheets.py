@@ -38,6 +38,9 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
     """The first worksheet of a workbook: its header row and its data rows."""
     from openpyxl import load_workbook
 
+    from .archives import check_workbook
+
+    check_workbook(source, label)
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a corrupt workbook
