@@ -77,6 +77,20 @@ def xlsx_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def workbook_with_formulas() -> bytes:
+    """An .xlsx written by a program (openpyxl): formulas, and no saved results."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["contract_id", "account_id", "start_date", "end_date", "arr"])
+    sheet.append(["C1", "001", "2026-01-01", "2027-01-01", 1200])
+    sheet.append(["C2", "001", "2026-01-01", "2027-01-01", "=E2*2"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 BINARY = ProblemCode.BINARY_FILE
 TOO_LARGE = ProblemCode.ARCHIVE_TOO_LARGE
 
@@ -113,6 +127,8 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
     ("zip-bomb", "usage.zip", lambda: zipped("usage.csv", usage_bomb()), TOO_LARGE),
     ("gzip-bomb", "usage.csv.gz", lambda: gzip.compress(usage_bomb(), 9), TOO_LARGE),
     ("xlsx-bomb", "accounts.xlsx", xlsx_bomb, TOO_LARGE),
+    ("xlsx-formula-without-saved-result", "contracts.xlsx", workbook_with_formulas,
+     [(ProblemCode.UNREADABLE_FILE, 3, "arr", "=E2*2")]),
 ]
 
 
@@ -199,3 +215,10 @@ def test_genuine_gzip_export_is_read(tmp_path, default_config):
     data = gzip.compress(("account_id,timestamp,user_id,feature\n" + rows).encode())
     exports = load(tmp_path, default_config, "usage.csv.gz", data)
     assert exports.usage.rows == 2000
+def test_formula_message_says_what_to_do(cli, tmp_path):
+    folder = folder_with(tmp_path, "contracts.xlsx", workbook_with_formulas())
+    result = cli("validate", folder)
+    assert result.exit_code == 2, result.output
+    assert "a formula with no saved result" in result.output
+    assert "open the file in Excel and save it" in result.output
+    assert "missing value" not in result.output

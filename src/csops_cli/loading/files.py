@@ -547,11 +547,30 @@ def _xlsx_part(source, label: str, headers_only: bool) -> _Part:
             if kind == "dictionary" and name in frame:
                 frame[name] = frame[name].astype("category")
         numbers = sheet.row_numbers
+        _refuse_unsaved_formulas(sheet, label, [index[name] for name in types if name in index])
         frame = _drop_blank_and_footer_rows(frame)
         return frame, lambda positions: [numbers[p] if 0 <= p < len(numbers) else None
                                          for p in positions]
 
     return _Part(label, sheet.headers, read)
+
+
+def _refuse_unsaved_formulas(sheet, label: str, positions: list[int]) -> None:
+    """A formula whose result was never saved has no value to read: said so, not taken for
+    an empty cell."""
+    read = set(positions)
+    found = sorted((number, position, formula) for (number, position), formula
+                   in sheet.formulas.items() if position in read)
+    if not found:
+        return
+    problems = [Problem(label, "a formula with no saved result (the file was written by a "
+                               "program that does not calculate)", line=number,
+                        column=sheet.headers[position], value=formula[:60],
+                        fix="open the file in Excel and save it: Excel saves each formula's "
+                            "result", code=ProblemCode.UNREADABLE_FILE)
+                for number, position, formula in found]
+    raise InputError(f"{label}: {len(problems)} formula(s) with no saved result",
+                     problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
 
 
 def _parquet_part(source, label: str) -> _Part:

@@ -10,7 +10,7 @@ Salesforce's "Formatted Report" puts the report's title, an "As of …" or filte
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO
@@ -32,6 +32,9 @@ class Sheet:
     rows: list[list[object]]  # data rows, as wide as the headers
     row_numbers: list[int]  # the sheet row of each data row (1-based, as Excel shows it)
     header_row: int
+    # formulas whose result was never saved (the file was written by a program, not Excel):
+    # (sheet row, column position) -> the formula; their cells read as empty
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) -> Sheet:
@@ -71,7 +74,58 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
                 continue
             data.append((row + [None] * width)[:width])
             numbers.append(number)
-    return Sheet(headers, data, numbers, index + 1)
+    formulas = {}
+    if any(cell is None for row in data for cell in row) and _has_formulas(source):
+        formulas = _unsaved_formulas(source, dict(zip(numbers, data, strict=True)))
+    return Sheet(headers, data, numbers, index + 1, formulas)
+
+
+def _has_formulas(source: Path | IO[bytes]) -> bool:
+    """Whether the first worksheet's XML holds a formula (``<f>``), read in blocks."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = sorted((name for name in archive.namelist()
+                            if name.startswith("xl/worksheets/") and name.endswith(".xml")),
+                           key=lambda name: (len(name), name))
+            if not names:
+                return False
+            with archive.open(names[0]) as stream:
+                tail = b""
+                while block := stream.read(1 << 20):
+                    if b"<f" in tail + block or b":f" in tail + block:
+                        return True
+                    tail = block[-8:]
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+    finally:
+        if not isinstance(source, Path):
+            source.seek(0)
+    return False
+
+
+def _unsaved_formulas(source: Path | IO[bytes], rows: dict[int, list[object]]
+                      ) -> dict[tuple[int, int], str]:
+    """The formulas behind the data cells that read as empty."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(source, read_only=True, data_only=False)
+    found = {}
+    try:
+        for number, values in enumerate(workbook.worksheets[0].iter_rows(
+                min_row=1, max_row=max(rows), values_only=True), 1):
+            row = rows.get(number)
+            if row is None:
+                continue
+            for position, (read, formula) in enumerate(zip(row, values, strict=False)):
+                if read is None and isinstance(formula, str) and formula.startswith("="):
+                    found[(number, position)] = formula
+    finally:
+        workbook.close()
+        if not isinstance(source, Path):
+            source.seek(0)
+    return found
 
 
 def find_header(rows: list[list[object]]) -> int | None:
