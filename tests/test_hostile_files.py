@@ -91,6 +91,26 @@ def workbook_with_formulas() -> bytes:
     return buffer.getvalue()
 
 
+def parquet(**columns) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer)
+    return buffer.getvalue()
+
+
+def parquet_cut_short() -> bytes:
+    data = parquet(account_id=["001"], account_name=["Acme"])
+    return data[:len(data) // 2] + data[-8:]
+
+
+def parquet_name_not_utf8() -> bytes:
+    """A column name in the footer that is not UTF-8 (pyarrow raises UnicodeDecodeError)."""
+    return parquet(account_id=["001"], account_name=["Acme"]).replace(
+        b"account_name", b"account_n\xff\xfee")
+
+
 BINARY = ProblemCode.BINARY_FILE
 TOO_LARGE = ProblemCode.ARCHIVE_TOO_LARGE
 
@@ -127,6 +147,10 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
     ("zip-bomb", "usage.zip", lambda: zipped("usage.csv", usage_bomb()), TOO_LARGE),
     ("gzip-bomb", "usage.csv.gz", lambda: gzip.compress(usage_bomb(), 9), TOO_LARGE),
     ("xlsx-bomb", "accounts.xlsx", xlsx_bomb, TOO_LARGE),
+    ("parquet-cut-short", "accounts.parquet", parquet_cut_short,
+     ProblemCode.UNREADABLE_FILE),
+    ("parquet-column-name-not-utf8", "accounts.parquet", parquet_name_not_utf8,
+     ProblemCode.UNREADABLE_FILE),
     ("xlsx-formula-without-saved-result", "contracts.xlsx", workbook_with_formulas,
      [(ProblemCode.UNREADABLE_FILE, 3, "arr", "=E2*2")]),
 ]
@@ -222,3 +246,37 @@ def test_formula_message_says_what_to_do(cli, tmp_path):
     assert "a formula with no saved result" in result.output
     assert "open the file in Excel and save it" in result.output
     assert "missing value" not in result.output
+
+
+@pytest.mark.parametrize("content", [parquet_cut_short, parquet_name_not_utf8],
+                         ids=["cut-short", "column-name-not-utf8"])
+@pytest.mark.parametrize("name", ["accounts.parquet", "export.parquet"])
+def test_corrupt_parquet_in_init_and_health(cli, tmp_path, content, name):
+    folder = folder_with(tmp_path, name, content())
+    if name != "accounts.parquet":
+        (folder / "accounts.csv").write_text(ACCOUNTS)
+    for command in ("init", "health"):
+        result = cli(command, folder)
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        if name == "accounts.parquet":  # read as the accounts: refused
+            assert result.exit_code == 2, result.output
+            assert "the file is damaged or not Parquet" in result.output
+            assert "write it again as Parquet, or export CSV" in result.output
+        else:  # not recognised as any export: init lists it as unread, health ignores it
+            assert result.exit_code == 0, result.output
+    assert not (folder / "playbooks.yaml").exists() or name != "accounts.parquet"
+
+
+def test_parquet_nested_columns_are_read_as_json_ones_are(tmp_path, default_config):
+    # a struct's fields are dotted columns; a one-element list is its element; a longer list
+    # its values joined by ";"
+    content = parquet(account_id=[["001"], ["002"]], account_name=["Acme", "Beta"],
+                      details=[{"tier": "gold", "seats": 5}, {"tier": "silver", "seats": 2}],
+                      tags=[["a", "b"], []])
+    exports = load(tmp_path, default_config, "accounts.parquet", content)
+    frame = exports.accounts.frame
+    assert frame["account_id"].tolist() == ["001", "002"]
+    assert frame["details_tier"].tolist() == ["gold", "silver"]
+    assert frame["details_seats"].tolist() == [5, 2]
+    assert frame["tags"].fillna("").tolist() == ["a;b", ""]

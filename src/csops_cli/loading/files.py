@@ -573,27 +573,45 @@ def _refuse_unsaved_formulas(sheet, label: str, positions: list[int]) -> None:
                      problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
 
 
+# what a damaged Parquet file makes pyarrow raise: its own errors, I/O errors, and a column
+# name that is not UTF-8
+PARQUET_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError)
+
+
 def _parquet_part(source, label: str) -> _Part:
+    """A Parquet file. Nested columns are read as JSON's are: a struct's fields become dotted
+    columns (``properties.plan``), a one-element list its element, a longer list its values
+    joined by ``;``."""
     import pyarrow.parquet as pq
 
+    from .jsonfiles import flatten
+
     try:
-        names = list(pq.read_schema(source).names)
-    except (pa.ArrowInvalid, OSError) as error:
+        schema = pq.read_schema(source)
+        nested = any(pa.types.is_nested(field_.type) for field_ in schema)
+        names = list(flatten(schema.empty_table()).column_names if nested else schema.names)
+    except PARQUET_ERRORS as error:
         raise _parquet_error(label, error) from None
 
     def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        columns = [name for name in schema.names
+                   if any(wanted == name or wanted.startswith(f"{name}.") for wanted in types)]
         try:
-            table = pq.read_table(source, columns=[name for name in types if name in names])
-        except (pa.ArrowInvalid, OSError) as error:
+            table = pq.read_table(source, columns=columns)
+            if nested:
+                table = flatten(table)
+            table = table.select([name for name in types if name in table.column_names])
+            frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
+        except PARQUET_ERRORS as error:
             raise _parquet_error(label, error) from None
-        frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
         return frame, lambda positions: [p + 1 for p in positions]
 
     return _Part(label, names, read)
 
 
 def _parquet_error(label: str, error: Exception) -> InputError:
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
     return InputError(f"{label}: cannot be read as Parquet",
-                      [Problem(label, str(error).splitlines()[0],
+                      [Problem(label, f"the file is damaged or not Parquet ({detail})",
                                fix="write it again as Parquet, or export CSV",
                                code=ProblemCode.UNREADABLE_FILE)])
