@@ -151,6 +151,9 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
      ProblemCode.UNREADABLE_FILE),
     ("parquet-column-name-not-utf8", "accounts.parquet", parquet_name_not_utf8,
      ProblemCode.UNREADABLE_FILE),
+    ("line-of-50-mb", "accounts.csv",
+     lambda: b"account_id,account_name\n001,A\n002,B\n003," + b"x" * (50 << 20) + b"\n004,D\n",
+     [(ProblemCode.UNREADABLE_FILE, 4, None, "003," + "x" * 56)]),
     ("xlsx-formula-without-saved-result", "contracts.xlsx", workbook_with_formulas,
      [(ProblemCode.UNREADABLE_FILE, 3, "arr", "=E2*2")]),
 ]
@@ -280,3 +283,19 @@ def test_parquet_nested_columns_are_read_as_json_ones_are(tmp_path, default_conf
     assert frame["details_tier"].tolist() == ["gold", "silver"]
     assert frame["details_seats"].tolist() == [5, 2]
     assert frame["tags"].fillna("").tolist() == ["a;b", ""]
+
+
+def test_a_line_longer_than_a_read_block_but_under_the_limit_is_read(tmp_path, default_config):
+    # a 4 MB file is read in 1 MB blocks; its 3 MB line is read in larger ones
+    name = "x" * (3 << 20)
+    exports = load(tmp_path, default_config, "accounts.csv",
+                   f"account_id,account_name\n001,A\n002,{name}\n003,C\n" + "004,D\n" * 1000)
+    assert exports.accounts.frame["account_name"].str.len().tolist()[:3] == [1, 3 << 20, 1]
+
+
+def test_the_long_line_message_names_the_limit(cli, tmp_path):
+    folder = folder_with(tmp_path, "accounts.csv",
+                         b"account_id,account_name\n001,A\n002," + b"x" * (40 << 20) + b"\n")
+    result = cli("validate", folder)
+    assert result.exit_code == 2
+    assert "the line is 40.0 MB long; a row may be at most 16 MB" in result.output

@@ -435,6 +435,24 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
         return "skip"
 
     def attempt(column_types: dict[str, pa.DataType], encoding: str) -> pa.Table:
+        nonlocal block_size
+        try:
+            return attempt_in_blocks(column_types, encoding)
+        except pa.ArrowInvalid as error:
+            if "straddling" not in str(error):
+                raise
+        # a row longer than a block: read again in the largest blocks, else say which line
+        if block_size < MAX_LINE_BYTES:
+            block_size = MAX_LINE_BYTES
+            try:
+                return attempt_in_blocks(column_types, encoding)
+            except pa.ArrowInvalid as error:
+                if "straddling" not in str(error):
+                    raise
+        check_quotes(path, encoding, delimiter)  # an open quote makes one long row too
+        raise _long_line_error(path)
+
+    def attempt_in_blocks(column_types: dict[str, pa.DataType], encoding: str) -> pa.Table:
         bad_rows.clear()
         read_options = pacsv.ReadOptions(column_names=headers, skip_rows=1, encoding=encoding,
                                          block_size=block_size)
@@ -490,6 +508,43 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
                          problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
     part.warnings.extend(encoding_warnings(path, encoding, part.label))
     return _drop_blank_and_footer_rows(frame), line_of
+
+
+MAX_LINE_BYTES = 1 << 24  # 16 MB: the largest block read at once; no export row is longer
+
+
+def _long_line_error(path: Path) -> InputError:
+    data = _mapped(path)
+    start, length, line = _longest_line(data)
+    excerpt = bytes(data[start:start + 60]).decode("utf-8", errors="replace")
+    return InputError(f"{path}: a line is too long", [Problem(
+        str(path), f"the line is {length / (1 << 20):,.1f} MB long; a row may be at most "
+                   f"{MAX_LINE_BYTES >> 20} MB", line=line, value=excerpt or None,
+        fix="no export holds a value this long: check this line, or export the table "
+            "again", code=ProblemCode.UNREADABLE_FILE)])
+
+
+def _longest_line(data: bytes | mmap.mmap) -> tuple[int, int, int]:
+    """The first line at least ``MAX_LINE_BYTES`` long (else the longest): its start, its
+    length and its number. Newlines are found by numpy, a block at a time."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    best = (0, 0, 1)
+    line_start, lines_before = 0, 0
+    for offset in range(0, len(view), 1 << 26):
+        ends = offset + np.flatnonzero(view[offset:offset + (1 << 26)] == 10)
+        starts = np.concatenate(([line_start], ends[:-1] + 1))
+        lengths = ends - starts
+        if len(lengths):
+            longest = int(np.argmax(lengths))
+            if lengths[longest] > best[1]:
+                best = (int(starts[longest]), int(lengths[longest]), lines_before + longest + 1)
+            lines_before += len(ends)
+            line_start = int(ends[-1]) + 1
+        if best[1] >= MAX_LINE_BYTES:
+            return best
+    if len(view) - line_start > best[1]:  # the last line, without a line end
+        best = (line_start, len(view) - line_start, lines_before + 1)
+    return best
 
 
 def _types_mapper(arrow_type: pa.DataType):
