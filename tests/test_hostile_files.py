@@ -137,6 +137,16 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
       (ProblemCode.NOT_A_NUMBER, 3, "licenses", "9" * 5000)]),
     ("usage-count-inf", "usage.csv", "account_id,timestamp,count\n001,2026-06-01,3\n"
      "001,2026-06-02,inf\n", [(ProblemCode.NOT_A_NUMBER, 3, "count", "inf")]),
+    ("json-lines-number-of-5000-digits", "usage.json",
+     '{"account_id": "001", "timestamp": "2026-06-01", "count": 3}\n'
+     '{"account_id": "001", "timestamp": "2026-06-02", "count": ' + "9" * 5000 + "}\n",
+     [(ProblemCode.NOT_A_NUMBER, 2, "count", "inf")]),
+    ("json-document-number-of-5000-digits", "usage.json",
+     '[{"account_id": "001", "timestamp": "2026-06-01", "count": 3},\n'
+     '{"account_id": "001", "timestamp": "2026-06-02",\n"count": ' + "9" * 5000 + "}]\n",
+     [(ProblemCode.BAD_JSON, 3, None, None)]),
+    ("json-nested-100000-deep", "usage.json", "[" * 100_000 + "]" * 100_000,
+     [(ProblemCode.BAD_JSON, None, None, None)]),
     ("nul-byte-on-line-5", "accounts.csv",
      b"account_id,account_name\n001,A\n002,B\n003,C\n004,D\x00x\n005,E\n",
      [(BINARY, 5, None, "004,D\\x00x")]),
