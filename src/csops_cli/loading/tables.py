@@ -142,8 +142,9 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
             repeated = big and canonical != "user_id"
             if kind in ("id", "text"):
                 chosen[header] = "dictionary" if repeated else "string"
-            else:  # amounts as text: the value a problem shows is the one in the file
-                chosen[header] = "string" if kind == "money" else None
+            else:  # numbers as text (but an event table's counts): the value a problem
+                # shows is the one in the file, 1e309 rather than inf
+                chosen[header] = "string" if kind == "money" or not big else None
         if name == "accounts":  # every other accounts column is kept for play conditions
             for header in headers:
                 chosen.setdefault(header, "string")
