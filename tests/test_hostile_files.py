@@ -91,6 +91,26 @@ def workbook_with_formulas() -> bytes:
     return buffer.getvalue()
 
 
+def contracts_workbook(change_sheet: Callable[[bytes], bytes]) -> bytes:
+    """A contracts workbook whose sheet XML is changed by ``change_sheet``."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["contract_id", "account_id", "start_date", "end_date", "arr"])
+    workbook.active.append(["C1", "001", "2026-01-01", "2027-01-01", 12345])
+    plain = io.BytesIO()
+    workbook.save(plain)
+    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change_sheet(data)
+            archive.writestr(info.filename, data)
+    return buffer.getvalue()
+
+
 def parquet(**columns) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -161,6 +181,11 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
      ProblemCode.UNREADABLE_FILE),
     ("parquet-column-name-not-utf8", "accounts.parquet", parquet_name_not_utf8,
      ProblemCode.UNREADABLE_FILE),
+    ("xlsx-number-of-5000-digits", "contracts.xlsx", lambda: contracts_workbook(
+        lambda sheet: sheet.replace(b"<v>12345</v>", b"<v>" + b"9" * 5000 + b"</v>")),
+     [(ProblemCode.UNREADABLE_FILE, 2, None, None)]),
+    ("xlsx-sheet-cut-short", "contracts.xlsx", lambda: contracts_workbook(
+        lambda sheet: sheet[:len(sheet) // 2]), [(ProblemCode.UNREADABLE_FILE, 1, None, None)]),
     ("line-of-50-mb", "accounts.csv",
      lambda: b"account_id,account_name\n001,A\n002,B\n003," + b"x" * (50 << 20) + b"\n004,D\n",
      [(ProblemCode.UNREADABLE_FILE, 4, None, "003," + "x" * 56)]),

@@ -10,6 +10,9 @@ Salesforce's "Formatted Report" puts the report's title, an "As of …" or filte
 from __future__ import annotations
 
 import re
+import sys
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -50,13 +53,15 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
         raise InputError(f"{label}: cannot be read as an Excel workbook", [Problem(
             label, str(error).splitlines()[0] if str(error) else type(error).__name__,
             fix="save it again as .xlsx or CSV", code=ProblemCode.UNREADABLE_FILE)]) from None
+    rows: list[list[object]] = []
     try:
         sheet = workbook.worksheets[0]
-        rows = []
         for values in sheet.iter_rows(min_row=1, values_only=True):
             rows.append(_trim(list(values)))
             if header_only and len(rows) >= HEADER_SEARCH_ROWS + DATA_SAMPLE_ROWS:
                 break
+    except SHEET_ERRORS as error:  # a damaged sheet, or a cell no program could have written
+        raise _sheet_error(label, error, len(rows) + 1) from None
     finally:
         workbook.close()
     index = find_header(rows)
@@ -82,8 +87,6 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
 
 def _has_formulas(source: Path | IO[bytes]) -> bool:
     """Whether the first worksheet's XML holds a formula (``<f>``), read in blocks."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(source) as archive:
             names = sorted((name for name in archive.namelist()
@@ -126,6 +129,24 @@ def _unsaved_formulas(source: Path | IO[bytes], rows: dict[int, list[object]]
         if not isinstance(source, Path):
             source.seek(0)
     return found
+
+
+# what reading a damaged sheet raises: its XML cut or malformed (ParseError is a SyntaxError),
+# a part missing from the zip, a value Python will not convert (a number of 5,000 digits)
+SHEET_ERRORS = (ValueError, SyntaxError, KeyError, EOFError, OSError, zlib.error,
+                zipfile.BadZipFile)
+
+
+def _sheet_error(label: str, error: Exception, row: int) -> InputError:
+    if isinstance(error, ValueError) and "integer string conversion" in str(error):
+        message = f"a number of more than {sys.get_int_max_str_digits():,} digits"
+        fix = "correct the cell: no amount, count or date has this many digits"
+    else:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = f"the sheet is damaged from this row on ({detail})"
+        fix = "open the file in Excel and save it again, or export it again"
+    return InputError(f"{label}: cannot be read as an Excel workbook", [Problem(
+        label, message, line=row, fix=fix, code=ProblemCode.UNREADABLE_FILE)])
 
 
 def find_header(rows: list[list[object]]) -> int | None:
