@@ -155,6 +155,12 @@ REFUSED: list[tuple[str, str, bytes | str | Callable[[], bytes], object]] = [
                + "9" * 5000),
      [(ProblemCode.NOT_A_NUMBER, 2, "licenses", "ten"),
       (ProblemCode.NOT_A_NUMBER, 3, "licenses", "9" * 5000)]),
+    ("start-date-of-5000-digits", "contracts.csv",
+     contracts("C1,001,2026-01-01,2027-01-01,5,1", "C2,001," + "9" * 5000 + ",2027-01-01,5,1"),
+     [(ProblemCode.NOT_A_DATE, 3, "start_date", "9" * 5000)]),
+    ("usage-timestamp-of-5000-digits", "usage.csv",
+     "account_id,timestamp\n001,2026-06-01\n001," + "9" * 5000 + "\n",
+     [(ProblemCode.NOT_A_DATE, 3, "timestamp", "9" * 5000)]),
     ("usage-count-inf", "usage.csv", "account_id,timestamp,count\n001,2026-06-01,3\n"
      "001,2026-06-02,inf\n", [(ProblemCode.NOT_A_NUMBER, 3, "count", "inf")]),
     ("json-lines-number-of-5000-digits", "usage.json",

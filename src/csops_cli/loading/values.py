@@ -255,7 +255,7 @@ def _parse_date_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Ser
     parsed = pd.to_datetime(stripped.where(~blank), format="ISO8601", errors="coerce", utc=True)
     result = parsed.dt.tz_localize(None)
     numeric = ~blank & result.isna() & stripped.str.fullmatch(_NUMERIC).fillna(False).astype(
-        bool)
+        bool) & (stripped.str.len() <= MAX_DIGITS).fillna(False).astype(bool)
     if numeric.any():
         days = epoch_or_serial_days(pd.to_numeric(stripped.where(numeric)).to_numpy())
         result = result.where(~numeric, pd.Series(days.astype("datetime64[ns]"),
