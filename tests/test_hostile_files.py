@@ -340,3 +340,13 @@ def test_the_long_line_message_names_the_limit(cli, tmp_path):
     result = cli("validate", folder)
     assert result.exit_code == 2
     assert "the line is 40.0 MB long; a row may be at most 16 MB" in result.output
+
+
+@pytest.mark.parametrize("value", ["1e309", "inf", "-inf", "9" * 5000],
+                         ids=["1e309", "inf", "minus-inf", "5000-digits"])
+def test_no_infinity_reaches_json_output(cli, tmp_path, value):
+    folder = folder_with(tmp_path, "contracts.csv", contract_arr(value))
+    result = cli("health", folder, "--as-of", "2026-06-30", "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert "Infinity" not in result.stdout
+    assert "not an amount" in result.output
