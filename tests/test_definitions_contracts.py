@@ -84,3 +84,23 @@ def test_different_rows_under_one_id_are_refused_naming_both_lines(cli, tmp_path
         ProblemCode.DUPLICATE_ID, 4, "contract_id", "C1")
     assert "arr 1,200 vs 1,300" in problem.message
     assert "line 2 or line 4" in problem.fix
+
+
+def test_a_contract_split_over_accounts_by_a_source_is_not_a_repeat(tmp_path):
+    # a source's `split` makes one row per account of one deal: one contract on purpose
+    from csops_cli.config import default_config_text, parse_config
+    from csops_cli.loading import load_exports
+
+    config = parse_config(default_config_text() + "\nsources:\n  contracts:\n    - id: shared\n"
+                          "      detect: {all: [Deal, Companies]}\n"
+                          "      columns: {contract_id: Deal, account_id: Companies,\n"
+                          "                start_date: Start, end_date: End, arr: ARR}\n"
+                          "      split: {account_id: \";\"}\n")
+    data = tmp_path / "data"
+    data.mkdir()
+    write(data, "accounts.csv", ACCOUNTS)
+    write(data, "usage.csv", USAGE)
+    write(data, "deals.csv", "Deal,Companies,Start,End,ARR\nD1,001;002,2026-01-01,2027-01-01,900\n")
+    contracts = load_exports(data, config).contracts
+    assert contracts.frame["account_id"].tolist() == ["001", "002"]
+    assert contracts.warnings == []

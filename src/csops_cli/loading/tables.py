@@ -274,7 +274,9 @@ def _repeated_contracts(frame: pd.DataFrame, raw: RawFile) -> pd.DataFrame:
     export run twice into one file) are counted once, with a warning per ID giving the count
     and the lines; rows under one ID that differ are refused, naming both lines."""
     ids = frame["contract_id"]
-    repeated = ids.duplicated(keep=False).to_numpy(dtype=bool)
+    # rows that a source's `split` made of one line share it: one contract, on purpose
+    split = frame.index.duplicated(keep=False)
+    repeated = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~split
     if not repeated.any():
         return frame
     rows = frame[repeated]
@@ -285,12 +287,12 @@ def _repeated_contracts(frame: pd.DataFrame, raw: RawFile) -> pd.DataFrame:
     if not clashing.empty:
         problems = []
         for contract_id, group in clashing.groupby("contract_id", sort=False, observed=True):
-            first, other = group.index[0], group.index[1]
+            first, other = group.iloc[0], group.iloc[1]
             columns = [column for column in group.columns
-                       if not _same(group.at[first, column], group.at[other, column])]
-            (_, first_line), (file, line) = places[first], places[other]
-            differences = "; ".join(f"{column} {_shown(group.at[first, column])} vs "
-                                    f"{_shown(group.at[other, column])}" for column in columns)
+                       if not _same(first[column], other[column])]
+            (_, first_line), (file, line) = places[group.index[0]], places[group.index[1]]
+            differences = "; ".join(f"{column} {_shown(first[column])} vs "
+                                    f"{_shown(other[column])}" for column in columns)
             problems.append(Problem(
                 file, f"contract {contract_id} is also on line {first_line}, with other values "
                       f"({differences}): which one holds is not known",
@@ -308,7 +310,7 @@ def _repeated_contracts(frame: pd.DataFrame, raw: RawFile) -> pd.DataFrame:
             f"contract {contract_id} is on {len(lines)} identical rows (lines {listed}): "
             "counted once", line=lines[1], column="contract_id", value=str(contract_id),
             fix="delete the repeated rows from the export", code=ProblemCode.DUPLICATE_ID))
-    return frame[~ids.duplicated().to_numpy(dtype=bool)]
+    return frame[~(ids.duplicated().to_numpy(dtype=bool) & ~split)]
 
 
 def _same(first, second) -> bool:
