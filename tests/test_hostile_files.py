@@ -350,3 +350,12 @@ def test_no_infinity_reaches_json_output(cli, tmp_path, value):
     assert result.exit_code == 2, result.output
     assert "Infinity" not in result.stdout
     assert "not an amount" in result.output
+
+
+def test_formula_with_a_saved_result_reads_its_result(tmp_path, default_config):
+    # as Excel saves it: the formula and, beside it, its result
+    def saved(sheet: bytes) -> bytes:
+        return sheet.replace(b"<v>12345</v>", b"<f>1000+200</f><v>1200</v>")
+
+    exports = load(tmp_path, default_config, "contracts.xlsx", contracts_workbook(saved))
+    assert exports.contracts.frame["arr"].tolist() == [1200.0]

@@ -80,13 +80,20 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
             data.append((row + [None] * width)[:width])
             numbers.append(number)
     formulas = {}
-    if any(cell is None for row in data for cell in row) and _has_formulas(source):
+    if any(cell is None for row in data for cell in row) and _has_unsaved_formulas(source):
         formulas = _unsaved_formulas(source, dict(zip(numbers, data, strict=True)))
     return Sheet(headers, data, numbers, index + 1, formulas)
 
 
-def _has_formulas(source: Path | IO[bytes]) -> bool:
-    """Whether the first worksheet's XML holds a formula (``<f>``), read in blocks."""
+# a formula cell whose result was never saved: the formula, then an empty value or none
+_UNSAVED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*"
+                              rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*"
+                              rb"</(?:\w+:)?c>")
+
+
+def _has_unsaved_formulas(source: Path | IO[bytes]) -> bool:
+    """Whether the first worksheet's XML holds a formula without a saved result, read in
+    blocks (a sheet saved by Excel has none: the second read is then skipped)."""
     try:
         with zipfile.ZipFile(source) as archive:
             names = sorted((name for name in archive.namelist()
@@ -96,10 +103,10 @@ def _has_formulas(source: Path | IO[bytes]) -> bool:
                 return False
             with archive.open(names[0]) as stream:
                 tail = b""
-                while block := stream.read(1 << 20):
-                    if b"<f" in tail + block or b":f" in tail + block:
+                while block := stream.read(1 << 22):
+                    if _UNSAVED_FORMULA.search(tail + block):
                         return True
-                    tail = block[-8:]
+                    tail = block[-256:]
     except (zipfile.BadZipFile, OSError, KeyError):
         return False
     finally:
