@@ -60,8 +60,7 @@ def test_clean_data_has_no_findings(tmp_path, default_config):
 CASES = [
     # (check, severity, table to change, text to append, expected count, expected line)
     ("duplicate_account_ids", "error", "accounts", "A1,One again,Strategic,Ann\n", 1, 5),
-    ("duplicate_contract_ids", "error", "contracts", "C2,A2,2026-01-01,2026-03-01,1,new\n",
-     1, 5),
+    # a repeated contract ID is refused or counted once when read: test_definitions_contracts
     ("orphan_contracts", "error", "contracts", "C9,ZZ,2025-01-01,2027-01-01,5,new\n", 1, 5),
     ("orphan_usage", "warning", "usage", "ZZ,2026-06-01,u1,login\nZZ,2026-06-02,u1,login\n",
      2, 5),
@@ -99,8 +98,7 @@ def test_planted_defect_is_reported(tmp_path, default_config, check, severity, t
 
 # what a planted defect also is: a second contract inside C2's or C3's term overlaps it, and a
 # new account in an unknown segment has no contract either
-ALSO_REPORTED = {"duplicate_contract_ids": {"overlapping_contracts"},
-                 "end_before_start": {"overlapping_contracts"},
+ALSO_REPORTED = {"end_before_start": {"overlapping_contracts"},
                  "unknown_segments": {"accounts_without_contract"}}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from .config import DEFAULT_CONFIG_NAME, default_config_text, parse_config
-from .errors import InputError, UsageError
+from .errors import InputError, ProblemCode, UsageError
 from .loading import load_table
 from .loading.recognise import FileMatch, recognise
 from .loading.schema import REQUIRED_TABLES, TABLE_NAMES
@@ -37,7 +37,17 @@ def initialise(folder: Path, force: bool = False) -> Initialisation:
         raise UsageError(f"{target} exists; use --force to replace it")
     config = parse_config(default_config_text())
     matches = recognise(folder, config)
-    checks = [_check(match, config) for match in matches if match.kind == "table"]
+    checks, unreadable = [], []
+    for match in matches:
+        if match.kind == "table":
+            check, error = _check(match, config)
+            checks.append(check)
+            if error is not None:
+                unreadable.append(error)
+    if unreadable:  # no source can be written for a file that cannot be read at all
+        raise unreadable[0] if len(unreadable) == 1 else InputError(
+            f"{len(unreadable)} exports cannot be read",
+            [problem for error in unreadable for problem in error.problems])
     fed = {match.table for match in matches if match.kind == "table"}
     text = starter_text(matches, checks)
     parse_config(text, str(target))  # what is written reads back (anything else is a bug)
@@ -46,17 +56,26 @@ def initialise(folder: Path, force: bool = False) -> Initialisation:
                           [table for table in REQUIRED_TABLES if table not in fed], target, text)
 
 
-def _check(match: FileMatch, config) -> TableCheck:
+# problems that mean a file cannot be read at all (as opposed to values to fix in it)
+UNREADABLE = {ProblemCode.UNREADABLE_FILE, ProblemCode.BINARY_FILE,
+              ProblemCode.ARCHIVE_TOO_LARGE, ProblemCode.BAD_JSON}
+
+
+def _check(match: FileMatch, config) -> tuple[TableCheck, InputError | None]:
     """A recognised file read as its table would be (the general reader: no account ids yet),
-    for its rows and the assumptions its source makes."""
+    for its rows and the assumptions its source makes; and the error, when the file cannot
+    be read at all (a damaged Parquet file, a compression bomb)."""
     try:
         table = load_table(match.table, match.path, config, match=match)
-    except InputError:
-        return TableCheck(match.table, match.path.name, read_as=read_as(match), failed=True)
+    except InputError as error:
+        check = TableCheck(match.table, match.path.name, read_as=read_as(match), failed=True)
+        whole_file = error.problems and all(problem.code in UNREADABLE and problem.line is None
+                                            for problem in error.problems)
+        return check, error if whole_file else None
     mapped = ", ".join(f"{canonical}←{header}" if header != canonical else canonical
                        for canonical, header in table.source_columns.items())
     return TableCheck(match.table, match.path.name, table.rows, read_as(match), mapped,
-                      assumptions=tuple((a.text, a.count) for a in table.assumptions))
+                      assumptions=tuple((a.text, a.count) for a in table.assumptions)), None
 
 
 SOURCES_HEADER = """

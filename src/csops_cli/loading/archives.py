@@ -12,6 +12,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 import pyarrow as pa
 
@@ -23,6 +24,12 @@ except ImportError:  # a platform without its wheel: the standard library's zlib
 from ..errors import InputError, Problem, ProblemCode
 
 MAX_UNCOMPRESSED_BYTES = 20 * 1024**3  # 20 GB: far past any laptop export
+# Exports compress 5 to 30 times (CSV, JSON lines, a workbook's sheets); a file that unpacks
+# to more than MAX_RATIO times its size, once past RATIO_CHECKED_FROM, is a compression bomb
+# or no export at all: refused before it fills the memory or runs for minutes
+MAX_RATIO = 100
+RATIO_CHECKED_FROM = 10 * 1024**2  # 10 MB: a small file may compress as well as it likes
+MAX_SHEET_BYTES = 1024**3  # 1 GB of sheet XML: many minutes to parse; past this, CSV
 MAX_MEMBERS = 100_000  # a year of Amplitude's hourly parts is about 9,000
 BLOCK = 1 << 24  # decompressed 16 MB at a time
 READABLE = (".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".parquet", ".pq")
@@ -42,6 +49,8 @@ class Budget:
 
     label: str
     left: int = field(default_factory=lambda: MAX_UNCOMPRESSED_BYTES)
+    # the size of the compressed file, for the ratio check (None: not checked)
+    compressed: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def take(self, size: int, member: str) -> None:
@@ -51,6 +60,54 @@ class Budget:
         if left < 0:
             raise too_large(self.label, f"{member} takes the uncompressed size past "
                             f"{MAX_UNCOMPRESSED_BYTES // 1024**3} GB")
+        if self.compressed is not None:
+            check_ratio(self.label, MAX_UNCOMPRESSED_BYTES - left, self.compressed)
+
+
+def budget_for(path: Path) -> Budget:
+    """The budget of one compressed input: the size cap, and the ratio to its own size."""
+    return Budget(str(path), compressed=path.stat().st_size)
+
+
+def check_ratio(label: str, unpacked: int, compressed: int) -> None:
+    if unpacked > RATIO_CHECKED_FROM and unpacked > MAX_RATIO * max(compressed, 1):
+        raise InputError(f"{label}: unpacks to more than {MAX_RATIO} times its size", [Problem(
+            label, f"the file unpacks to more than {MAX_RATIO} times its size ({_size(compressed)} "
+                   f"to over {_size(unpacked)}): exports compress far less, so this is a "
+                   "compression bomb or not an export",
+            fix="if it is a genuine export, extract it with an archive tool and give csops "
+                "the extracted file, or export it again in smaller parts",
+            code=ProblemCode.ARCHIVE_TOO_LARGE)])
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
+def check_workbook(source: Path | IO[bytes], label: str) -> None:
+    """An .xlsx is a zip: its parts' declared sizes (which Python's zip reader never reads
+    past) against ``MAX_SHEET_BYTES`` and ``MAX_RATIO``, before the workbook is parsed."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the workbook reader says it cannot read it
+    finally:
+        if not isinstance(source, Path):
+            source.seek(0)
+    unpacked = sum(info.file_size for info in infos)
+    compressed = sum(info.compress_size for info in infos)
+    if unpacked > MAX_SHEET_BYTES:
+        raise InputError(f"{label}: too large to read as a workbook", [Problem(
+            label, f"the workbook unpacks to {unpacked / 1024**3:,.1f} GB (at most "
+                   f"{MAX_SHEET_BYTES / 1024**3:,.0f} GB are read)",
+            fix="export the report as CSV, or in smaller parts",
+            code=ProblemCode.ARCHIVE_TOO_LARGE)])
+    check_ratio(label, unpacked, compressed)
 
 
 def too_large(label: str, message: str) -> InputError:
@@ -61,14 +118,17 @@ def too_large(label: str, message: str) -> InputError:
 
 def gunzip(data: bytes, label: str, budget: Budget) -> bytes:
     """``data`` (one gzip stream or several in a row) decompressed, stopping as soon as the
-    budget is spent: zlib is asked for one byte more than the budget allows, never for all."""
+    budget is spent: zlib is asked for a block at a time, never for all."""
     blocks = []
     try:
         while data:
             stream = inflate.decompressobj(wbits=31)
-            block = stream.decompress(data, max(budget.left, 0) + 1)
-            budget.take(len(block), label)
-            blocks.append(block)
+            pending = data
+            while pending and not stream.eof:
+                block = stream.decompress(pending, BLOCK)
+                budget.take(len(block), label)
+                blocks.append(block)
+                pending = stream.unconsumed_tail
             if not stream.eof:
                 raise zlib.error("the gzip data is cut short")
             data = stream.unused_data
@@ -112,6 +172,7 @@ def zip_members(path: Path, archive: zipfile.ZipFile) -> list[Member]:
     declared = sum(info.file_size for info in infos)
     if declared > MAX_UNCOMPRESSED_BYTES:
         raise too_large(str(path), f"the archive unpacks to {declared / 1024**3:,.1f} GB")
+    check_ratio(str(path), declared, path.stat().st_size)
     members = []
     for info in sorted(infos, key=lambda info: _natural(info.filename)):
         name = PurePosixPath(info.filename)

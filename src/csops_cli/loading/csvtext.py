@@ -40,14 +40,19 @@ def sniff(path: Path) -> tuple[str, str, str]:
                          [Problem(str(path), "the file is empty", line=1,
                                   fix="export the table again, with its header row",
                                   code=ProblemCode.EMPTY_FILE)])
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16's
+        encoding = "utf-32"
+        text = head[:len(head) // 4 * 4].decode(encoding, errors="replace")
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" is UTF-16
         encoding = "utf-16"
         text = head[:len(head) // 2 * 2].decode(encoding, errors="replace")
     elif b"\x00" in head:
-        raise InputError(f"{path}: not a text file",
-                         [Problem(str(path), "the file holds binary data (NUL bytes)", line=1,
-                                  fix="export as CSV (UTF-8), .xlsx or Parquet",
-                                  code=ProblemCode.BINARY_FILE)])
+        if sum(head.count(bytes([byte])) for byte in CONTROL_BYTES) > MAX_STRAY_NULS:
+            raise InputError(f"{path}: not a text file",
+                             [Problem(str(path), "the file holds binary data (NUL bytes)",
+                                      line=1, fix="export as CSV (UTF-8), .xlsx or Parquet",
+                                      code=ProblemCode.BINARY_FILE)])
+        raise nul_error(path, head)
     else:
         encoding = "utf-8"
         if head.startswith(b"\xef\xbb\xbf"):
@@ -62,6 +67,42 @@ def sniff(path: Path) -> tuple[str, str, str]:
     lines = [line for line in text.splitlines() if line.strip()][:50]
     delimiter = _detect_delimiter(lines)
     return encoding, delimiter, "\n".join(lines)
+
+
+# a text file with at most this many NUL bytes (and no other control characters) is text
+# that a NUL slipped into: each is located; more, and the file is binary
+MAX_STRAY_NULS = 20
+CONTROL_BYTES = bytes([*range(0, 9), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+
+
+def nul_error(path: Path, data: bytes) -> InputError:
+    """The lines of a text file that hold a NUL byte (which no export writes: the file was
+    damaged on the way)."""
+    offsets = []
+    offset = data.find(b"\x00")
+    while offset >= 0 and len(offsets) < MAX_STRAY_NULS:
+        offsets.append(offset)
+        offset = data.find(b"\x00", offset + 1)
+    problems = []
+    for offset in offsets:
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = data.find(b"\n", offset)
+        excerpt = data[start:end if end >= 0 else len(data)][:60]
+        problems.append(Problem(
+            str(path), "a NUL byte (character 0) in the text", line=data.count(b"\n", 0, offset)
+            + 1, value=excerpt.decode("utf-8", errors="replace").replace("\x00", "\\x00").strip(),
+            fix="remove the NUL character from this line, or export the file again",
+            code=ProblemCode.BINARY_FILE))
+    return InputError(f"{path}: {len(problems)} NUL byte(s) in the text", problems)
+
+
+def check_nul_bytes(path: Path, encoding: str) -> None:
+    """NUL bytes past the start of a text file (the start is checked by ``sniff``)."""
+    if encoding in ("utf-16", "utf-32"):
+        return
+    data = path.read_bytes()
+    if data.find(b"\x00") >= 0:
+        raise nul_error(path, data)
 
 
 # UTF-8 with its odd bytes read as cp1252: for a UTF-8 file that a cp1252 editor touched
@@ -92,18 +133,50 @@ def _find_mixed(name: str) -> codecs.CodecInfo | None:
         streamreader=None, streamwriter=utf8.streamwriter)
 
 
+# cp1252 with its five undefined bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D, letters in DOS code
+# pages such as cp850) read as Latin-1 does: a file that holds them is still read, each such
+# byte reported with its line
+CP1252_LATIN1 = "csops-cp1252-latin1"
+UNDEFINED_IN_CP1252 = bytes(byte for byte in range(0x80, 0xA0)
+                            if bytes([byte]).decode("cp1252", errors="replace") == "\ufffd")
+_CP1252_LATIN1_TABLE = "".join(
+    bytes([byte]).decode("cp1252") if byte not in UNDEFINED_IN_CP1252 else chr(byte)
+    for byte in range(256))
+
+
+def _find_cp1252_latin1(name: str) -> codecs.CodecInfo | None:
+    if name.replace("_", "-") != CP1252_LATIN1:
+        return None
+    cp1252 = codecs.lookup("cp1252")
+
+    class Decoder(codecs.IncrementalDecoder):
+        def decode(self, data, final=False):
+            return codecs.charmap_decode(bytes(data), "strict", _CP1252_LATIN1_TABLE)[0]
+
+    return codecs.CodecInfo(
+        name=CP1252_LATIN1, encode=cp1252.encode,
+        decode=lambda data, errors="strict": codecs.charmap_decode(
+            bytes(data), errors, _CP1252_LATIN1_TABLE),
+        incrementalencoder=cp1252.incrementalencoder, incrementaldecoder=Decoder,
+        streamreader=None, streamwriter=cp1252.streamwriter)
+
+
 codecs.register_error("csops-cp1252-bytes", _decode_odd_bytes)
 codecs.register(_find_mixed)
+codecs.register(_find_cp1252_latin1)
 
 
 def fallback_encoding(path: Path) -> str:
     """The encoding of a file that is not all UTF-8: cp1252 (Windows "ANSI", also what a
     Latin-1 export reads as), unless most of its non-ASCII text is valid UTF-8; then the
-    file is UTF-8 with a few odd bytes, and only those are read as cp1252."""
+    file is UTF-8 with a few odd bytes, and only those are read as cp1252. Bytes that cp1252
+    leaves undefined (a DOS code page's letters) are read as Latin-1 and reported."""
     data = path.read_bytes()
     valid = len(_UTF8_SEQUENCE.findall(data))
     odd = len(odd_bytes(data, limit=valid + 1))
-    return MIXED_UTF8 if valid and valid >= odd else "cp1252"
+    if valid and valid >= odd:
+        return MIXED_UTF8
+    return CP1252_LATIN1 if any(byte in data for byte in UNDEFINED_IN_CP1252) else "cp1252"
 
 
 def odd_bytes(data: bytes, limit: int = 1000) -> list[int]:
@@ -121,7 +194,10 @@ def odd_bytes(data: bytes, limit: int = 1000) -> list[int]:
 
 
 def encoding_warnings(path: Path, encoding: str, label: str | None = None) -> list[Problem]:
-    """A warning per odd byte (the first few) of a UTF-8 file read with ``MIXED_UTF8``."""
+    """A warning per odd byte (the first few) of a UTF-8 file read with ``MIXED_UTF8``, and
+    per byte that cp1252 leaves undefined in a file read with ``CP1252_LATIN1``."""
+    if encoding == CP1252_LATIN1:
+        return _undefined_byte_warnings(path, label)
     if encoding != MIXED_UTF8:
         return []
     data = path.read_bytes()
@@ -143,6 +219,27 @@ def encoding_warnings(path: Path, encoding: str, label: str | None = None) -> li
 
 
 MAX_ENCODING_WARNINGS = 20
+
+
+def _undefined_byte_warnings(path: Path, label: str | None) -> list[Problem]:
+    data = path.read_bytes()
+    undefined = re.compile(b"[" + re.escape(UNDEFINED_IN_CP1252) + b"]")
+    problems = []
+    for found in undefined.finditer(data):
+        if len(problems) == MAX_ENCODING_WARNINGS:
+            break
+        offset = found.start()
+        start = data.rfind(b"\n", 0, offset) + 1
+        end = data.find(b"\n", offset)
+        excerpt = data[start:end if end >= 0 else len(data)].decode(CP1252_LATIN1)[:60]
+        problems.append(Problem(
+            label or str(path),
+            f"byte 0x{found.group().hex().upper()} is neither UTF-8 nor Windows-1252 (the file "
+            "may be in a DOS code page such as cp850); read as an unprintable character",
+            line=data.count(b"\n", 0, offset) + 1, value=excerpt.strip(),
+            fix="save the file again as UTF-8 so that this character is certain",
+            code=ProblemCode.MIXED_ENCODING))
+    return problems
 
 
 def text_encoding(encoding: str) -> str:

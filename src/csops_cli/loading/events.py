@@ -509,6 +509,8 @@ def _numbers(values) -> np.ndarray:
     numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
     if (numbers < 0).any():
         raise _StepAside("a negative count")
+    if np.isinf(numbers).any():
+        raise _StepAside("an infinite count")
     return numbers
 
 

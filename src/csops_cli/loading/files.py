@@ -31,6 +31,7 @@ import pyarrow.csv as pacsv
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import archives
 from .csvtext import (
+    check_nul_bytes,
     check_quotes,
     csv_layout,
     csv_line_mapper,
@@ -190,13 +191,13 @@ def _parts(path: Path, scratch: _Scratch, big: bool = False, headers_only: bool 
         return _zip_parts(path, scratch, big, headers_only)
     if suffix == ".gz" or magic.startswith(b"\x1f\x8b"):
         inner = archives.inner_suffix(path.name)
-        budget = archives.Budget(str(path))
+        budget = archives.budget_for(path)
         if inner in JSON_SUFFIXES:
             def unpack(budget: archives.Budget = budget) -> bytes:
                 return archives.gunzip(path.read_bytes(), str(path), budget)
 
             return [_json_part(unpack(), str(path),
-                               lambda: unpack(archives.Budget(str(path))))]
+                               lambda: unpack(archives.budget_for(path)))]
         unpacked = scratch / f"unpacked{inner}"
         archives.gunzip_file(path, unpacked, budget)
         return [_file_part(unpacked, inner, str(path), big, headers_only)]
@@ -239,7 +240,7 @@ def _zip_parts(path: Path, scratch: _Scratch, big: bool, headers_only: bool) -> 
                 str(path), f"the archive holds files of several formats ({listed})",
                 fix="keep one kind of export per archive, or unpack it and give the files "
                     "one by one", code=ProblemCode.MIXED_FORMATS)])
-        budget = archives.Budget(str(path))
+        budget = archives.budget_for(path)
         if formats == {"json"}:
             return [_json_members(path, archive, members, budget, headers_only)]
         parts = []
@@ -439,6 +440,24 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
         return "skip"
 
     def attempt(column_types: dict[str, pa.DataType], encoding: str) -> pa.Table:
+        nonlocal block_size
+        try:
+            return attempt_in_blocks(column_types, encoding)
+        except pa.ArrowInvalid as error:
+            if "straddling" not in str(error):
+                raise
+        # a row longer than a block: read again in the largest blocks, else say which line
+        if block_size < MAX_LINE_BYTES:
+            block_size = MAX_LINE_BYTES
+            try:
+                return attempt_in_blocks(column_types, encoding)
+            except pa.ArrowInvalid as error:
+                if "straddling" not in str(error):
+                    raise
+        check_quotes(path, encoding, delimiter)  # an open quote makes one long row too
+        raise _long_line_error(path)
+
+    def attempt_in_blocks(column_types: dict[str, pa.DataType], encoding: str) -> pa.Table:
         bad_rows.clear()
         read_options = pacsv.ReadOptions(column_names=headers, skip_rows=1, encoding=encoding,
                                          block_size=block_size)
@@ -486,6 +505,7 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
                             self_destruct=True)
     line_of = csv_line_mapper(path, encoding, delimiter, len(headers))
     if not big:
+        check_nul_bytes(path, encoding)
         check_quotes(path, encoding, delimiter)
     if bad_rows:
         problems = ragged_problems(path, len(headers), delimiter, encoding)
@@ -493,6 +513,43 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
                          problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
     part.warnings.extend(encoding_warnings(path, encoding, part.label))
     return _drop_blank_and_footer_rows(frame), line_of
+
+
+MAX_LINE_BYTES = 1 << 24  # 16 MB: the largest block read at once; no export row is longer
+
+
+def _long_line_error(path: Path) -> InputError:
+    data = _mapped(path)
+    start, length, line = _longest_line(data)
+    excerpt = bytes(data[start:start + 60]).decode("utf-8", errors="replace")
+    return InputError(f"{path}: a line is too long", [Problem(
+        str(path), f"the line is {length / (1 << 20):,.1f} MB long; a row may be at most "
+                   f"{MAX_LINE_BYTES >> 20} MB", line=line, value=excerpt or None,
+        fix="no export holds a value this long: check this line, or export the table "
+            "again", code=ProblemCode.UNREADABLE_FILE)])
+
+
+def _longest_line(data: bytes | mmap.mmap) -> tuple[int, int, int]:
+    """The first line at least ``MAX_LINE_BYTES`` long (else the longest): its start, its
+    length and its number. Newlines are found by numpy, a block at a time."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    best = (0, 0, 1)
+    line_start, lines_before = 0, 0
+    for offset in range(0, len(view), 1 << 26):
+        ends = offset + np.flatnonzero(view[offset:offset + (1 << 26)] == 10)
+        starts = np.concatenate(([line_start], ends[:-1] + 1))
+        lengths = ends - starts
+        if len(lengths):
+            longest = int(np.argmax(lengths))
+            if lengths[longest] > best[1]:
+                best = (int(starts[longest]), int(lengths[longest]), lines_before + longest + 1)
+            lines_before += len(ends)
+            line_start = int(ends[-1]) + 1
+        if best[1] >= MAX_LINE_BYTES:
+            return best
+    if len(view) - line_start > best[1]:  # the last line, without a line end
+        best = (line_start, len(view) - line_start, lines_before + 1)
+    return best
 
 
 def _types_mapper(arrow_type: pa.DataType):
@@ -550,6 +607,7 @@ def _xlsx_part(source, label: str, headers_only: bool) -> _Part:
             if kind == "dictionary" and name in frame:
                 frame[name] = frame[name].astype("category")
         numbers = sheet.row_numbers
+        _refuse_unsaved_formulas(sheet, label, [index[name] for name in types if name in index])
         frame = _drop_blank_and_footer_rows(frame)
         return frame, lambda positions: [numbers[p] if 0 <= p < len(numbers) else None
                                          for p in positions]
@@ -557,27 +615,63 @@ def _xlsx_part(source, label: str, headers_only: bool) -> _Part:
     return _Part(label, sheet.headers, read)
 
 
+def _refuse_unsaved_formulas(sheet, label: str, positions: list[int]) -> None:
+    """A formula whose result was never saved has no value to read: said so, not taken for
+    an empty cell."""
+    read = set(positions)
+    found = sorted((number, position, formula) for (number, position), formula
+                   in sheet.formulas.items() if position in read)
+    if not found:
+        return
+    problems = [Problem(label, "a formula with no saved result (the file was written by a "
+                               "program that does not calculate)", line=number,
+                        column=sheet.headers[position], value=formula[:60],
+                        fix="open the file in Excel and save it: Excel saves each formula's "
+                            "result", code=ProblemCode.UNREADABLE_FILE)
+                for number, position, formula in found]
+    raise InputError(f"{label}: {len(problems)} formula(s) with no saved result",
+                     problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
+
+
+# what a damaged Parquet file makes pyarrow raise: its own errors, I/O errors, and a column
+# name that is not UTF-8
+PARQUET_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError)
+
+
 def _parquet_part(source, label: str) -> _Part:
+    """A Parquet file. Nested columns are read as JSON's are: a struct's fields become dotted
+    columns (``properties.plan``), a one-element list its element, a longer list its values
+    joined by ``;``."""
     import pyarrow.parquet as pq
 
+    from .jsonfiles import flatten
+
     try:
-        names = list(pq.read_schema(source).names)
-    except (pa.ArrowInvalid, OSError) as error:
+        schema = pq.read_schema(source)
+        nested = any(pa.types.is_nested(field_.type) for field_ in schema)
+        names = list(flatten(schema.empty_table()).column_names if nested else schema.names)
+    except PARQUET_ERRORS as error:
         raise _parquet_error(label, error) from None
 
     def read(types: dict[str, str | None]) -> tuple[pd.DataFrame, LineOf]:
+        columns = [name for name in schema.names
+                   if any(wanted == name or wanted.startswith(f"{name}.") for wanted in types)]
         try:
-            table = pq.read_table(source, columns=[name for name in types if name in names])
-        except (pa.ArrowInvalid, OSError) as error:
+            table = pq.read_table(source, columns=columns)
+            if nested:
+                table = flatten(table)
+            table = table.select([name for name in types if name in table.column_names])
+            frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
+        except PARQUET_ERRORS as error:
             raise _parquet_error(label, error) from None
-        frame = table.to_pandas(types_mapper=_types_mapper, date_as_object=False)
         return frame, lambda positions: [p + 1 for p in positions]
 
     return _Part(label, names, read)
 
 
 def _parquet_error(label: str, error: Exception) -> InputError:
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
     return InputError(f"{label}: cannot be read as Parquet",
-                      [Problem(label, str(error).splitlines()[0],
+                      [Problem(label, f"the file is damaged or not Parquet ({detail})",
                                fix="write it again as Parquet, or export CSV",
                                code=ProblemCode.UNREADABLE_FILE)])

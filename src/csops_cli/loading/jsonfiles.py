@@ -20,6 +20,7 @@ import bisect
 import json
 import mmap
 import re
+import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -79,7 +80,7 @@ def _is_one_document(data: bytes | mmap.mmap, start: int) -> bool:
     end = len(data) if end < 0 else end
     try:
         value = json.loads(data[start:end])
-    except ValueError:
+    except (ValueError, RecursionError):
         return True  # an object spread over lines
     if _NON_SPACE.search(data, end):
         return False  # one object per line
@@ -179,9 +180,9 @@ def _python_records(data: bytes, label: str) -> list[dict]:
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
-            raise _bad_json(label, f"not valid JSON: {error.msg}", number, value=line[:60]
-                            ) from None
+        except (ValueError, RecursionError) as error:
+            raise _bad_json(label, f"not valid JSON: {_reason(error)}", number,
+                            value=line[:60]) from None
         if not isinstance(record, dict):
             raise _bad_json(label, "a line holds a JSON value that is not an object", number,
                             value=line[:60])
@@ -226,6 +227,20 @@ def _located_error(data: bytes, label: str) -> InputError:
     return _bad_json(label, "the JSON lines could not be read", None)
 
 
+def _reason(error: ValueError | RecursionError) -> str:
+    """json's own message; else Python's limits: digits of a number, depth of nesting."""
+    if isinstance(error, json.JSONDecodeError):
+        return error.msg
+    if isinstance(error, RecursionError):
+        return "values nested too deep"
+    return f"a number of more than {sys.get_int_max_str_digits():,} digits"
+
+
+def _long_number_line(text: str) -> int | None:
+    found = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1}}}", text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
 # --- JSON documents ----------------------------------------------------------------------------
 
 
@@ -233,8 +248,9 @@ def _read_document(data: bytes, label: str) -> tuple[pa.Table, LineOf]:
     text = data.decode("utf-8", errors="replace")
     try:
         document = json.loads(text)
-    except ValueError as error:
-        raise _bad_json(label, f"not valid JSON: {error.msg}", error.lineno) from None  # type: ignore[attr-defined]
+    except (ValueError, RecursionError) as error:
+        raise _bad_json(label, f"not valid JSON: {_reason(error)}", getattr(
+            error, "lineno", None) or _long_number_line(text)) from None
     if isinstance(document, list):
         records, starts = document, None
     elif isinstance(document, dict) and (key := _records_member(document)) is not None:

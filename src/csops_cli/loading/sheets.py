@@ -10,7 +10,10 @@ Salesforce's "Formatted Report" puts the report's title, an "As of …" or filte
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import sys
+import zipfile
+import zlib
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO
@@ -32,25 +35,33 @@ class Sheet:
     rows: list[list[object]]  # data rows, as wide as the headers
     row_numbers: list[int]  # the sheet row of each data row (1-based, as Excel shows it)
     header_row: int
+    # formulas whose result was never saved (the file was written by a program, not Excel):
+    # (sheet row, column position) -> the formula; their cells read as empty
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) -> Sheet:
     """The first worksheet of a workbook: its header row and its data rows."""
     from openpyxl import load_workbook
 
+    from .archives import check_workbook
+
+    check_workbook(source, label)
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a corrupt workbook
         raise InputError(f"{label}: cannot be read as an Excel workbook", [Problem(
             label, str(error).splitlines()[0] if str(error) else type(error).__name__,
             fix="save it again as .xlsx or CSV", code=ProblemCode.UNREADABLE_FILE)]) from None
+    rows: list[list[object]] = []
     try:
         sheet = workbook.worksheets[0]
-        rows = []
         for values in sheet.iter_rows(min_row=1, values_only=True):
             rows.append(_trim(list(values)))
             if header_only and len(rows) >= HEADER_SEARCH_ROWS + DATA_SAMPLE_ROWS:
                 break
+    except SHEET_ERRORS as error:  # a damaged sheet, or a cell no program could have written
+        raise _sheet_error(label, error, len(rows) + 1) from None
     finally:
         workbook.close()
     index = find_header(rows)
@@ -68,7 +79,81 @@ def read_sheet(source: Path | IO[bytes], label: str, header_only: bool = False) 
                 continue
             data.append((row + [None] * width)[:width])
             numbers.append(number)
-    return Sheet(headers, data, numbers, index + 1)
+    formulas = {}
+    if any(cell is None for row in data for cell in row) and _has_unsaved_formulas(source):
+        formulas = _unsaved_formulas(source, dict(zip(numbers, data, strict=True)))
+    return Sheet(headers, data, numbers, index + 1, formulas)
+
+
+# a formula cell whose result was never saved: the formula, then an empty value or none
+_UNSAVED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*"
+                              rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*"
+                              rb"</(?:\w+:)?c>")
+
+
+def _has_unsaved_formulas(source: Path | IO[bytes]) -> bool:
+    """Whether the first worksheet's XML holds a formula without a saved result, read in
+    blocks (a sheet saved by Excel has none: the second read is then skipped)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = sorted((name for name in archive.namelist()
+                            if name.startswith("xl/worksheets/") and name.endswith(".xml")),
+                           key=lambda name: (len(name), name))
+            if not names:
+                return False
+            with archive.open(names[0]) as stream:
+                tail = b""
+                while block := stream.read(1 << 22):
+                    if _UNSAVED_FORMULA.search(tail + block):
+                        return True
+                    tail = block[-256:]
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+    finally:
+        if not isinstance(source, Path):
+            source.seek(0)
+    return False
+
+
+def _unsaved_formulas(source: Path | IO[bytes], rows: dict[int, list[object]]
+                      ) -> dict[tuple[int, int], str]:
+    """The formulas behind the data cells that read as empty."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(source, read_only=True, data_only=False)
+    found = {}
+    try:
+        for number, values in enumerate(workbook.worksheets[0].iter_rows(
+                min_row=1, max_row=max(rows), values_only=True), 1):
+            row = rows.get(number)
+            if row is None:
+                continue
+            for position, (read, formula) in enumerate(zip(row, values, strict=False)):
+                if read is None and isinstance(formula, str) and formula.startswith("="):
+                    found[(number, position)] = formula
+    finally:
+        workbook.close()
+        if not isinstance(source, Path):
+            source.seek(0)
+    return found
+
+
+# what reading a damaged sheet raises: its XML cut or malformed (ParseError is a SyntaxError),
+# a part missing from the zip, a value Python will not convert (a number of 5,000 digits)
+SHEET_ERRORS = (ValueError, SyntaxError, KeyError, EOFError, OSError, zlib.error,
+                zipfile.BadZipFile)
+
+
+def _sheet_error(label: str, error: Exception, row: int) -> InputError:
+    if isinstance(error, ValueError) and "integer string conversion" in str(error):
+        message = f"a number of more than {sys.get_int_max_str_digits():,} digits"
+        fix = "correct the cell: no amount, count or date has this many digits"
+    else:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = f"the sheet is damaged from this row on ({detail})"
+        fix = "open the file in Excel and save it again, or export it again"
+    return InputError(f"{label}: cannot be read as an Excel workbook", [Problem(
+        label, message, line=row, fix=fix, code=ProblemCode.UNREADABLE_FILE)])
 
 
 def find_header(rows: list[list[object]]) -> int | None:

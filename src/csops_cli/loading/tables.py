@@ -140,8 +140,11 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
             # event tables repeat their text: codes, not millions of strings (users are too
             # many to repeat much, and are only counted inside a window)
             repeated = big and canonical != "user_id"
-            chosen[header] = ("dictionary" if repeated else "string") \
-                if kind in ("id", "text") else None
+            if kind in ("id", "text"):
+                chosen[header] = "dictionary" if repeated else "string"
+            else:  # numbers as text (but an event table's counts): the value a problem
+                # shows is the one in the file, 1e309 rather than inf
+                chosen[header] = "string" if kind == "money" or not big else None
         if name == "accounts":  # every other accounts column is kept for play conditions
             for header in headers:
                 chosen.setdefault(header, "string")
@@ -169,6 +172,8 @@ def load_table(name: str, path: Path, config: Config, big: bool = False,
                                problems)
     if problems:
         raise _problems_error(path, raw, problems)
+    if name == "contracts":
+        frame = _repeated_contracts(frame, raw)
     raw.frame = raw.frame.iloc[:0]  # the cells now live in `frame`; keep lines, not a copy
     account_ids = ids() if name == "usage" and ids is not None else None
     events = events_from_frame(frame, account_ids) if account_ids is not None else None
@@ -216,6 +221,8 @@ def _load_sourced(name: str, match: FileMatch, config: Config, big: bool,
                                source.id, problems)
     if problems:
         raise _problems_error(path, raw, problems)
+    if name == "contracts":
+        frame = _repeated_contracts(frame, raw)
     account_ids = ids() if name == "usage" and ids is not None else None
     events = events_from_frame(frame, account_ids) if account_ids is not None else None
     table = Table(name, path, frame, match.preset or source.id, sourced.mapping, raw, events)
@@ -260,6 +267,65 @@ def _open_deals(stage: pd.Series, header: str, source_id: str | None,
     return [(first, header, str(not_won.iloc[0]), ProblemCode.OPEN_DEALS,
              f"{len(not_won)} deal(s) are not won ({examples}): counted as contracts they would "
              "inflate ARR and retention", fix)] + kept
+
+
+def _repeated_contracts(frame: pd.DataFrame, raw: RawFile) -> pd.DataFrame:
+    """A contract ID on several rows would add its ARR several times. Identical rows (an
+    export run twice into one file) are counted once, with a warning per ID giving the count
+    and the lines; rows under one ID that differ are refused, naming both lines."""
+    ids = frame["contract_id"]
+    # rows that a source's `split` made of one line share it: one contract, on purpose
+    split = frame.index.duplicated(keep=False)
+    repeated = ids.duplicated(keep=False).to_numpy(dtype=bool) & ~split
+    if not repeated.any():
+        return frame
+    rows = frame[repeated]
+    positions = rows.index.tolist()
+    places = dict(zip(positions, raw.locations(positions), strict=True))
+    distinct = rows.drop_duplicates()
+    clashing = distinct[distinct["contract_id"].duplicated(keep=False).to_numpy(dtype=bool)]
+    if not clashing.empty:
+        problems = []
+        for contract_id, group in clashing.groupby("contract_id", sort=False, observed=True):
+            first, other = group.iloc[0], group.iloc[1]
+            columns = [column for column in group.columns
+                       if not _same(first[column], other[column])]
+            (_, first_line), (file, line) = places[group.index[0]], places[group.index[1]]
+            differences = "; ".join(f"{column} {_shown(first[column])} vs "
+                                    f"{_shown(other[column])}" for column in columns)
+            problems.append(Problem(
+                file, f"contract {contract_id} is also on line {first_line}, with other values "
+                      f"({differences}): which one holds is not known",
+                line=line, column="contract_id", value=str(contract_id),
+                fix=f"keep one row per contract ID: correct or delete line {first_line} or "
+                    f"line {line}", code=ProblemCode.DUPLICATE_ID))
+        problems.sort(key=lambda problem: problem.line or 0)
+        raise InputError(f"{raw.path}: {len(problems)} contract ID(s) on rows that differ",
+                         problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
+    for contract_id, group in rows.groupby("contract_id", sort=False, observed=True):
+        lines = [places[position][1] for position in group.index]
+        listed = ", ".join(str(line) for line in lines[:10]) + (", …" if len(lines) > 10 else "")
+        raw.warnings.append(Problem(
+            places[group.index[1]][0],
+            f"contract {contract_id} is on {len(lines)} identical rows (lines {listed}): "
+            "counted once", line=lines[1], column="contract_id", value=str(contract_id),
+            fix="delete the repeated rows from the export", code=ProblemCode.DUPLICATE_ID))
+    return frame[~(ids.duplicated().to_numpy(dtype=bool) & ~split)]
+
+
+def _same(first, second) -> bool:
+    return (pd.isna(first) and pd.isna(second)) if pd.isna(first) or pd.isna(second) \
+        else first == second
+
+
+def _shown(value) -> str:
+    if pd.isna(value):
+        return "(blank)"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, float):
+        return f"{value:,.2f}".removesuffix(".00")
+    return str(value)
 
 
 def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:

@@ -35,6 +35,9 @@ def number_pattern(decimal: str = ".") -> str:
 
 
 MONEY_PATTERN = money_pattern()
+# longer numbers are refused: no amount or count has them, and past 4,300 digits Python
+# cannot even convert them
+MAX_DIGITS = 400
 NUMBER_PATTERN = number_pattern()
 
 # Tried in order on what ISO 8601 parsing left; day-first exports swap the first two.
@@ -103,7 +106,7 @@ def parse_money(series: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Se
     """``1200``, ``1,200.50``, ``$1,200``, ``USD 1,200.00``, ``(1,200)`` -> float; with
     ``decimal=","``: ``1.200,50``, ``€1.200``, ``(1.200,00)``."""
     if not is_text(series):
-        return series.astype("float64"), pd.Series(False, index=series.index)
+        return _finite(series)
     pattern = money_pattern(decimal)
     return _on_uniques(series, lambda text: _parse_pattern(text, pattern, True, decimal))
 
@@ -111,9 +114,17 @@ def parse_money(series: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Se
 def parse_number(series: pd.Series, decimal: str = ".") -> tuple[pd.Series, pd.Series]:
     """Plain numbers, thousands separators allowed -> float (``1.200,5`` with ``decimal=","``)."""
     if not is_text(series):
-        return series.astype("float64"), pd.Series(False, index=series.index)
+        return _finite(series)
     pattern = number_pattern(decimal)
     return _on_uniques(series, lambda text: _parse_pattern(text, pattern, False, decimal))
+
+
+def _finite(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A column the reader typed as numbers: an infinity (``inf``, or ``1e309``, past the
+    largest float) is a bad value, never a number to add up or to write as JSON."""
+    numbers = series.astype("float64")
+    infinite = pd.Series(np.isinf(numbers.to_numpy()), index=series.index)
+    return numbers.mask(infinite), infinite
 
 
 # what exports write for "no value" in a number or date cell
@@ -139,7 +150,9 @@ def _parse_pattern(text: pd.Series, pattern: str, parens: bool, decimal: str = "
             ",", ".", regex=False)
     else:
         digits = digits.str.replace(",", "", regex=False)
-    number = pd.to_numeric(digits, errors="coerce")
+    # a number past the largest float (1e309, or thousands of digits) is infinite: bad
+    number = pd.to_numeric(digits.where(digits.str.len() <= MAX_DIGITS), errors="coerce")
+    number = number.where(~np.isinf(number.astype("float64")))
     negative = parts["neg"].isin(["-"]) | negative_parens
     if "neg2" in parts:
         negative |= parts["neg2"].isin(["-"])
@@ -242,7 +255,7 @@ def _parse_date_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Ser
     parsed = pd.to_datetime(stripped.where(~blank), format="ISO8601", errors="coerce", utc=True)
     result = parsed.dt.tz_localize(None)
     numeric = ~blank & result.isna() & stripped.str.fullmatch(_NUMERIC).fillna(False).astype(
-        bool)
+        bool) & (stripped.str.len() <= MAX_DIGITS).fillna(False).astype(bool)
     if numeric.any():
         days = epoch_or_serial_days(pd.to_numeric(stripped.where(numeric)).to_numpy())
         result = result.where(~numeric, pd.Series(days.astype("datetime64[ns]"),
