@@ -510,3 +510,23 @@ def explain_arguments(data: Path | None, config: Path | None) -> list[str]:
     if config is not None:
         args += ["--config", str(config)]
     return args
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    """The backtest of the config in use and, with ``--compare``, of another config."""
+
+    main: Backtest
+    compare: Backtest | None = None
+
+
+def backtest_report(exports: Exports, config: Config, options: BacktestOptions,
+                    config_label: str = "", explain_args: Sequence[str] = (),
+                    compare: tuple[str, Config] | None = None) -> BacktestReport:
+    """The backtest, and the same backtest under a second config side by side."""
+    main = run(exports, config, options, config_label, explain_args)
+    other = None
+    if compare is not None:
+        label, other_config = compare
+        other = run(exports, other_config, options, label, explain_args)
+    return BacktestReport(main, other)
