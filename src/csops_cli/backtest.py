@@ -361,12 +361,13 @@ def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, n
 
 
 def _calibration(rows: pd.DataFrame, positive: np.ndarray) -> pd.DataFrame:
-    """Score deciles (1: lowest scores) and the observed rate in each."""
+    """Score deciles (1: lowest scores) and the observed rate in each (fewer groups than ten
+    when there are fewer rows)."""
     columns = ["decile", "accounts", "score_low", "score_high", "observed_rate"]
     scores = rows["health_score"].round(1)
-    if len(scores) < 10:
+    if scores.empty:
         return pd.DataFrame(columns=columns)
-    deciles = pd.qcut(scores.rank(method="first"), 10, labels=False) + 1
+    deciles = pd.qcut(scores.rank(method="first"), min(10, len(scores)), labels=False) + 1
     frame = pd.DataFrame({"decile": deciles.to_numpy(), "score": scores.to_numpy(),
                           "positive": positive})
     grouped = frame.groupby("decile")
