@@ -94,7 +94,6 @@ def test_six_accounts_auc_lift_and_precision_worked_on_paper():
     # Red precision 1/2 (one of two red churned), recall 1/2 (one of two churners red).
     rows = pd.DataFrame({
         "as_of": pd.Timestamp("2026-01-01"), "account_id": [f"A{i}" for i in range(1, 7)],
-        "account_name": [f"N{i}" for i in range(1, 7)],
         "health_score": [30.0, 45.0, 55.0, 65.0, 75.0, 85.0],
         "health_band": ["red", "red", "yellow", "yellow", "green", "green"],
         "arr": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0],
@@ -103,7 +102,8 @@ def test_six_accounts_auc_lift_and_precision_worked_on_paper():
     outcome = pd.Series(["churned", "renewed", "contracted", "renewed", "renewed", "renewed"])
     cohort = backtest.cohort_report(rows, outcome.isin(["churned", "contracted"]), outcome,
                                     "renewal", "", backtest.BacktestOptions(),
-                                    lambda account, day: f"{account} {day}")
+                                    lambda account, day: f"{account} {day}",
+                                    pd.Series({"A2": "Two"}))
     assert cohort.auc == pytest.approx(7 / 8)
     assert cohort.base_rate == pytest.approx(1 / 3)
     assert cohort.outcomes == 2 and cohort.churned == 1 and cohort.contracted == 1
@@ -115,7 +115,9 @@ def test_six_accounts_auc_lift_and_precision_worked_on_paper():
     assert cohort.red_precision == pytest.approx(0.5)
     assert cohort.red_recall == pytest.approx(0.5)
     # misses: red A2 renewed; no green account was lost
-    assert cohort.misses[["miss", "account_id"]].values.tolist() == [["red, kept", "A2"]]
+    assert cohort.misses[["miss", "account_id", "account_name"]].values.tolist() == [
+        ["red, kept", "A2", "Two"]]
+    assert cohort.missed_accounts == {"red, kept": 1}
     assert cohort.misses["explain"].tolist() == ["A2 2026-01-01"]
     assert "too few to conclude" in cohort.warning
 

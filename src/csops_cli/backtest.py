@@ -44,6 +44,7 @@ RENEWAL_GRACE_DAYS = 30
 BOOTSTRAP_ROUNDS = 1000
 BOOTSTRAP_SEED = 20261
 MIN_OUTCOMES = 30  # fewer positive outcomes than this: too few to conclude
+MISSES_KEPT = 50  # per kind of miss: the accounts of largest ARR, each at its latest date
 NO_INFORMATION = 0.05  # a signal whose AUC is within this of 0.5 separates nothing
 # the practitioners' bars
 RED_LIFT_BAR = 3.0  # red churns at 3 x the base rate or more
@@ -94,6 +95,7 @@ class Cohort:
     calibration: pd.DataFrame  # decile, accounts, score_low, score_high, observed_rate
     signal_auc: pd.DataFrame  # kind (bucket/signal), name, accounts, auc, informative
     misses: pd.DataFrame  # miss, account_id, account_name, as_of, health_score, ..., explain
+    missed_accounts: dict[str, int] = field(default_factory=dict)  # by kind, all of them
     bars: tuple[Bar, ...] = ()
     warning: str | None = None
 
@@ -170,7 +172,8 @@ def signals_as_known(exports: Exports, config: Config, dates: Sequence[pd.Timest
 
 
 def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.DataFrame:
-    """One row per (date, paying account): its score, band, buckets and 0-100 signal scores."""
+    """One row per (date, paying account): its score, band, buckets and 0-100 signal scores.
+    Names stay in the accounts table: they are looked up for the few rows shown."""
     frames = []
     for date, table in signals.items():
         frame = table.frame
@@ -178,7 +181,6 @@ def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.Dat
         health = health_model.score(paying, config)
         part = pd.DataFrame({
             "as_of": date, "account_id": paying.index,
-            "account_name": paying["account_name"].to_numpy(),
             "arr": paying["arr"].to_numpy(),
             "days_to_renewal": paying["days_to_renewal"].to_numpy(),
         })
@@ -266,11 +268,19 @@ def auc(risk: np.ndarray, positive: np.ndarray) -> float | None:
 
 def _counts_by_value(values: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positives and negatives per distinct value, values ascending."""
-    _, inverse = np.unique(values, return_inverse=True)
-    groups = int(inverse.max()) + 1 if len(inverse) else 0
+    if not len(values):
+        return np.zeros(0), np.zeros(0)
+    low, high = values.min(), values.max()
+    if high - low < 1e6 and np.array_equal(values, np.floor(values)):
+        # whole numbers in a short range (scores in tenths of a point): count, no sort
+        inverse = (values - low).astype(np.int64)
+    else:
+        _, inverse = np.unique(values, return_inverse=True)
+    groups = int(inverse.max()) + 1
     pos = np.bincount(inverse, weights=positive, minlength=groups)
     neg = np.bincount(inverse, weights=~positive, minlength=groups)
-    return pos, neg
+    seen = (pos + neg) > 0
+    return pos[seen], neg[seen]
 
 
 def _rank_sum_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
@@ -316,14 +326,17 @@ def auc_interval(risk: np.ndarray, positive: np.ndarray, rounds: int = BOOTSTRAP
 # One cohort's report
 # ---------------------------------------------------------------------------------------------
 
-def _risk(scores: pd.Series) -> np.ndarray:
-    """Lower health is higher risk; scores as shown (one decimal)."""
-    return -scores.to_numpy(dtype=float).round(1)
+def _risk(scores: pd.Series | np.ndarray) -> np.ndarray:
+    """Lower health is higher risk; scores as shown (one decimal), in tenths of a point."""
+    return -np.rint(np.asarray(scores, dtype=float) * 10)
 
 
 def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, name: str,
                   definition: str, options: BacktestOptions, explain_line,
-                  all_rows: pd.DataFrame | None = None) -> Cohort:
+                  names: pd.Series, all_rows: pd.DataFrame | None = None) -> Cohort:
+    """``explain_line(account_id, day)``: the command that explains a miss; ``names``:
+    account names by account_id; ``all_rows``: every scored row of the horizon, for the
+    green-share bar (the headline only)."""
     positive = positive.to_numpy(dtype=bool)
     count = len(rows)
     outcomes = int(positive.sum())
@@ -350,14 +363,14 @@ def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, n
         warning = (f"only {outcomes} outcome(s) (fewer than {MIN_OUTCOMES}): too few to "
                    "conclude; give an earlier --since or wait for more renewals")
     outcome_text = outcome.to_numpy()
-    misses = _misses(rows, bands, positive, outcome_text, explain_line)
+    misses, missed = _misses(rows, bands, positive, outcome_text, explain_line, names)
     bars = ()
     if all_rows is not None:
         bars = _bars(by_band, rows, positive, all_rows)
     return Cohort(name, definition, count, outcomes, int((outcome_text == "churned").sum()),
                   int((outcome_text == "contracted").sum()), base_rate, auc_value, low, high,
                   by_band, red_precision, red_recall, _calibration(rows, positive),
-                  _signal_auc(rows, positive), misses, bars, warning)
+                  _signal_auc(rows, positive), misses, missed, bars, warning)
 
 
 def _calibration(rows: pd.DataFrame, positive: np.ndarray) -> pd.DataFrame:
@@ -387,7 +400,7 @@ def _signal_auc(rows: pd.DataFrame, positive: np.ndarray) -> pd.DataFrame:
     for kind, name, column in columns:
         values = rows[column].to_numpy(dtype=float)
         known = ~np.isnan(values)
-        value = auc(-values[known].round(1), positive[known])
+        value = auc(_risk(values[known]), positive[known])
         records.append({"kind": kind, "name": name, "accounts": int(known.sum()), "auc": value,
                         "informative": None if value is None
                         else abs(value - 0.5) > NO_INFORMATION})
@@ -395,25 +408,31 @@ def _signal_auc(rows: pd.DataFrame, positive: np.ndarray) -> pd.DataFrame:
 
 
 def _misses(rows: pd.DataFrame, bands: np.ndarray, positive: np.ndarray, outcome: np.ndarray,
-            explain_line) -> pd.DataFrame:
-    """Green accounts that churned or contracted, red ones that did not; largest ARR first."""
+            explain_line, names: pd.Series) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Green accounts that churned or contracted, red ones that did not: each account once,
+    at its latest such date (the closest to the outcome); the ``MISSES_KEPT`` of largest ARR
+    per kind, and how many accounts each kind holds in all."""
     green_lost = (bands == "green") & positive
     red_kept = (bands == "red") & ~positive
-    chosen = rows[green_lost | red_kept]
+    chosen = green_lost | red_kept
     frame = pd.DataFrame({
-        "miss": np.where(green_lost, "green, lost", "red, kept")[green_lost | red_kept],
-        "account_id": chosen["account_id"].to_numpy(),
-        "account_name": chosen["account_name"].to_numpy(),
-        "as_of": chosen["as_of"].dt.strftime("%Y-%m-%d").to_numpy(),
-        "health_score": chosen["health_score"].round(1).to_numpy(),
-        "health_band": bands[green_lost | red_kept],
-        "arr": chosen["arr"].to_numpy(),
-        "outcome": outcome[green_lost | red_kept],
+        "miss": np.where(green_lost, "green, lost", "red, kept")[chosen],
+        "account_id": rows["account_id"].to_numpy()[chosen],
+        "as_of": rows["as_of"].to_numpy()[chosen],
+        "health_score": rows["health_score"].round(1).to_numpy()[chosen],
+        "health_band": bands[chosen],
+        "arr": rows["arr"].to_numpy()[chosen],
+        "outcome": outcome[chosen],
     })
+    frame = frame.sort_values("as_of", ascending=False).drop_duplicates(["miss", "account_id"])
+    missed = {kind: int(n) for kind, n in frame["miss"].value_counts().sort_index().items()}
+    frame = frame.sort_values(["miss", "arr", "account_id"], ascending=[True, False, True])
+    frame = frame.groupby("miss", sort=True).head(MISSES_KEPT).reset_index(drop=True)
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d")
+    frame.insert(2, "account_name", names.reindex(frame["account_id"]).to_numpy())
     frame["explain"] = [explain_line(account, day) for account, day
                         in zip(frame["account_id"], frame["as_of"], strict=True)]
-    return frame.sort_values(["miss", "arr", "account_id", "as_of"],
-                             ascending=[True, False, True, True], ignore_index=True)
+    return frame, missed
 
 
 def _bars(by_band: pd.DataFrame, rows: pd.DataFrame, positive: np.ndarray,
@@ -451,6 +470,8 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
     as_of = (options.as_of or default_as_of(exports)).normalize()
     dates = backtest_dates(as_of, options)
     panel = scored_panel(signals_as_known(exports, config, dates), config)
+    names = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")[
+        "account_name"]
     contracts = exports.contracts.frame
     suffix = " ".join(shlex.quote(str(a)) for a in explain_args)
 
@@ -470,11 +491,11 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
             cohort, renewal_outcome.isin(["churned", "contracted"]), renewal_outcome,
             "renewal",
             f"accounts with a renewal due within {horizon} days; outcome: churned or "
-            f"contracted by {pct:.0%} or more at that renewal", options, explain_line, rows)
+            f"contracted by {pct:.0%} or more at that renewal", options, explain_line, names, rows)
         everyone = cohort_report(
             rows, rows["outcome"].isin(["churned", "contracted"]), rows["outcome"], "all",
             f"all paying accounts; outcome: ARR {horizon} days later is 0 or {pct:.0%} or "
-            "more lower", options, explain_line)
+            "more lower", options, explain_line, names)
         horizon_dates = tuple(pd.Timestamp(d) for d in sorted(rows["as_of"].unique()))
         horizons[horizon] = HorizonResult(horizon, horizon_dates, headline, everyone)
     skipped = [h for h in options.horizons if h not in horizons]

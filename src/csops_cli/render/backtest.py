@@ -13,7 +13,7 @@ from rich.text import Text
 from ..backtest import BANDS, Backtest, BacktestReport, Cohort
 from . import View, band_text, captured, money
 
-MISSES_SHOWN = 5  # per kind of miss, in the table; JSON and CSV have them all
+MISSES_SHOWN = 5  # per kind of miss, in the table; JSON has more
 BAR_TEXT = {
     "red_lift": "red churns at >= 3x the base rate",
     "churners_below_green": "churners below green 60-90 days before >= 2/3",
@@ -117,21 +117,18 @@ def _misses(cohort: Cohort) -> list:
     misses = cohort.misses
     if misses.empty:
         return [Text("Misses: none", style="bold")]
-    lines: list = [Text("Misses (largest ARR first): why did the score not see it?",
+    lines: list = [Text("Misses, largest ARR first: why did the score miss them?",
                         style="bold")]
     for kind, group in misses.groupby("miss", sort=True):
-        # one line per account: its latest miss, the closest to the outcome
-        group = group.sort_values("as_of", ascending=False).drop_duplicates("account_id")
-        group = group.sort_values(["arr", "account_id"], ascending=[False, True])
         for row in group.head(MISSES_SHOWN).itertuples(index=False):
             lines.append(Text(f"{row.miss:<12} {row.account_id} ")
                          + Text(str(row.account_name)[:24])  # text from data: not markup
                          + Text(f"  {row.as_of}  {row.health_score:.1f}  "
                                 f"{money(row.arr)}  {row.outcome}"))
             lines.append(Text(f"    {row.explain}", style="dim"))
-        if len(group) > MISSES_SHOWN:
-            lines.append(Text(f"    ... and {len(group) - MISSES_SHOWN} more account(s) "
-                              f"{kind} (--format json lists every date)", style="dim"))
+        more = cohort.missed_accounts.get(kind, 0) - min(len(group), MISSES_SHOWN)
+        if more > 0:
+            lines.append(Text(f"    ... and {more:,} more account(s) {kind}", style="dim"))
     return lines
 
 
@@ -236,6 +233,7 @@ def _cohort_record(cohort: Cohort, with_details: bool = True) -> dict:
     if with_details:
         record["calibration"] = records(cohort.calibration)
         record["signal_auc"] = records(cohort.signal_auc)
+        record["missed_accounts"] = cohort.missed_accounts
         record["misses"] = records(cohort.misses)
     return record
 
