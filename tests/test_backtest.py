@@ -93,7 +93,7 @@ def test_six_accounts_auc_lift_and_precision_worked_on_paper():
     # Base rate 2/6; red 1 of 2 = 1/2, lift 1.5; yellow likewise; green 0, lift 0.
     # Red precision 1/2 (one of two red churned), recall 1/2 (one of two churners red).
     rows = pd.DataFrame({
-        "as_of": pd.Timestamp("2026-01-01"), "account_id": [f"A{i}" for i in range(1, 7)],
+        "as_of": pd.Timestamp("2026-01-01"), "account": range(6),
         "health_score": [30.0, 45.0, 55.0, 65.0, 75.0, 85.0],
         "health_band": ["red", "red", "yellow", "yellow", "green", "green"],
         "arr": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0],
@@ -103,7 +103,9 @@ def test_six_accounts_auc_lift_and_precision_worked_on_paper():
     cohort = backtest.cohort_report(rows, outcome.isin(["churned", "contracted"]), outcome,
                                     "renewal", "", backtest.BacktestOptions(),
                                     lambda account, day: f"{account} {day}",
-                                    pd.Series({"A2": "Two"}))
+                                    pd.DataFrame({"account_id": [f"A{i}" for i in range(1, 7)],
+                                                  "account_name": ["One", "Two", "3", "4",
+                                                                   "5", "6"]}))
     assert cohort.auc == pytest.approx(7 / 8)
     assert cohort.base_rate == pytest.approx(1 / 3)
     assert cohort.outcomes == 2 and cohort.churned == 1 and cohort.contracted == 1
@@ -191,8 +193,10 @@ def scored(folder: Path, config, dates=(DATE,)) -> pd.DataFrame:
 def labelled(folder: Path, config, horizon: int) -> pd.DataFrame:
     exports = load_exports(folder, config, {})
     panel = scored(folder, config)
-    rows = backtest.label_outcomes(panel, exports.contracts.frame, AS_OF, horizon, 0.10)
-    return rows.set_index("account_id")
+    rows = backtest.label_outcomes(panel, backtest.ContractTerms.of(exports), AS_OF, horizon,
+                                   0.10)
+    ids = backtest.account_directory(exports)["account_id"]
+    return rows.set_index(ids.to_numpy()[rows["account"].to_numpy()])
 
 
 def test_outcomes_over_90_days_by_hand(tmp_path, default_config):
@@ -224,7 +228,7 @@ def test_a_date_whose_horizon_runs_past_as_of_is_not_scored(tmp_path, default_co
     folder = tiny(tmp_path / "d")
     exports = load_exports(folder, default_config, {})
     panel = scored(folder, default_config, (DATE, pd.Timestamp("2026-05-01")))
-    rows = backtest.label_outcomes(panel, exports.contracts.frame, AS_OF, 90, 0.10)
+    rows = backtest.label_outcomes(panel, backtest.ContractTerms.of(exports), AS_OF, 90, 0.10)
     assert set(rows["as_of"]) == {DATE}  # 2026-05-01 + 90 days is after 2026-06-30
 
 
@@ -298,13 +302,11 @@ def test_json_figures_are_the_cores(cli, tmp_path, default_config):
     folder = tiny(tmp_path / "d")
     data = run_json(cli, folder, "--as-of", "2026-06-30", "--since", "2026-01-01",
                     "--every", "365")
-    exports = load_exports(folder, default_config, {})
     rows = labelled(folder, default_config, 90)
     cohort = rows[rows["in_renewal"]]
     positive = cohort["renewal_outcome"].isin(["churned", "contracted"]).to_numpy()
     expected = pairwise_auc(cohort["health_score"].round(1).to_numpy(), positive)
     assert data["horizons"]["90"]["auc"] == pytest.approx(expected)
-    assert exports.contracts.frame is not None
 
 
 def test_misses_name_the_explain_command_for_their_date(cli, tmp_path):

@@ -173,18 +173,22 @@ def signals_as_known(exports: Exports, config: Config, dates: Sequence[pd.Timest
 
 def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.DataFrame:
     """One row per (date, paying account): its score, band, buckets and 0-100 signal scores.
-    Names stay in the accounts table: they are looked up for the few rows shown."""
+    Accounts are their position in the signal table (``account``); ids and names are looked
+    up for the few rows shown."""
     frames = []
     for date, table in signals.items():
         frame = table.frame
-        paying = frame[frame["arr"] > 0]
-        health = health_model.score(paying, config)
+        paying = (frame["arr"] > 0).to_numpy()
+        health = health_model.score(frame[paying], config)
         part = pd.DataFrame({
-            "as_of": date, "account_id": paying.index,
-            "arr": paying["arr"].to_numpy(),
-            "days_to_renewal": paying["days_to_renewal"].to_numpy(),
+            "as_of": date, "account": np.flatnonzero(paying),
+            "arr": frame["arr"].to_numpy()[paying],
+            "days_to_renewal": frame["days_to_renewal"].to_numpy()[paying],
+            "health_score": health.scores["health_score"].to_numpy(),
+            "health_band": pd.Categorical(health.scores["health_band"].to_numpy(object),
+                                          categories=BANDS),
         })
-        for column in ("health_score", "health_band", *BUCKET_COLUMNS.values()):
+        for column in BUCKET_COLUMNS.values():
             part[column] = health.scores[column].to_numpy()
         for bucket, name in health.signal_scores.columns:
             part[f"signal:{name}"] = health.signal_scores[(bucket, name)].to_numpy()
@@ -192,28 +196,57 @@ def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
+def account_directory(exports: Exports) -> pd.DataFrame:
+    """account_id and account_name by position: the order of the signal table's accounts."""
+    accounts = exports.accounts.frame.drop_duplicates("account_id")
+    return pd.DataFrame({"account_id": accounts["account_id"].to_numpy(object),
+                         "account_name": accounts["account_name"].to_numpy(object)})
+
+
 # ---------------------------------------------------------------------------------------------
 # Outcomes
 # ---------------------------------------------------------------------------------------------
 
-def arr_on(contracts: pd.DataFrame, account_ids: pd.Series, on_days: np.ndarray) -> np.ndarray:
-    """ARR of each (account, day) pair: the sum of arr over its contracts with
-    start_date <= day < end_date."""
-    queries = pd.DataFrame({"account_id": account_ids.to_numpy(),
-                            "day": np.asarray(on_days, dtype=float),
-                            "query": np.arange(len(account_ids))})
-    terms = pd.DataFrame({"account_id": contracts["account_id"].to_numpy(),
-                          "start": days(contracts["start_date"]).astype(float),
-                          "end": days(contracts["end_date"]).astype(float),
-                          "arr": contracts["arr"].to_numpy(dtype=float)})
-    pairs = queries.merge(terms, on="account_id")
-    active = pairs[(pairs["start"] <= pairs["day"]) & (pairs["day"] < pairs["end"])]
-    totals = np.bincount(active["query"].to_numpy(), weights=active["arr"].to_numpy(),
-                         minlength=len(queries))
-    return totals
+@dataclass(frozen=True)
+class ContractTerms:
+    """Every contract as the exports know it today, grouped by account position."""
+
+    first: np.ndarray  # by account: index of its first contract below (length accounts + 1)
+    start: np.ndarray
+    end: np.ndarray
+    arr: np.ndarray
+
+    @classmethod
+    def of(cls, exports: Exports) -> ContractTerms:
+        from .loading.events import account_positions
+
+        ids = pd.Index(account_directory(exports)["account_id"])
+        contracts = exports.contracts.frame
+        codes = account_positions(ids, contracts["account_id"])
+        known = codes >= 0
+        order = np.argsort(codes[known], kind="stable")
+        codes = codes[known][order]
+        first = np.searchsorted(codes, np.arange(len(ids) + 1))
+        return cls(first, days(contracts["start_date"]).astype(float)[known][order],
+                   days(contracts["end_date"]).astype(float)[known][order],
+                   contracts["arr"].to_numpy(dtype=float)[known][order])
+
+    def arr_on(self, accounts: np.ndarray, on_days: np.ndarray) -> np.ndarray:
+        """ARR of each (account position, day) pair: the sum of arr over the account's
+        contracts with start_date <= day < end_date."""
+        accounts = np.asarray(accounts, dtype=np.int64)
+        counts = self.first[accounts + 1] - self.first[accounts]
+        query = np.repeat(np.arange(len(accounts)), counts)
+        # each query's contracts: its account's block, offset by the rank within the block
+        offsets = np.arange(len(query)) - np.repeat(np.cumsum(counts) - counts, counts)
+        contract = self.first[accounts][query] + offsets
+        day = np.asarray(on_days, dtype=float)[query]
+        active = (self.start[contract] <= day) & (day < self.end[contract])
+        return np.bincount(query[active], weights=self.arr[contract][active],
+                           minlength=len(accounts))
 
 
-def label_outcomes(panel: pd.DataFrame, contracts: pd.DataFrame, as_of: pd.Timestamp,
+def label_outcomes(panel: pd.DataFrame, contracts: ContractTerms, as_of: pd.Timestamp,
                    horizon: int, contraction_pct: float) -> pd.DataFrame:
     """The rows of ``panel`` whose horizon ends by as_of, with their outcomes:
 
@@ -226,7 +259,8 @@ def label_outcomes(panel: pd.DataFrame, contracts: pd.DataFrame, as_of: pd.Times
     rows = panel[date_days + horizon <= end].copy()
     date_days = rows["as_of"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     keep = 1 - contraction_pct
-    later = arr_on(contracts, rows["account_id"], date_days + horizon)
+    accounts = rows["account"].to_numpy()
+    later = contracts.arr_on(accounts, date_days + horizon)
     rows["arr_after"] = later
     rows["outcome"] = _outcome(rows["arr"].to_numpy(), later, keep, "kept")
 
@@ -234,9 +268,8 @@ def label_outcomes(panel: pd.DataFrame, contracts: pd.DataFrame, as_of: pd.Times
     in_renewal = (to_renewal >= 1) & (to_renewal <= horizon)
     rows["in_renewal"] = in_renewal
     renewal_day = date_days + np.nan_to_num(to_renewal).astype(np.int64)
-    before = arr_on(contracts, rows["account_id"], renewal_day - 1)
-    after = arr_on(contracts, rows["account_id"],
-                   np.minimum(renewal_day + RENEWAL_GRACE_DAYS, end))
+    before = contracts.arr_on(accounts, renewal_day - 1)
+    after = contracts.arr_on(accounts, np.minimum(renewal_day + RENEWAL_GRACE_DAYS, end))
     renewal = _outcome(before, after, keep, "renewed")
     rows["renewal_outcome"] = pd.Series(renewal, index=rows.index).where(in_renewal)
     rows["renewal_date"] = pd.Series(renewal_day.astype("datetime64[D]"), index=rows.index
@@ -333,10 +366,10 @@ def _risk(scores: pd.Series | np.ndarray) -> np.ndarray:
 
 def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, name: str,
                   definition: str, options: BacktestOptions, explain_line,
-                  names: pd.Series, all_rows: pd.DataFrame | None = None) -> Cohort:
-    """``explain_line(account_id, day)``: the command that explains a miss; ``names``:
-    account names by account_id; ``all_rows``: every scored row of the horizon, for the
-    green-share bar (the headline only)."""
+                  directory: pd.DataFrame, all_rows: pd.DataFrame | None = None) -> Cohort:
+    """``explain_line(account_id, day)``: the command that explains a miss; ``directory``:
+    account_id and account_name by account position; ``all_rows``: every scored row of the
+    horizon, for the green-share bar (the headline only)."""
     positive = positive.to_numpy(dtype=bool)
     count = len(rows)
     outcomes = int(positive.sum())
@@ -346,7 +379,7 @@ def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, n
     low, high = (auc_interval(risk, positive, options.rounds, options.seed)
                  if auc_value is not None else (None, None))
 
-    bands = rows["health_band"].astype("string").to_numpy()
+    bands = np.asarray(rows["health_band"].astype(object))
     by_band = pd.DataFrame(index=pd.Index(BANDS, name="band"))
     by_band["accounts"] = [int((bands == b).sum()) for b in BANDS]
     by_band["arr"] = [float(rows["arr"].to_numpy()[bands == b].sum()) for b in BANDS]
@@ -363,7 +396,7 @@ def cohort_report(rows: pd.DataFrame, positive: pd.Series, outcome: pd.Series, n
         warning = (f"only {outcomes} outcome(s) (fewer than {MIN_OUTCOMES}): too few to "
                    "conclude; give an earlier --since or wait for more renewals")
     outcome_text = outcome.to_numpy()
-    misses, missed = _misses(rows, bands, positive, outcome_text, explain_line, names)
+    misses, missed = _misses(rows, bands, positive, outcome_text, explain_line, directory)
     bars = ()
     if all_rows is not None:
         bars = _bars(by_band, rows, positive, all_rows)
@@ -408,7 +441,7 @@ def _signal_auc(rows: pd.DataFrame, positive: np.ndarray) -> pd.DataFrame:
 
 
 def _misses(rows: pd.DataFrame, bands: np.ndarray, positive: np.ndarray, outcome: np.ndarray,
-            explain_line, names: pd.Series) -> tuple[pd.DataFrame, dict[str, int]]:
+            explain_line, directory: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     """Green accounts that churned or contracted, red ones that did not: each account once,
     at its latest such date (the closest to the outcome); the ``MISSES_KEPT`` of largest ARR
     per kind, and how many accounts each kind holds in all."""
@@ -417,19 +450,21 @@ def _misses(rows: pd.DataFrame, bands: np.ndarray, positive: np.ndarray, outcome
     chosen = green_lost | red_kept
     frame = pd.DataFrame({
         "miss": np.where(green_lost, "green, lost", "red, kept")[chosen],
-        "account_id": rows["account_id"].to_numpy()[chosen],
+        "account": rows["account"].to_numpy()[chosen],
         "as_of": rows["as_of"].to_numpy()[chosen],
         "health_score": rows["health_score"].round(1).to_numpy()[chosen],
         "health_band": bands[chosen],
         "arr": rows["arr"].to_numpy()[chosen],
         "outcome": outcome[chosen],
     })
-    frame = frame.sort_values("as_of", ascending=False).drop_duplicates(["miss", "account_id"])
+    frame = frame.sort_values("as_of", ascending=False).drop_duplicates(["miss", "account"])
     missed = {kind: int(n) for kind, n in frame["miss"].value_counts().sort_index().items()}
-    frame = frame.sort_values(["miss", "arr", "account_id"], ascending=[True, False, True])
+    frame = frame.sort_values(["miss", "arr", "account"], ascending=[True, False, True])
     frame = frame.groupby("miss", sort=True).head(MISSES_KEPT).reset_index(drop=True)
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d")
-    frame.insert(2, "account_name", names.reindex(frame["account_id"]).to_numpy())
+    named = directory.iloc[frame.pop("account").to_numpy()]
+    frame.insert(1, "account_id", named["account_id"].to_numpy())
+    frame.insert(2, "account_name", named["account_name"].to_numpy())
     frame["explain"] = [explain_line(account, day) for account, day
                         in zip(frame["account_id"], frame["as_of"], strict=True)]
     return frame, missed
@@ -470,9 +505,8 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
     as_of = (options.as_of or default_as_of(exports)).normalize()
     dates = backtest_dates(as_of, options)
     panel = scored_panel(signals_as_known(exports, config, dates), config)
-    names = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")[
-        "account_name"]
-    contracts = exports.contracts.frame
+    directory = account_directory(exports)
+    contracts = ContractTerms.of(exports)
     suffix = " ".join(shlex.quote(str(a)) for a in explain_args)
 
     def explain_line(account_id: str, day: str) -> str:
@@ -491,11 +525,12 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
             cohort, renewal_outcome.isin(["churned", "contracted"]), renewal_outcome,
             "renewal",
             f"accounts with a renewal due within {horizon} days; outcome: churned or "
-            f"contracted by {pct:.0%} or more at that renewal", options, explain_line, names, rows)
+            f"contracted by {pct:.0%} or more at that renewal", options, explain_line,
+            directory, rows)
         everyone = cohort_report(
             rows, rows["outcome"].isin(["churned", "contracted"]), rows["outcome"], "all",
             f"all paying accounts; outcome: ARR {horizon} days later is 0 or {pct:.0%} or "
-            "more lower", options, explain_line, names)
+            "more lower", options, explain_line, directory)
         horizon_dates = tuple(pd.Timestamp(d) for d in sorted(rows["as_of"].unique()))
         horizons[horizon] = HorizonResult(horizon, horizon_dates, headline, everyone)
     skipped = [h for h in options.horizons if h not in horizons]
