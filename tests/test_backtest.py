@@ -4,6 +4,7 @@ command's JSON, table and --compare."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -376,3 +377,27 @@ def test_sample_data_runs_with_an_interval(cli):
         horizon = data["horizons"][days]
         assert horizon["auc_low"] <= horizon["auc"] <= horizon["auc_high"]
         assert horizon["accounts"] > 0
+
+
+def test_arr_on_sums_the_contracts_active_that_day(tmp_path, default_config):
+    folder = tiny(tmp_path / "d")
+    write(folder, "accounts.csv", ACCOUNTS + "A7,No contract,\n")
+    terms = backtest.ContractTerms.of(load_exports(folder, default_config, {}))
+    # positions: A1..A7 are 0..6
+    accounts = np.array([0, 0, 0, 2, 4, 6])
+    days = pd.to_datetime(["2026-01-31", "2026-02-01", "2027-02-01", "2026-02-14",
+                           "2026-03-20", "2026-01-01"]).to_numpy("datetime64[D]").astype(int)
+    # A1 on the last day of its first term, on the first of the renewal, after both ended;
+    # A3 the day before its renewal; A5 in its ten-day gap; A7 has no contract
+    assert terms.arr_on(accounts, days).tolist() == [10000, 10000, 0, 50000, 0, 0]
+
+
+def test_csv_has_a_row_per_horizon_cohort_and_band(cli, tmp_path):
+    folder = tiny(tmp_path / "d")
+    result = cli("backtest", folder, "--as-of", "2026-06-30", "--since", "2026-01-01",
+                 "--every", "365", "--format", "csv", "--quiet")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    assert len(frame) == 2 * 2 * 3  # horizons x cohorts x bands
+    renewal_90 = frame[(frame["horizon"] == 90) & (frame["cohort"] == "renewal")]
+    assert renewal_90["accounts"].sum() == 5
