@@ -401,3 +401,23 @@ def test_csv_has_a_row_per_horizon_cohort_and_band(cli, tmp_path):
     assert len(frame) == 2 * 2 * 3  # horizons x cohorts x bands
     renewal_90 = frame[(frame["horizon"] == 90) & (frame["cohort"] == "renewal")]
     assert renewal_90["accounts"].sum() == 5
+
+
+def test_from_history_uses_the_stored_scores_of_a_backtest_date(cli, tmp_path):
+    from csops_cli.history import History
+
+    folder = tiny(tmp_path / "d")
+    store = tmp_path / "history.db"
+    stored = pd.DataFrame({"health_score": 95.0, "health_band": "green", "usage_score": 95.0,
+                           "relationship_score": 95.0, "commercial_score": 95.0,
+                           "partial": False, "arr": 1.0},
+                          index=pd.Index([f"A{i}" for i in range(1, 7)] + ["gone"]))
+    History(store).save(DATE, stored)
+    History(store).save(DATE + pd.Timedelta(days=1), stored.assign(health_score=5.0))
+    args = (folder, "--as-of", "2026-06-30", "--since", "2026-01-01", "--every", "365",
+            "--history", store)
+    rebuilt = run_json(cli, *args)
+    assert rebuilt["horizons"]["90"]["by_band"]["green"]["accounts"] < 5
+    from_history = run_json(cli, *args, "--from-history")
+    assert from_history["horizons"]["90"]["by_band"]["green"]["accounts"] == 5
+    assert "stored scores used on 1 date(s) (2026-01-01)" in from_history["notes"][0]

@@ -31,6 +31,7 @@ from . import health as health_model
 from .config import Config
 from .dates import day_number, days, to_timestamp, year_before
 from .errors import UsageError
+from .history import History
 from .loading import Exports
 from .signal_catalogue import BUCKET_COLUMNS
 from .signals import Signals, default_as_of
@@ -498,13 +499,18 @@ def _bars(by_band: pd.DataFrame, rows: pd.DataFrame, positive: np.ndarray,
 # ---------------------------------------------------------------------------------------------
 
 def run(exports: Exports, config: Config, options: BacktestOptions, config_label: str = "",
-        explain_args: Sequence[str] = ()) -> Backtest:
+        explain_args: Sequence[str] = (), history: History | None = None) -> Backtest:
     """Rebuild health at past dates and measure it against what happened.
     ``explain_args`` follow ``csops explain ACCOUNT`` in each miss's line (the data folder,
-    the config)."""
+    the config); with ``history``, its stored snapshots replace the rebuilt scores where they
+    exist."""
     as_of = (options.as_of or default_as_of(exports)).normalize()
     dates = backtest_dates(as_of, options)
     panel = scored_panel(signals_as_known(exports, config, dates), config)
+    stored_notes: list[str] = []
+    if history is not None:
+        panel, stored_notes = with_stored_scores(panel, history, account_directory(exports),
+                                                 config)
     directory = account_directory(exports)
     contracts = ContractTerms.of(exports)
     suffix = " ".join(shlex.quote(str(a)) for a in explain_args)
@@ -536,8 +542,40 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
     skipped = [h for h in options.horizons if h not in horizons]
     notes = [f"{h}-day horizon: no backtest date has its outcome known by {as_of:%Y-%m-%d}"
              for h in skipped]
-    notes += _coverage_notes(exports, dates)
+    notes += stored_notes + _coverage_notes(exports, dates)
     return Backtest(config_label, as_of, tuple(dates), pct, horizons, tuple(notes))
+
+
+def with_stored_scores(panel: pd.DataFrame, history: History, directory: pd.DataFrame,
+                       config: Config) -> tuple[pd.DataFrame, list[str]]:
+    """The panel with each account's stored score and band on the dates the history store
+    holds a snapshot of; bucket and signal scores stay those rebuilt."""
+    panel = panel.copy()
+    positions = pd.Series(np.arange(len(directory)), index=directory["account_id"])
+    used = []
+    for date in panel["as_of"].unique():
+        date = pd.Timestamp(date)
+        stored = history.previous(date + pd.Timedelta(days=1))  # the latest on or before
+        stored = stored[stored["as_of"] == f"{date:%Y-%m-%d}"]
+        if stored.empty:
+            continue
+        stored = stored[stored.index.isin(positions.index)]  # accounts still exported
+        scores = pd.Series(pd.to_numeric(stored["health_score"]).to_numpy(dtype=float),
+                           index=positions[stored.index].to_numpy())
+        rows = (panel["as_of"] == date).to_numpy()
+        found = scores.reindex(panel.loc[rows, "account"].to_numpy()).to_numpy()
+        known = ~np.isnan(found)
+        target = np.flatnonzero(rows)[known]
+        panel.loc[target, "health_score"] = found[known]
+        panel.loc[target, "health_band"] = health_model.band(
+            pd.Series(found[known]), config.health).to_numpy()
+        used.append(f"{date:%Y-%m-%d}")
+    if not used:
+        return panel, ["--from-history: no stored snapshot on any backtest date; every score "
+                       "was rebuilt from the exports"]
+    return panel, [f"--from-history: stored scores used on {len(used)} date(s) "
+                   f"({', '.join(used)}); the other dates, and every bucket and signal score, "
+                   "rebuilt from the exports"]
 
 
 def _coverage_notes(exports: Exports, dates: Sequence[pd.Timestamp]) -> list[str]:
@@ -579,9 +617,11 @@ class BacktestReport:
 
 def backtest_report(exports: Exports, config: Config, options: BacktestOptions,
                     config_label: str = "", explain_args: Sequence[str] = (),
-                    compare: tuple[str, Config] | None = None) -> BacktestReport:
-    """The backtest, and the same backtest under a second config side by side."""
-    main = run(exports, config, options, config_label, explain_args)
+                    compare: tuple[str, Config] | None = None,
+                    history: History | None = None) -> BacktestReport:
+    """The backtest, and the same backtest under a second config side by side; with
+    ``history``, the stored snapshots replace the rebuilt scores of the config in use."""
+    main = run(exports, config, options, config_label, explain_args, history)
     other = None
     if compare is not None:
         label, other_config = compare

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..app import command
-from ..options import FormatOpt, Inputs, OutOpt, data_options
+from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
 from .common import load, output_format
 
 SinceOpt = Annotated[str | None, typer.Option(
@@ -20,6 +20,9 @@ HorizonOpt = Annotated[list[int] | None, typer.Option(
                       "(default: 90 and 180).")]
 ContractionOpt = Annotated[float, typer.Option(
     "--contraction-pct", help="ARR falling by this percentage or more is a contraction.")]
+FromHistoryOpt = Annotated[bool, typer.Option(
+    "--from-history", help="Use the scores stored by `csops health` on the backtest dates "
+                           "where the history store has them.")]
 CompareOpt = Annotated[Path | None, typer.Option(
     "--compare", help="A second playbooks.yaml to backtest side by side.")]
 
@@ -33,6 +36,8 @@ def backtest_command(
     horizon: HorizonOpt = None,
     contraction_pct: ContractionOpt = 10.0,
     compare: CompareOpt = None,
+    from_history: FromHistoryOpt = False,
+    history: HistoryOpt = DEFAULT_HISTORY,
     format: FormatOpt = None,
     out: OutOpt = None,
 ) -> None:
@@ -50,6 +55,7 @@ def backtest_command(
     config, exports = load(inputs)  # first: it starts reading while pandas imports
     from ..backtest import BacktestOptions, backtest_report, explain_arguments
     from ..config import load_config
+    from ..history import History
     from ..pipeline import parse_as_of
     from ..render import emit, note
 
@@ -59,7 +65,8 @@ def backtest_command(
         horizons=tuple(horizon) if horizon else BacktestOptions.horizons,
         contraction_pct=contraction_pct / 100)
     report = backtest_report(exports, config, options, config._label,
-                             explain_arguments(inputs.data, inputs.config), other)
+                             explain_arguments(inputs.data, inputs.config), other,
+                             History(history) if from_history else None)
     for message in report.main.notes:
         note(message, inputs.quiet)
     emit(report, fmt, out)
