@@ -22,6 +22,11 @@ from csops_cli.errors import ProblemCode
 AS_OF = "2026-06-30"
 WEEK_EARLIER = "2026-06-23"
 CONFIG = (Path(__file__).resolve().parents[1] / "playbooks.yaml").read_text()
+# the shipped plays with the health drop as a state (below 70): these small exports have one
+# usage day, so no score moves and the shipped drop (an event) would never fire
+DROP = "when: (health_score < 70 and previous_health_score >= 70) or health_change <= -10"
+BELOW_70 = CONFIG.replace(DROP, "when: health_score < 70")
+assert BELOW_70 != CONFIG
 # control characters a terminal obeys: C0 (but tab and line feed, which end lines), DEL, C1
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SGR = re.compile("\x1b\\[[0-9;]*m")  # rich's own colours, when colour is on
@@ -166,8 +171,8 @@ def test_sample_refuses_a_folder_that_holds_files_unless_forced(cli, tmp_path):
 
 def hostile_config(tmp_path: Path) -> Path:
     """The packaged plays, one renamed and measured with markup and an escape sequence."""
-    text = CONFIG.replace("name: Health drop alert",
-                          'name: "[/p] Drop [b]alert[/b] \\e[2J"', 1)
+    text = BELOW_70.replace("name: Health drop alert",
+                            'name: "[/p] Drop [b]alert[/b] \\e[2J"', 1)
     text = text.replace("measure: time to risk resolution",
                         'measure: "[link=//e.x]time[/link]"', 1)
     assert text != CONFIG
@@ -531,9 +536,12 @@ def test_the_same_folder_by_another_path_is_the_same_data_set(cli, tmp_path):
 def test_plays_of_one_data_set_are_not_open_for_another(cli, tmp_path):
     data, other = plain(tmp_path), exports(tmp_path / "other", ["Zeta", "Eta", "Theta"])
     shared = tmp_path / "h.db"
+    config = tmp_path / "below-70.yaml"
+    config.write_text(BELOW_70)
 
     def actions(folder, history, as_of=AS_OF):
-        result = cli("plays", folder, "--history", history, "--as-of", as_of, "-f", "json", "-q")
+        result = cli("plays", folder, "--history", history, "--as-of", as_of, "-f", "json", "-q",
+                     "--config", config)
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 

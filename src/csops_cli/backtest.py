@@ -34,8 +34,7 @@ from .errors import UsageError
 from .history import History
 from .loading import Exports
 from .signal_catalogue import BUCKET_COLUMNS
-from .signals import Signals, default_as_of
-from .usage import UsageAggregates, UsageQuery, backend_for
+from .signals import Signals, build_signals_at, default_as_of
 
 DEFAULT_HORIZONS = (90, 180)
 DEFAULT_EVERY_DAYS = 30
@@ -142,34 +141,8 @@ def backtest_dates(as_of: pd.Timestamp, options: BacktestOptions) -> list[pd.Tim
 def signals_as_known(exports: Exports, config: Config, dates: Sequence[pd.Timestamp]
                      ) -> dict[pd.Timestamp, Signals]:
     """The signal table as of each date, from what was known on it: one pass over the usage
-    for all dates; each date's contracts are those signed (else started) on or before it.
-
-    Beside ``signals.build_signals_at``, which reads every contract for every date: a contract
-    signed after a date it started on would otherwise leak into that date.
-    """
-    from . import signals as core
-
-    accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
-    ids = accounts.index
-    contracts = exports.contracts.frame
-    known_day = days(contracts["start_date"]).astype(float)
-    if "signed_date" in contracts:
-        signed = days(contracts["signed_date"]).astype(float)
-        known_day = np.where(np.isnan(signed), known_day, signed)
-    onboarding = core._onboarding_start(core._contract_rows(contracts, ids), len(ids))
-    usage: dict[int, UsageAggregates] = {}
-    if exports.usage is not None:
-        query = UsageQuery.from_config(config, ids, tuple(map(day_number, dates)), onboarding)
-        usage = backend_for(exports.usage, ids).aggregate(query)
-    result = {}
-    for date in dates:
-        today = day_number(date)
-        rows = core._contract_rows(contracts[known_day <= today], ids)
-        parts = [core._contract_signals(rows, ids, date, onboarding)]
-        if exports.activities is not None:
-            parts.append(core._activity_signals(exports.activities.frame, ids, today))
-        result[date] = core._signals(accounts, parts, usage.get(today), date, config)
-    return result
+    for all dates; each date's contracts are those signed (else started) on or before it."""
+    return build_signals_at(exports, config, dates, as_known=True)
 
 
 def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.DataFrame:

@@ -100,17 +100,27 @@ def build_signals(exports: Exports, config: Config, as_of: pd.Timestamp | None =
     return build_signals_at(exports, config, [as_of])[as_of]
 
 
-def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timestamp]
-                     ) -> dict[pd.Timestamp, Signals]:
-    """The signal table as of each date; the usage is read once for all of them."""
+def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timestamp],
+                     as_known: bool = False) -> dict[pd.Timestamp, Signals]:
+    """The signal table as of each date; the usage is read once for all of them. With
+    ``as_known`` each date sees only the contracts signed (else started) on or before it, as
+    the CRM knew them then (the backtest: a renewal signed later must not leak back)."""
     dates = list(dict.fromkeys(date.normalize() for date in dates))
     accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
     ids = accounts.index  # as account_index gives it: usage events are coded against it
-    rows = _contract_rows(exports.contracts.frame, ids)
+    contract_frame = exports.contracts.frame
+    rows = _contract_rows(contract_frame, ids)
     onboarding = _onboarding_start(rows, len(ids))
+    known_day = _known_day(contract_frame) if as_known else None
+
+    def rows_on(date: pd.Timestamp):
+        if known_day is None:
+            return rows
+        return _contract_rows(contract_frame[known_day <= day_number(date)], ids)
+
     # contracts and activities are reduced beside the usage
     with ThreadPoolExecutor(max_workers=1) as pool:
-        contracts = {date: pool.submit(_contract_signals, rows, ids, date, onboarding)
+        contracts = {date: pool.submit(_contract_signals, rows_on(date), ids, date, onboarding)
                      for date in dates}
         activities = {date: pool.submit(_activity_signals, exports.activities.frame, ids,
                                         day_number(date))
@@ -127,6 +137,15 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
                        usage_first_day(exports))
     return {date: _signals(accounts, parts[date], usage.get(day_number(date)), date, context)
             for date in dates}
+
+
+def _known_day(contracts: pd.DataFrame) -> np.ndarray:
+    """The day each contract became known: its signed_date, else its start_date."""
+    known = days(contracts["start_date"]).astype(float)
+    if "signed_date" in contracts:
+        signed = days(contracts["signed_date"]).astype(float)
+        known = np.where(np.isnan(signed), known, signed)
+    return known
 
 
 @dataclass(frozen=True)
