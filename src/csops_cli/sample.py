@@ -1,5 +1,12 @@
 """A realistic synthetic data set: accounts, contracts, usage, activities and team.
 
+It behaves like a real customer base: each account has a hidden health (0-1) that drifts week
+by week (a random walk around the account's own level) and drives, with noise, how many of its
+people use the product and how much, which core features they take up, how often the CSM meets
+them, whether the champion stays, and what happens at each renewal (churn, contraction, flat or
+expansion). Segments keep their motions whatever the health: SMB is tech-touch and gets few
+meetings. The hidden health is never written, so that `csops backtest` can be judged on it.
+
 Deterministic for a given seed, number of accounts and as-of date. Generated with numpy arrays
 (no per-event Python), so 100,000 accounts with 10 million usage events take seconds.
 """
@@ -24,7 +31,9 @@ CORE_FEATURES = ("dashboards", "reports", "integrations", "automations", "alerts
 OTHER_FEATURES = ("login", "search", "settings", "export")
 FEATURE_WEIGHTS = (0.12, 0.10, 0.06, 0.06, 0.06, 0.40, 0.10, 0.05, 0.05)
 BUSINESS_UNITS = ("Finance", "Operations", "Sales", "Marketing", "Support", "HR")
-USAGE_DAYS = 200
+USAGE_DAYS = 450  # 15 months of usage: a year of monthly backtest dates with a window each
+HISTORY_YEARS = 4  # customers since up to this long ago: contracts over several renewals
+EVENTS_PER_ACCOUNT = 400
 NAME_WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
               "Soylent", "Tyrell", "Cyberdyne", "Wonka", "Gringotts", "Aperture", "Oscorp",
               "Massive", "Dynamic", "Blue", "North", "Summit", "Harbor", "Vertex", "Atlas",
@@ -50,7 +59,7 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     as_of = (as_of or pd.Timestamp.today()).normalize()
     today = int(np.datetime64(as_of.date(), "D").astype(np.int64))
     n = accounts
-    events = events if events is not None else n * 250
+    events = events if events is not None else n * EVENTS_PER_ACCOUNT
 
     team, csms, aes = _team(max(3, n // 40), max(2, n // 60))
     segment_index = rng.choice(3, size=n, p=SEGMENT_SHARE)
@@ -62,19 +71,18 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     # customer since: mostly 0-4 years ago; about 8 % are new logos of the last 180 days
     new_logo = rng.random(n) < 0.08
     since = np.where(new_logo, today - rng.integers(0, 180, n),
-                     today - rng.integers(180, 4 * 365, n))
+                     today - rng.integers(180, HISTORY_YEARS * 365, n))
     just_signed = np.flatnonzero(new_logo)[:2]  # so that the onboarding play has work to do
     since[just_signed] = today - rng.integers(1, 7, len(just_signed))
-    engagement = rng.beta(2.6, 1.5, n)  # 0..1, drives usage, adoption and touches
+    health = HiddenHealth.draw(rng, n, today - (HISTORY_YEARS + 1) * 365, today)
     ids = np.char.add("A", np.char.zfill(np.arange(1, n + 1).astype(str), 5))
 
-    contracts = _contracts(rng, ids, since, base_arr, segment_index, engagement, today)
+    contracts = _contracts(rng, ids, since, base_arr, segment_index, health, today)
     churned = _churned(contracts, ids, today)
 
-    accounts_frame = _accounts(rng, ids, segment, since, new_logo, engagement, csms, aes, n)
-    usage = _usage(rng, ids, since, engagement, contracts, churned, segment_index, today,
-                   events)
-    activities = _activities(rng, ids, segment, since, engagement, accounts_frame, today)
+    accounts_frame = _accounts(rng, ids, segment, since, new_logo, health, csms, aes, today)
+    usage = _usage(rng, ids, since, health, contracts, churned, today, events)
+    activities = _activities(rng, ids, segment, since, health, churned, accounts_frame, today)
 
     folder.mkdir(parents=True, exist_ok=True)
     tables = {"accounts": accounts_frame, "contracts": contracts, "usage": usage,
@@ -82,6 +90,41 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     for name, frame in tables.items():
         _write_csv(frame, folder / f"{name}.csv")
     return SampleSummary(folder, as_of, {name: len(frame) for name, frame in tables.items()})
+
+
+@dataclass(frozen=True)
+class HiddenHealth:
+    """Each account's true health by week, 0 (lost) to 1 (thriving): the logistic of the
+    account's own level plus a slow random walk (an AR(1) process, so that health drifts and
+    recovers instead of running away). Never written; it only drives what is written."""
+
+    first_day: int
+    weekly: np.ndarray  # accounts x weeks, float32
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int, first_day: int, last_day: int
+             ) -> HiddenHealth:
+        weeks = (last_day - first_day) // 7 + 2
+        level = rng.normal(1.0, 1.0, n)  # most accounts are doing fine; a tail is not
+        persistence, step = 0.96, 0.22
+        walk = np.empty((n, weeks), dtype=np.float32)
+        walk[:, 0] = rng.normal(0.0, step / np.sqrt(1 - persistence**2), n)
+        shocks = rng.normal(0.0, step, (n, weeks)).astype(np.float32)
+        for week in range(1, weeks):
+            walk[:, week] = persistence * walk[:, week - 1] + shocks[:, week]
+        weekly = 1.0 / (1.0 + np.exp(-(level[:, None].astype(np.float32) + walk)))
+        return cls(first_day, weekly.astype(np.float32))
+
+    def at(self, account: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Health of each ``account`` on each ``day`` (day numbers)."""
+        week = np.clip((np.asarray(day, dtype=np.int64) - self.first_day) // 7, 0,
+                       self.weekly.shape[1] - 1)
+        return self.weekly[account, week]
+
+    def around(self, day: np.ndarray, weeks: int = 8) -> np.ndarray:
+        """Mean health of every account over the ``weeks`` before ``day`` (one day each)."""
+        accounts = np.arange(self.weekly.shape[0])
+        return np.mean([self.at(accounts, day - 7 * back) for back in range(weeks)], axis=0)
 
 
 def _person(i: int) -> str:
@@ -100,7 +143,8 @@ def _team(n_csm: int, n_ae: int) -> tuple[pd.DataFrame, list[str], list[str]]:
     return pd.DataFrame(rows, columns=["owner", "role", "manager"]), csms, aes
 
 
-def _accounts(rng, ids, segment, since, new_logo, engagement, csms, aes, n) -> pd.DataFrame:
+def _accounts(rng, ids, segment, since, new_logo, health, csms, aes, today) -> pd.DataFrame:
+    n = len(ids)
     words = np.array(NAME_WORDS)
     suffixes = np.array(NAME_SUFFIXES)
     names = np.char.add(np.char.add(words[rng.integers(0, len(words), n)], " "),
@@ -111,9 +155,11 @@ def _accounts(rng, ids, segment, since, new_logo, engagement, csms, aes, n) -> p
     ae = np.array(aes, dtype=object)[rng.integers(0, len(aes), n)]
     crm_segment = segment.astype(object)
     crm_segment[rng.random(n) < 0.10] = ""  # segment left blank: derived from ARR
-    champion = np.where(engagement > 0.35,
-                        np.where(rng.random(n) < 0.85, "active", "none"),
-                        np.array(["none", "left"])[rng.integers(0, 2, n)])
+    # champions leave troubled accounts: the lower the health of the last quarter, the likelier
+    recent = health.around(np.full(n, today), weeks=13)
+    leaves = rng.random(n) < 0.04 + 0.55 * (1 - recent) ** 2
+    never = rng.random(n) < 0.10 + 0.25 * (1 - recent)
+    champion = np.where(leaves, "left", np.where(never, "none", "active"))
     stage = np.where(new_logo, "Onboarding", "Adopt").astype(object)
     stage[rng.random(n) < 0.10] = "Expand"
     industry = np.array(["Software", "Healthcare", "Retail", "Finance", "Manufacturing"]
@@ -126,18 +172,23 @@ def _accounts(rng, ids, segment, since, new_logo, engagement, csms, aes, n) -> p
     })
 
 
-def _contracts(rng, ids, since, base_arr, segment_index, engagement, today) -> pd.DataFrame:
-    n, terms = len(ids), 5
+def _contracts(rng, ids, since, base_arr, segment_index, health, today) -> pd.DataFrame:
+    n, terms = len(ids), HISTORY_YEARS + 1
     k = np.arange(terms)
     start = since[:, None] + 365 * k[None, :]
-    # at each renewal: churn (more likely when engagement is low), contraction or expansion
-    churn = rng.random((n, terms)) < (0.03 + 0.18 * (1 - engagement))[:, None]
-    churn[:, 0] = False
-    alive = np.cumprod(~churn, axis=1).astype(bool)
-    change = rng.random((n, terms))
-    factor = np.where(change < 0.10, rng.uniform(0.70, 0.95, (n, terms)),
-                      np.where(change < 0.30, rng.uniform(1.10, 1.50, (n, terms)), 1.0))
-    factor[:, 0] = 1.0
+    # at each renewal the account's health of the last two months decides, with chance, between
+    # churn, contraction, flat and expansion
+    alive = np.ones((n, terms), dtype=bool)
+    factor = np.ones((n, terms))
+    for term in range(1, terms):
+        renewing = health.around(start[:, term], weeks=8)
+        draw = rng.random(n)
+        churn = 0.01 + 0.75 * (1 - renewing) ** 3
+        contract = churn + (1 - churn) * (0.03 + 0.35 * (1 - renewing) ** 2)
+        expand = contract + (1 - contract) * (0.03 + 0.40 * renewing ** 3)
+        alive[:, term] = alive[:, term - 1] & (draw >= churn)
+        factor[:, term] = np.where(draw < contract, rng.uniform(0.60, 0.90, n),
+                                   np.where(draw < expand, rng.uniform(1.10, 1.50, n), 1.0))
     arr = np.round(base_arr[:, None] * np.cumprod(factor, axis=1), -2)
     keep = alive & (start <= today)
     account, term = np.nonzero(keep)
@@ -149,18 +200,21 @@ def _contracts(rng, ids, since, base_arr, segment_index, engagement, today) -> p
         "signed": starts - rng.integers(0, 21, len(account)),
         "type": np.where(term == 0, "new", "renewal"),
     })
-    # mid-term expansions for some active accounts: extra ARR until the term ends
+    # mid-term expansions of thriving accounts: extra ARR until the term ends
     current = frame.groupby("account")["start"].idxmax()
     latest = frame.loc[current]
-    grow = latest[(rng.random(len(latest)) < 0.15) & (latest["end"] > today)]
-    offset = rng.integers(30, 300, len(grow))
+    offset = rng.integers(30, 300, len(latest))
+    day = latest["start"].to_numpy() + offset
+    thriving = health.at(latest["account"].to_numpy(), day)
+    grow = (rng.random(len(latest)) < 0.02 + 0.35 * thriving ** 3) & (
+        latest["end"].to_numpy() > today) & (day <= today)
+    latest, day = latest[grow], day[grow]
     expansion = pd.DataFrame({
-        "account": grow["account"].to_numpy(), "start": grow["start"].to_numpy() + offset,
-        "end": grow["end"].to_numpy(), "arr": np.round(grow["arr"].to_numpy() * 0.2, -2),
-        "licenses": np.round(grow["licenses"].to_numpy() * 0.2),
-        "signed": grow["start"].to_numpy() + offset - 5, "type": "expansion",
+        "account": latest["account"].to_numpy(), "start": day,
+        "end": latest["end"].to_numpy(), "arr": np.round(latest["arr"].to_numpy() * 0.2, -2),
+        "licenses": np.round(latest["licenses"].to_numpy() * 0.2),
+        "signed": day - 5, "type": "expansion",
     })
-    expansion = expansion[expansion["start"] <= today]
     frame = pd.concat([frame, expansion], ignore_index=True).sort_values(["account", "start"])
     return pd.DataFrame({
         "contract_id": np.char.add("C", np.char.zfill(np.arange(1, len(frame) + 1).astype(str),
@@ -182,45 +236,55 @@ def _churned(contracts: pd.DataFrame, ids, today) -> np.ndarray:
     return np.where(lookup <= today, lookup, np.inf)  # the day an account's ARR ended
 
 
-def _usage(rng, ids, since, engagement, contracts, churned, segment_index, today, events
-           ) -> pd.DataFrame:
+def _usage(rng, ids, since, health, contracts, churned, today, events) -> pd.DataFrame:
     n = len(ids)
     first_day = today - USAGE_DAYS + 1
-    licenses = contracts.groupby("account_id")["licenses"].max().reindex(ids).to_numpy()
-    weight = np.nan_to_num(licenses) * (0.1 + engagement) ** 2
+    licenses = np.nan_to_num(contracts.groupby("account_id")["licenses"].max().reindex(ids)
+                             .to_numpy())
+    lo_account = np.maximum(first_day, since)
+    hi_account = np.minimum(today, churned - 1).astype(np.int64)
+    span = np.maximum(hi_account - lo_account + 1, 0)
+    weight = licenses * span
     weight = weight / weight.sum()
-    account = rng.choice(n, size=events, p=weight)
-    lo = np.maximum(first_day, since[account])
-    hi = np.minimum(today, churned[account] - 1).astype(np.int64)
-    alive = hi >= lo
-    account, lo, hi = account[alive], lo[alive], hi[alive]
+    # candidate events spread over each account's paying days, kept with a chance that grows
+    # with the account's health that week: a struggling account goes quiet
+    parts, kept = [], 0
+    while kept < events:
+        account = rng.choice(n, size=max(2 * (events - kept), 1000), p=weight)
+        day = lo_account[account] + np.floor(rng.random(len(account)) * span[account]
+                                             ).astype(np.int64)
+        now = health.at(account, day)
+        keep = rng.random(len(account)) < (0.1 + 0.9 * now) ** 2
+        parts.append((account[keep], day[keep], now[keep]))
+        kept += int(keep.sum())
+    account, day, now = (np.concatenate(column)[:events] for column in zip(*parts, strict=True))
     m = len(account)
-    # recent days are busier, so usage trends look alive
-    day = hi - np.floor((hi - lo + 1) * rng.random(m) ** 1.3).astype(np.int64)
-    day = np.clip(day, lo, hi)
 
-    users_per_account = np.maximum(1, np.round(np.nan_to_num(licenses) * (0.2 + 0.9 *
-                                                                          engagement)))
-    user = np.floor(rng.random(m) * users_per_account[account]).astype(np.int64)
+    # people: of the licensed seats, the healthier the account that week, the more in use
+    pool = np.maximum(1, np.round(licenses[account] * (0.15 + 0.85 * now) ** 1.5))
+    user = np.floor(rng.random(m) * pool).astype(np.int64)
     features = np.array(CORE_FEATURES + OTHER_FEATURES)
     feature = rng.choice(len(features), size=m, p=FEATURE_WEIGHTS)
-    # each account adopts core features one by one: day of adoption per (account, feature)
-    ttfv = rng.gamma(2.0, 12.0, n)
+    # each account adopts core features one by one, sooner and more of them when healthy
+    level = health.weekly.mean(axis=1)
+    ttfv = rng.gamma(2.0, 8.0 + 20.0 * (1 - level), n)
     adoption_day = since[:, None] + ttfv[:, None] + rng.exponential(
-        15 / (0.2 + engagement[:, None]), (n, len(CORE_FEATURES)))
-    never = rng.random((n, len(CORE_FEATURES))) > (0.25 + 0.75 * engagement[:, None])
+        15 / (0.2 + level[:, None]), (n, len(CORE_FEATURES)))
+    never = rng.random((n, len(CORE_FEATURES))) > (0.15 + 0.85 * level[:, None])
     adoption_day[never] = np.inf
     is_core = feature < len(CORE_FEATURES)
     adopted_on = np.full(m, -np.inf)
     adopted_on[is_core] = adoption_day[account[is_core], feature[is_core]]
-    feature = np.where(day >= adopted_on, feature, len(CORE_FEATURES))  # else a login
+    lapsed = is_core & (rng.random(m) < 0.6 * (1 - now))  # a struggling team only logs in
+    feature = np.where((day >= adopted_on) & ~lapsed, feature, len(CORE_FEATURES))
 
     units = np.array(BUSINESS_UNITS)
     home_unit = rng.integers(0, len(units), n)
     unit = home_unit[account]
     spread = rng.random(n) < 0.3  # some accounts use the product in a second unit
     second = (home_unit + 1) % len(units)
-    new_unit = rng.random(n) < 0.08  # ... and some just started in a new one
+    # ... and thriving ones have just started in a new one (an expansion signal)
+    new_unit = rng.random(n) < 0.16 * health.at(np.arange(n), np.full(n, today)) ** 2
     use_second = spread[account] & (rng.random(m) < 0.3)
     unit = np.where(use_second, second[account], unit)
     recent_new = new_unit[account] & (day > today - 20) & (rng.random(m) < 0.3)
@@ -241,21 +305,24 @@ def _usage(rng, ids, since, engagement, contracts, churned, segment_index, today
     return pd.concat([frame, orphans], ignore_index=True)
 
 
-def _activities(rng, ids, segment, since, engagement, accounts, today) -> pd.DataFrame:
+def _activities(rng, ids, segment, since, health, churned, accounts, today) -> pd.DataFrame:
     n = len(ids)
-    per_year = np.array([TOUCHES_PER_YEAR[s] for s in segment]) * (0.3 + engagement)
-    span = np.minimum(400, today - since).clip(min=1)
-    count = rng.poisson(per_year * span / 365)
+    span = np.minimum(USAGE_DAYS + 30, today - since).clip(min=1)
+    count = rng.poisson(np.array([TOUCHES_PER_YEAR[s] for s in segment]) * 1.3 * span / 365)
     account = np.repeat(np.arange(n), count)
-    day = today - np.floor(rng.random(len(account)) ** 0.9 * span[account]).astype(np.int64)
-    # a quiet stretch for low-engagement accounts: no touch in their last weeks
-    quiet = (engagement[account] < 0.3) & (day > today - 45)
-    account, day = account[~quiet], day[~quiet]
+    day = today - np.floor(rng.random(len(account)) * span[account]).astype(np.int64)
+    now = health.at(account, day)
+    # a healthy customer takes the meetings; a struggling one goes silent; nobody after churn
+    keep = (rng.random(len(account)) < 0.15 + 0.85 * now) & (day < churned[account])
+    account, day, now = account[keep], day[keep], now[keep]
     types = np.array(["email", "call", "meeting", "qbr", "training"])
-    kind = types[rng.choice(5, size=len(account), p=(0.40, 0.25, 0.22, 0.05, 0.08))]
+    tech_touch = segment[account] == "SMB"  # SMB is served by e-mail whatever its health
+    kind = np.where(tech_touch,
+                    rng.choice(5, size=len(account), p=(0.80, 0.12, 0.05, 0.00, 0.03)),
+                    rng.choice(5, size=len(account), p=(0.35, 0.25, 0.27, 0.05, 0.08)))
     owner = accounts["csm_owner"].to_numpy()[account]
     frame = pd.DataFrame({"account_id": ids[account], "date": _dates(day),
-                          "activity_type": kind, "owner": owner})
+                          "activity_type": types[kind], "owner": owner})
     return frame.sort_values(["date", "account_id"], kind="stable", ignore_index=True)
 
 
