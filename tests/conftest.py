@@ -93,3 +93,20 @@ def default_config():
     from csops_cli.config import default_config_text, parse_config
 
     return parse_config(default_config_text())
+
+
+def sample_paying(as_of: str, folder: Path | None = None) -> set[str]:
+    """Accounts of the shipped sample data with ARR above 0 on ``as_of``, computed here from
+    contracts.csv (start_date <= as_of < end_date), independently of csops."""
+    import pandas as pd
+
+    folder = folder or Path(__file__).resolve().parents[1] / "sample_data"
+    contracts = pd.read_csv(folder / "contracts.csv", dtype={"account_id": str},
+                            parse_dates=["start_date", "end_date"])
+    day = pd.Timestamp(as_of)
+    active = contracts[(contracts["start_date"] <= day) & (day < contracts["end_date"])]
+    arr = active.groupby("account_id")["arr"].sum()
+    return set(arr[arr > 0].index)
+
+
+SAMPLE_ACCOUNTS = 300  # sample_data/accounts.csv

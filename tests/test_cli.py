@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SAMPLE_ACCOUNTS, sample_paying
 from csops_cli.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,12 +64,17 @@ def test_health_table_is_worst_first_with_buckets(cli):
     assert shown == [(r["account_id"], f"{float(r['health_score']):.1f}", r["health_band"])
                      for r in ordered]
     scores = [float(score) for _, score, _ in shown]
-    assert len(scores) == 256 and scores == sorted(scores)
-    assert lines[4].split() == ["A00020", "Cobalt", "Logistics", "20", "SMB", "3,800", "8.7",
-                                "red", "3.1", "0.0", "30.0", "-2.2", "28d", "Renew"]
+    paying = len(sample_paying("2026-11-20"))
+    assert len(scores) == paying and scores == sorted(scores)
+    worst = ordered[0]
+    assert lines[4].split()[0] == worst["account_id"] and worst["health_band"] in lines[4]
+    bands = {band: sum(r["health_band"] == band for r in ordered)
+             for band in ("red", "yellow", "green")}
     assert lines[-2:] == [
-        "256 account(s): 102 red, 114 yellow, 40 green",
-        "44 account(s) without ARR on 2026-11-20 left out (churned or not yet started)"]
+        f"{paying} account(s): {bands['red']} red, {bands['yellow']} yellow, "
+        f"{bands['green']} green",
+        f"{SAMPLE_ACCOUNTS - paying} account(s) without ARR on 2026-11-20 left out (churned or "
+        "not yet started)"]
 
 
 def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
@@ -78,7 +84,7 @@ def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
     assert list(rows[0]) == HEALTH_FIELDS + ["arr", "renewal_date", "days_to_renewal",
                                              "derived_stage", "csm_owner", "as_of"]
     scores = [float(r["health_score"]) for r in rows]
-    assert len(scores) == 256 and scores == sorted(scores)
+    assert len(scores) == len(sample_paying("2026-11-20")) and scores == sorted(scores)
     assert {r["health_band"] for r in rows} == {"green", "yellow", "red"}
     assert all(r["health_score"] == f"{float(r['health_score']):.1f}".rstrip("0").rstrip(".")
                or len(r["health_score"].split(".")[-1]) <= 1 for r in rows)
@@ -89,7 +95,7 @@ def test_health_csv_has_the_stable_columns_sorted_worst_first(cli):
 def test_health_json_and_out_file_match(cli, tmp_path):
     result = cli("health", SAMPLE, "--no-save", "--format", "json", "--quiet")
     records = json.loads(result.stdout)
-    assert len(records) == 256
+    assert len(records) == len(sample_paying("2026-11-20"))
     assert all(list(r) == HEALTH_FIELDS + ["arr", "renewal_date", "days_to_renewal",
                                            "derived_stage", "csm_owner", "as_of"]
                for r in records)
@@ -123,7 +129,9 @@ def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
     records = {r["account_id"]: r for r in json.loads(second.stdout)}
     earlier = {r["account_id"]: r for r in json.loads(first.stdout)}
     changed = [a for a in records if a in earlier]
-    assert (len(earlier), len(records), len(changed)) == (254, 256, 253)
+    before, now = sample_paying("2026-11-13"), sample_paying("2026-11-20")
+    assert (set(earlier), set(records)) == (before, now)
+    assert set(changed) == before & now
     for account in changed:
         expected = round(records[account]["health_score"] - earlier[account]["health_score"], 1)
         assert records[account]["health_change"] == pytest.approx(expected, abs=0.11)
@@ -145,12 +153,12 @@ def test_no_save_writes_no_history(cli, tmp_path):
 
     with sqlite3.connect(tmp_path / ".csops" / "history.db") as db:
         assert db.execute("SELECT as_of, COUNT(*) FROM health_snapshots GROUP BY as_of"
-                          ).fetchall() == [("2026-11-20", 256)]
+                          ).fetchall() == [("2026-11-20", len(sample_paying("2026-11-20")))]
 
 
 def test_explain_points_add_up_to_the_score_shown(cli):
     records = json.loads(cli("health", SAMPLE, "--no-save", "-f", "json", "-q").stdout)
-    assert len(records) == 256
+    assert len(records) == len(sample_paying("2026-11-20"))
     for record in records[:: max(1, len(records) // 25)]:
         result = cli("explain", record["account_id"], SAMPLE, "-f", "json", "-q")
         explained = json.loads(result.stdout)
@@ -307,7 +315,8 @@ def test_sample_data_exercises_every_signal(default_config):
     assert set(frame["champion_status"].dropna()) == {"active", "none", "left"}
     assert result.without_arr > 0  # churned accounts
     assert frame["segment"].nunique() == 3
-    assert (len(frame), result.without_arr) == (256, 44)
+    paying = sample_paying("2026-11-20")
+    assert (set(frame.index), result.without_arr) == (paying, SAMPLE_ACCOUNTS - len(paying))
     assert set(frame["segment"]) == {"Strategic", "Commercial", "SMB"}
     # every signal of the health model takes more than one value, so each one moves scores
     model = ["license_utilization", "logins_per_user_30d", "core_feature_adoption",

@@ -44,8 +44,8 @@ def test_enough_history_for_a_backtest(sample):
 def _renewals(sample) -> pd.DataFrame:
     """Each contract term that ended in the last 15 months, with what followed it: churn (no
     contract from the next day), contraction, flat or expansion (the next term's ARR)."""
-    contracts = sample["contracts"].assign(
-        start=lambda f: pd.to_datetime(f["start_date"]), end=lambda f: pd.to_datetime(f["end_date"]))
+    contracts = sample["contracts"].assign(start=lambda f: pd.to_datetime(f["start_date"]),
+                                           end=lambda f: pd.to_datetime(f["end_date"]))
     terms = contracts[contracts["contract_type"] != "expansion"]
     ended = terms[(terms["end"] <= AS_OF) & (terms["end"] > AS_OF - pd.DateOffset(months=15))]
     following = terms.set_index(["account_id", "start"])["arr"]

@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import sample_paying
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,5 +19,6 @@ def test_module_runs_health_on_sample_data(tmp_path):
                            "health_band", "usage_score", "relationship_score",
                            "commercial_score", "partial", "health_change"]
     lines = result.stdout.splitlines()
-    assert len(lines) == 1 + 256  # every account with ARR on 2026-11-20
-    assert lines[1].startswith("A00020,Cobalt Logistics 20,SMB,8.7,red,")  # worst first
+    assert len(lines) == 1 + len(sample_paying("2026-11-20"))  # every account with ARR
+    scores = [float(line.split(",")[3]) for line in lines[1:]]
+    assert scores == sorted(scores) and lines[1].split(",")[4] == "red"  # worst first

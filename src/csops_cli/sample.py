@@ -197,7 +197,8 @@ def _contracts(rng, ids, since, base_arr, segment_index, health, today) -> pd.Da
     frame = pd.DataFrame({
         "account": account, "start": starts, "end": starts + 365, "arr": arr[account, term],
         "licenses": np.maximum(3, np.round(arr[account, term] / price)),
-        "signed": starts - rng.integers(0, 21, len(account)),
+        # signed up to three weeks ahead; the contracts of the last week were signed in it
+        "signed": starts - np.where(starts > today - 7, 0, rng.integers(0, 21, len(account))),
         "type": np.where(term == 0, "new", "renewal"),
     })
     # mid-term expansions of thriving accounts: extra ARR until the term ends
