@@ -139,29 +139,45 @@ def test_queued_actions_are_released_first_in_later_weeks_with_the_same_id(tmp_p
     assert set(same_week.actions["account_id"]) == {"R50"}
     assert set(same_week.actions["status"]) == {"queued"}
 
-    # a week later nothing fires (the plays are open), the queued ones come back first: the
-    # largest renewal's ROI snapshot and the next account's, each due as many days after
-    # this as_of as it was after the first
-    later = weekly_run(store, config, AS_OF + WEEK, frame())
-    assert later.fired.empty
+    # a week later only a new, large health drop fires (the other plays are open): the queued
+    # actions come back first, before it whatever its priority and ARR: the largest
+    # renewal's ROI snapshot and the next account's, each due as many days after this as_of
+    # as it was after the first
+    with_big = pd.concat([frame(), frame({"BIG": ROWS["DROP"]}, {"BIG": 100_000.0})])
+    later = weekly_run(store, config, AS_OF + WEEK, with_big)
+    assert fired_accounts(later) == {"BIG"}
     listed = later.actions.set_index("action_id")
-    assert set(listed.index) == set(queued.index)
-    released = listed[listed["status"] == "new"]
-    assert sorted(map(tuple, released[["account_id", "action"]].to_numpy())) == [
+    carried = listed.loc[listed.index.isin(queued.index)]
+    assert len(carried) == 7
+    assert sorted(map(tuple, carried.loc[carried["status"] == "new",
+                                         ["account_id", "action"]].to_numpy())) == [
         ("R20", "Pull ROI snapshot"), ("R20", "Renewal checklist"), ("R20", "Schedule QBR"),
         ("R30", "Pull ROI snapshot")]
-    assert (pd.to_datetime(listed["due_date"]) - pd.to_datetime(queued.loc[
-        listed.index, "due_date"])).dt.days.eq(7).all()
+    assert statuses(listed[listed["account_id"] == "BIG"]) == {
+        ("BIG", "Open risk play"): "queued", ("BIG", "Send check-in e-mail"): "queued",
+        ("BIG", "Notify CSM and manager"): "new"}
+    assert (pd.to_datetime(carried["due_date"]) - pd.to_datetime(queued.loc[
+        carried.index, "due_date"])).dt.days.eq(7).all()
     assert set(listed["as_of"]) == {"2026-07-07"}
 
-    third = weekly_run(store, config, AS_OF + 2 * WEEK, frame())
-    assert sorted(map(tuple, third.actions[["account_id", "status"]].to_numpy())) == [
-        ("R10", "new")] * 3
-    fourth = weekly_run(store, config, AS_OF + 3 * WEEK, frame())
-    assert fourth.actions.empty  # every action reached its owner exactly once
-    given = pd.concat([first.actions, later.actions, third.actions])
+    # the oldest queued first: the last three of the first week, then the drop's risk play
+    third = weekly_run(store, config, AS_OF + 2 * WEEK, with_big)
+    assert statuses(third.actions) == {
+        ("R10", "Renewal checklist"): "new", ("R10", "Schedule QBR"): "new",
+        ("R10", "Pull ROI snapshot"): "new", ("BIG", "Open risk play"): "new",
+        ("BIG", "Send check-in e-mail"): "queued"}
+    fourth = weekly_run(store, config, AS_OF + 3 * WEEK, with_big)
+    assert statuses(fourth.actions) == {("BIG", "Send check-in e-mail"): "new"}
+    fifth = weekly_run(store, config, AS_OF + 4 * WEEK, with_big)
+    assert fifth.actions.empty  # every action reached its owner exactly once
+    given = pd.concat([first.actions, later.actions, third.actions, fourth.actions])
     assert given.loc[given["status"] == "new", "action_id"].value_counts().eq(1).all()
-    assert set(given["action_id"]) == set(first.actions["action_id"])
+    assert set(given["action_id"]) == set(first.actions["action_id"]) | set(
+        later.actions.loc[later.actions["account_id"] == "BIG", "action_id"])
+
+
+def fired_accounts(run) -> set[str]:
+    return set(run.fired["account_id"])
 
 
 # --- routing -----------------------------------------------------------------------------------
