@@ -308,3 +308,35 @@ def test_the_cli_releases_queued_actions_a_week_later(cli, tmp_path):
     again = cli("plays", SAMPLE, "--history", history, "--as-of", "2026-11-27", "-f", "json",
                 "-q", "--dry-run")
     assert {r["action_id"]: r["status"] for r in json.loads(again.stdout)} == later
+
+
+def test_a_history_of_schema_2_gets_the_actions_table_and_keeps_its_rows(tmp_path,
+                                                                        default_config):
+    import sqlite3
+
+    from csops_cli.history import APPLICATION_ID
+
+    path = tmp_path / "h.db"
+    with sqlite3.connect(path) as db:  # as csops wrote it before actions were kept
+        db.executescript(f"""
+            CREATE TABLE health_snapshots (dataset TEXT NOT NULL, as_of TEXT NOT NULL,
+                account_id TEXT NOT NULL, health_score REAL, health_band TEXT,
+                usage_score REAL, relationship_score REAL, commercial_score REAL,
+                partial INTEGER, arr REAL, recorded_at TEXT NOT NULL,
+                PRIMARY KEY (dataset, as_of, account_id));
+            CREATE TABLE plays (dataset TEXT NOT NULL, account_id TEXT NOT NULL,
+                play_id TEXT NOT NULL, opened TEXT NOT NULL, resolved TEXT,
+                risk INTEGER NOT NULL DEFAULT 0, reason TEXT,
+                PRIMARY KEY (dataset, account_id, play_id, opened));
+            PRAGMA application_id = {APPLICATION_ID};
+            PRAGMA user_version = 2;
+            INSERT INTO plays VALUES ('data', 'R10', 'renewal_countdown', '2026-06-01', NULL,
+                                      0, 'old');
+        """)
+    store = History.open(path, "data")
+    run = weekly_run(store, with_budget(default_config, per_owner_per_week=4), AS_OF, frame())
+    assert "R10" not in set(run.fired["account_id"])  # its renewal play was open already
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("SELECT COUNT(*) FROM plays WHERE reason = 'old'").fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM actions").fetchone() == (len(run.actions),)
