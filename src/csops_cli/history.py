@@ -326,16 +326,15 @@ class History:
 
     def queued_actions(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Actions queued in a week before ``as_of``'s and not released before ``as_of``,
-        oldest first: each the action row as listed then, and ``queued_on``."""
-        from .plays import QUEUED_COLUMNS
-
+        oldest first: each the action row as listed then (its status aside), and
+        ``queued_on``."""
         day, monday = _day(as_of), _day(_week_start(as_of))
         rows = self._read(
             "SELECT as_of, detail FROM actions WHERE dataset = ? AND status = 'queued' "
             "AND as_of < ? AND (released IS NULL OR released >= ?) ORDER BY as_of, action_id",
             (self.dataset, monday, day))
         return pd.DataFrame([{**json.loads(detail), "queued_on": queued_on}
-                             for queued_on, detail in rows], columns=QUEUED_COLUMNS)
+                             for queued_on, detail in rows])
 
     def issued_this_week(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """owner, play_id of the actions given out (status new) in ``as_of``'s ISO week by
@@ -351,12 +350,10 @@ class History:
         """One transaction: this as_of's actions replace any earlier run of the same as_of.
         An action of ``carried`` (queued in an earlier week) that is ``new`` now is released
         on as_of; one still queued stays where it was queued."""
-        from .plays import QUEUED_COLUMNS
-
         day, dataset = _day(as_of), self.dataset
-        columns = [column for column in QUEUED_COLUMNS if column != "queued_on"]
+        columns = [column for column in actions.columns if column != "status"]
         rows, released = [], []
-        for record in actions[columns + ["status"]].to_dict("records"):
+        for record in actions.to_dict("records"):
             action = str(record["action_id"])
             if action in carried:
                 if record["status"] != "new":

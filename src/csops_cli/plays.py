@@ -164,6 +164,7 @@ def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
     many days after as_of as they were after the as_of that queued them."""
     if queued is None or queued.empty:
         return pd.DataFrame(columns=[*QUEUED_COLUMNS, "_play_order", "_action_order"])
+    queued = queued.reindex(columns=QUEUED_COLUMNS)
     play_order = {play.id: index for index, play in enumerate(config.plays)}
     due_in = pd.to_datetime(queued["due_date"]) - pd.to_datetime(queued["as_of"])
     return queued.assign(
