@@ -75,10 +75,12 @@ OWNERS = {"'@owner", "'=owner"}
 
 @pytest.mark.parametrize("args, escaped", [
     (["health", "--no-save"], NAMES | OWNERS | {"'-owner"}),
-    (["plays", "--dry-run"], NAMES | OWNERS),
-    (["plays", "--dry-run", "--target", "hubspot"], OWNERS),
-    (["plays", "--dry-run", "--target", "salesforce"], OWNERS),
-    (["renewals"], NAMES | OWNERS), (["coverage"], OWNERS | {"'-owner"}),
+    # the SMB account's tasks and renewal are its CSM's (-owner): tech-touch sends only
+    # e-mails to the automation queue
+    (["plays", "--dry-run"], NAMES | OWNERS | {"'-owner"}),
+    (["plays", "--dry-run", "--target", "hubspot"], OWNERS | {"'-owner"}),
+    (["plays", "--dry-run", "--target", "salesforce"], OWNERS | {"'-owner"}),
+    (["renewals"], NAMES | OWNERS | {"'-owner"}), (["coverage"], OWNERS | {"'-owner"}),
     (["metrics"], set()), (["audit"], set()), (["explain", "1"], set()),
 ])
 def test_every_csv_csops_writes_is_excel_safe(cli, tmp_path, args, escaped):

@@ -111,8 +111,17 @@ def test_owner_routing_per_segment(default_config):
     assert routes["Commercial"]["Create CRM opportunity"] == ("Abe AE", "ae")
     assert routes["Commercial"]["Assign AE and CSM"] == ("Abe AE", "am")
     assert routes["Commercial"]["Open risk play"] == ("Cara CSM", "csm")
-    # SMB is tech-touch: everything goes to the automation queue
-    assert set(routes["SMB"].values()) == {("Automation queue", "tech_touch")}
+    # SMB is tech-touch: its e-mails go to the automation queue (a sequence); its tasks and
+    # opportunities need a person, so they go to the account's owners (no pooled owner
+    # is shipped)
+    assert routes["SMB"] == {
+        "Open risk play": ("Cara CSM", "csm"),
+        "Notify CSM and manager": ("Automation queue", "tech_touch"),
+        "Send check-in e-mail": ("Automation queue", "tech_touch"),
+        "Create CRM opportunity": ("Abe AE", "ae"),
+        "Assign AE and CSM": ("Abe AE", "am"),
+        "Champion enablement e-mail": ("Automation queue", "tech_touch"),
+    }
     assert all(len(actions) == 6 for actions in routes.values())  # three for each play
 
 

@@ -211,6 +211,28 @@ Motion = Literal["csm_led", "co_owned", "tech_touch"]
 class CoverageConfig(Strict):
     motions: dict[str, Motion] = {}
     tech_touch_queue: str = "Automation queue"
+    # tech-touch segment -> the person or pod who takes its actions that need a person
+    pooled_owner: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _pooled_segments_are_tech_touch(self) -> CoverageConfig:
+        motion_of = {name.lower(): motion for name, motion in self.motions.items()}
+        for segment in self.pooled_owner:
+            motion = motion_of.get(segment.lower(), "co_owned")
+            if motion != "tech_touch":
+                raise _refused(
+                    ProblemCode.INVALID_VALUE,
+                    f"segment '{segment}' is {motion}, not tech_touch: its actions go to its "
+                    "owners, a pooled owner is never used", at=("pooled_owner", segment),
+                    fix=f"remove '{segment}' from pooled_owner, or make its motion tech_touch")
+        return self
+
+
+class BudgetConfig(Strict):
+    """What reaches people each ISO week; actions over it wait, queued, for a later week."""
+
+    per_owner_per_week: Annotated[int, Field(gt=0)] = 25
+    per_play_per_week: dict[str, Annotated[int, Field(ge=0)]] = {}
 
 
 class LifecycleConfig(Strict):
@@ -356,6 +378,7 @@ class Config(Strict):
     lifecycle: LifecycleConfig = LifecycleConfig()
     metrics: MetricsConfig = MetricsConfig()
     plays: list[Play] = []
+    budget: BudgetConfig = BudgetConfig()
     # where each play's `when` is in the file, for errors found once the columns are known
     _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
     _play_lines: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -389,6 +412,10 @@ class Config(Strict):
                                f"play id '{play.id}' is used twice; give each play its own id",
                                at=("plays", index, "id"))
             seen.add(play.id)
+        for play_id in self.budget.per_play_per_week:
+            if play_id not in seen:
+                raise _unknown(f"play '{play_id}' in the budget", play_id, seen,
+                               at=("budget", "per_play_per_week", play_id))
         return self
 
 

@@ -29,22 +29,36 @@ def managers(team: pd.DataFrame | None) -> dict[str, str]:
 
 
 def resolve_owners(role: str, frame: pd.DataFrame, config: Config,
-                   manager_of: dict[str, str]) -> tuple[pd.Series, pd.Series]:
-    """Owner and effective role of an action of ``role`` for every account in ``frame``.
+                   manager_of: dict[str, str], channel: str = "task"
+                   ) -> tuple[pd.Series, pd.Series]:
+    """Owner and effective role of an action of ``role`` sent by ``channel`` for every account
+    in ``frame``.
 
-    tech_touch segments send every action to the automation queue; csm_led segments send the
-    AE/AM's actions to the CSM; co_owned segments keep the roles as written."""
+    csm_led segments send the AE/AM's actions to the CSM; co_owned segments keep the roles as
+    written. In tech_touch segments only e-mails go to the automation queue (a sequence): an
+    action that needs a person goes to the segment's pooled owner, else to the account's owner
+    for the role, never to a queue that cannot do it. A ``tech_touch`` action that needs a
+    person goes to the CSM."""
     motion = motions(frame, config)
     csm = _column(frame, "csm_owner")
     ae = _column(frame, "ae_owner")
     am = _column(frame, "am_owner").fillna(ae) if "am_owner" in frame else ae
     manager = csm.str.lower().map(manager_of).astype("string")
     queue = pd.Series(config.coverage.tech_touch_queue, index=frame.index, dtype="string")
-    people = {"csm": csm, "ae": ae, "am": am, "manager": manager, "tech_touch": queue}
+    pools = {name.lower(): owner for name, owner in config.coverage.pooled_owner.items()}
+    pooled = frame["segment"].astype("string").str.lower().map(pools).astype("string")
+    people = {"csm": csm, "ae": ae, "am": am, "manager": manager, "tech_touch": queue,
+              "pooled": pooled}
     effective = pd.Series(role, index=frame.index, dtype="string")
     if role in ("ae", "am"):
         effective = effective.mask(motion == "csm_led", "csm")
-    effective = effective.mask(motion == "tech_touch", "tech_touch")
+    tech_touch = motion == "tech_touch"
+    if channel == "email":
+        effective = effective.mask(tech_touch, "tech_touch")
+    else:
+        if role == "tech_touch":
+            effective = pd.Series("csm", index=frame.index, dtype="string")
+        effective = effective.mask(tech_touch & pooled.notna(), "pooled")
     owner = pd.Series(pd.NA, index=frame.index, dtype="string")
     for name, person in people.items():
         owner = owner.mask(effective == name, person)

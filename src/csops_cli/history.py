@@ -1,4 +1,5 @@
-"""The history store: one health snapshot per data set, account and as_of, in a SQLite file.
+"""The history store: one health snapshot per data set, account and as_of, in a SQLite file,
+and the plays and actions each run gave out.
 
 A snapshot is written in one transaction; re-running the same as_of replaces it. Changes and
 trends are read from the snapshot before the current as_of, of the same data set only: two
@@ -10,6 +11,7 @@ tables; a database it does not recognise is refused and left untouched.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from .loading import Exports
 
 BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
-SCHEMA_VERSION = 2  # 2: snapshots and plays keyed by data set
+SCHEMA_VERSION = 3  # 2: snapshots and plays keyed by data set; 3: actions
 APPLICATION_ID = 0x63736F70  # "csop": this SQLite file is a csops history
 SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",
                     "commercial_score", "partial", "arr")
@@ -60,14 +62,28 @@ CREATE TABLE IF NOT EXISTS plays (
     reason TEXT,
     PRIMARY KEY (dataset, account_id, play_id, opened)
 );
+CREATE TABLE IF NOT EXISTS actions (
+    dataset TEXT NOT NULL,
+    as_of TEXT NOT NULL,
+    action_id TEXT NOT NULL,
+    play_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    released TEXT,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (dataset, as_of, action_id)
+);
 """
 _SNAPSHOT_V1 = ("as_of", "account_id", "health_score", "health_band", "usage_score",
                 "relationship_score", "commercial_score", "partial", "arr", "recorded_at")
 _PLAYS_V1 = ("account_id", "play_id", "opened", "resolved", "risk", "reason")
+_ACTIONS = ("dataset", "as_of", "action_id", "play_id", "owner", "status", "released", "detail")
 # the tables and columns of each schema version csops has written
 _LAYOUTS = {
     1: {"health_snapshots": _SNAPSHOT_V1, "plays": _PLAYS_V1},
     2: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1)},
+    3: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1),
+        "actions": _ACTIONS},
 }
 _V1_COLUMNS = ", ".join(_SNAPSHOT_V1), ", ".join(_PLAYS_V1)
 _UPGRADE_FROM_1 = (  # the tables set aside, the new ones made, the rows moved in
@@ -182,8 +198,10 @@ class History:
                              "upgrade csops or use another --history file",
                              code=ProblemCode.UNUSABLE_HISTORY)
         # version 1 files were marked by user_version only (0: set up but not yet marked)
-        ours = {2: application == APPLICATION_ID, 1: application == 0 and version in (0, 1)}
-        for candidate in (2, 1):
+        ours = {3: application == APPLICATION_ID and version == 3,
+                2: application == APPLICATION_ID and version in (0, 2),
+                1: application == 0 and version in (0, 1)}
+        for candidate in (3, 2, 1):
             layout = _LAYOUTS[candidate]
             if ours[candidate] and all(layout.get(name) == columns
                                        for name, columns in tables.items()):
@@ -202,7 +220,8 @@ class History:
 
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """A new file gets the schema; a version 1 file is upgraded: its rows are kept under
-        a data set of their own, since nothing says which data set they came from."""
+        a data set of their own, since nothing says which data set they came from; a version 2
+        file gets the actions table."""
         if self._version(connection) == 1:
             for statement in _UPGRADE_FROM_1[:4]:
                 connection.execute(statement)
@@ -305,6 +324,56 @@ class History:
                 "UPDATE plays SET resolved = ? WHERE dataset = ? AND account_id = ? "
                 "AND play_id = ? AND resolved IS NULL AND opened < ?", closed)
 
+    def queued_actions(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Actions queued in a week before ``as_of``'s and not released before ``as_of``,
+        oldest first: each the action row as listed then (its status aside), and
+        ``queued_on``."""
+        day, monday = _day(as_of), _day(_week_start(as_of))
+        rows = self._read(
+            "SELECT as_of, detail FROM actions WHERE dataset = ? AND status = 'queued' "
+            "AND as_of < ? AND (released IS NULL OR released >= ?) ORDER BY as_of, action_id",
+            (self.dataset, monday, day))
+        return pd.DataFrame([{**json.loads(detail), "queued_on": queued_on}
+                             for queued_on, detail in rows])
+
+    def issued_this_week(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """owner, play_id of the actions given out (status new) in ``as_of``'s ISO week by
+        runs of earlier days: they count against this week's budget."""
+        rows = self._read(
+            "SELECT owner, play_id FROM actions WHERE dataset = ? AND status = 'new' "
+            "AND as_of >= ? AND as_of < ?",
+            (self.dataset, _day(_week_start(as_of)), _day(as_of)))
+        return pd.DataFrame(rows, columns=["owner", "play_id"])
+
+    def record_actions(self, as_of: pd.Timestamp, actions: pd.DataFrame,
+                       carried: frozenset[str]) -> None:
+        """One transaction: this as_of's actions replace any earlier run of the same as_of.
+        An action of ``carried`` (queued in an earlier week) that is ``new`` now is released
+        on as_of; one still queued stays where it was queued."""
+        day, dataset = _day(as_of), self.dataset
+        columns = [column for column in actions.columns if column != "status"]
+        rows, released = [], []
+        for record in actions.to_dict("records"):
+            action = str(record["action_id"])
+            if action in carried:
+                if record["status"] != "new":
+                    continue
+                released.append((day, dataset, action, day))
+            detail = json.dumps({column: _plain(record[column]) for column in columns})
+            rows.append((dataset, day, action, str(record["play_id"]), str(record["owner"]),
+                         str(record["status"]), detail))
+        with self._transaction("--dry-run") as connection:
+            connection.execute("DELETE FROM actions WHERE dataset = ? AND as_of = ?",
+                               (dataset, day))
+            connection.execute("UPDATE actions SET released = NULL WHERE dataset = ? "
+                               "AND released = ?", (dataset, day))
+            connection.executemany(
+                "INSERT INTO actions (dataset, as_of, action_id, play_id, owner, status, "
+                "detail) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            connection.executemany(
+                "UPDATE actions SET released = ? WHERE dataset = ? AND action_id = ? "
+                "AND status = 'queued' AND released IS NULL AND as_of < ?", released)
+
     def resolution_days(self) -> pd.DataFrame:
         """Resolved risk plays and how many days each stayed open."""
         rows = self._read(
@@ -328,6 +397,22 @@ def _create_tables(connection: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):  # one by one: executescript would commit first
         if statement.strip():
             connection.execute(statement)
+
+
+def _day(day: pd.Timestamp) -> str:
+    return day.strftime("%Y-%m-%d")
+
+
+def _week_start(day: pd.Timestamp) -> pd.Timestamp:
+    """The Monday of ``day``'s ISO week."""
+    return day.normalize() - pd.Timedelta(days=day.weekday())
+
+
+def _plain(value):
+    """A value of an action row as JSON holds it (numpy numbers as numbers, missing as null)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def _empty() -> pd.DataFrame:

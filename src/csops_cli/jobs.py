@@ -19,7 +19,7 @@ from .explain import Explanation, explain, find_account
 from .history import History
 from .loading import Exports
 from .metrics import MetricsReport
-from .plays import PlayRun, crm_layout, evaluate
+from .plays import NEW, QUEUED, PlayRun, crm_layout, evaluate
 from .vocabulary import UNASSIGNED
 
 # the stable machine-readable columns (PRODUCT.md §9), then useful context
@@ -112,13 +112,16 @@ class PlaysResult:
 def run_plays(exports: Exports, config: Config, as_of: str | None, history: History,
               segment: str | None = None, owner: str | None = None, target: str | None = None,
               record: bool = True) -> PlaysResult:
-    """Evaluate the plays into an action list; opened and resolved plays recorded unless
+    """Evaluate the plays into an action list within the action budget (actions queued in
+    earlier weeks released first); opened and resolved plays and the actions recorded unless
     ``record`` is off."""
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     team = exports.team.frame if exports.team is not None else None
-    run = evaluate(result.signals, config, result.as_of, team, history.open_plays(result.as_of))
+    run = evaluate(result.signals, config, result.as_of, team, history.open_plays(result.as_of),
+                   history.queued_actions(result.as_of), history.issued_this_week(result.as_of))
     if record:
         history.record_plays(result.as_of, run.fired, run.resolved)
+        history.record_actions(result.as_of, run.actions, run.carried)
     actions = run.actions
     if segment or owner:
         keep = pipeline.filter_accounts(result.signals, segment, None).index
@@ -130,12 +133,22 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
     if unassigned:
         notes.append(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops "
                      "coverage")
-    notes.append(f"{len(actions)} action(s) for {actions['account_id'].nunique()} account(s)"
+    queued = int((actions["status"] == QUEUED).sum())
+    released = len(run.carried & set(actions.loc[actions["status"] == NEW, "action_id"]))
+    notes.append(f"{len(actions)} action(s) for {actions['account_id'].nunique()} account(s): "
+                 f"{len(actions) - queued} new, {queued} queued over the budget of "
+                 f"{config.budget.per_owner_per_week} per owner per week"
+                 + (f"; {released} released from earlier weeks" if released else "")
                  + ("; nothing recorded (--dry-run)" if not record
                     else f"; plays recorded in {history.path}"))
-    return PlaysResult(result.as_of, run, actions,
-                       crm_layout(actions, target) if target else actions,
-                       history.resolution_days(), tuple(notes))
+    rows = actions
+    if target:
+        rows = crm_layout(actions[actions["status"] == NEW], target)
+        if queued:
+            notes.append(f"the {queued} queued action(s) are left out of the {target} import; "
+                         "a later week releases them")
+    return PlaysResult(result.as_of, run, actions, rows, history.resolution_days(),
+                       tuple(notes))
 
 
 @dataclass(frozen=True)

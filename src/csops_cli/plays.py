@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -13,11 +14,15 @@ from .conditions import Condition, ConditionError, compile_plays, condition_prob
 from .config import Config, Play
 from .coverage import managers, resolve_owners
 from .errors import ConfigError
+from .vocabulary import UNASSIGNED
 
 ACTION_COLUMNS = ["action_id", "as_of", "play_id", "play_name", "account_id", "account_name",
                   "segment", "owner", "owner_role", "channel", "action", "due_date",
-                  "priority", "reason", "arr"]
+                  "priority", "reason", "arr", "status"]
+# what the history keeps of a queued action, to list it again when a later week releases it
+QUEUED_COLUMNS = [*ACTION_COLUMNS[:-1], "queued_on"]
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+NEW, QUEUED = "new", "queued"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,9 @@ class PlayRun:
     summary: pd.DataFrame  # per play: fired, already open, ARR, owners
     fired: pd.DataFrame  # account_id, play_id, risk, reason: what opens now
     resolved: pd.DataFrame  # account_id, play_id: risk plays back to green
+    owners: pd.DataFrame  # per owner: actions, new, queued, budget (None: not a person)
+    # action ids queued in an earlier week and listed again now (released: status new)
+    carried: frozenset[str] = field(default=frozenset())
 
 
 def compile_all(config: Config, frame: pd.DataFrame) -> dict[str, Condition]:
@@ -53,8 +61,15 @@ def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
 
 
 def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
-             team: pd.DataFrame | None, open_plays: pd.DataFrame) -> PlayRun:
-    """Which plays newly fire for which accounts, and the actions they create."""
+             team: pd.DataFrame | None, open_plays: pd.DataFrame,
+             queued: pd.DataFrame | None = None, issued: pd.DataFrame | None = None
+             ) -> PlayRun:
+    """Which plays newly fire for which accounts, and the actions they create, each ``new``
+    or ``queued`` by the action budget.
+
+    ``queued`` (QUEUED_COLUMNS) are actions queued in earlier weeks, released first;
+    ``issued`` (owner, play_id) the actions already given out in as_of's week by earlier
+    runs, which count against its budget."""
     conditions = compile_all(config, frame)
     manager_of = managers(team)
     action_frames, summary, fired_rows, resolved_rows = [], [], [], []
@@ -89,14 +104,92 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
                         "arr": float(accounts["arr"].sum()), "actions":
                             len(accounts) * len(play.actions), "owners": len(owners),
                         "measure": play.measure})
-    actions = pd.concat(action_frames, ignore_index=True) if action_frames else \
+    fresh = pd.concat(action_frames, ignore_index=True) if action_frames else \
         pd.DataFrame(columns=ACTION_COLUMNS)
-    actions = _sorted(actions)
+    carried = _carried(queued, config, as_of)
+    both = pd.concat([carried, fresh], ignore_index=True) if len(carried) else fresh
+    actions = _sorted(budgeted(both, config, issued, len(carried)))
     fired = pd.concat(fired_rows, ignore_index=True) if fired_rows else pd.DataFrame(
         columns=["account_id", "play_id", "risk", "reason"])
     resolved = pd.concat(resolved_rows, ignore_index=True) if resolved_rows else \
         pd.DataFrame(columns=["account_id", "play_id"])
-    return PlayRun(as_of, actions, pd.DataFrame(summary), fired, resolved)
+    return PlayRun(as_of, actions, pd.DataFrame(summary), fired, resolved,
+                   owner_counts(actions, config), frozenset(carried["action_id"]))
+
+
+def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
+             carried: int = 0) -> pd.DataFrame:
+    """``actions`` with their status: ranked by priority, then ARR at risk, then due date (the
+    first ``carried`` rows, queued in earlier weeks, before all others, oldest first), each is
+    ``new`` while its owner's and its play's counts for the week are under budget, else
+    ``queued``. The automation queue and (unassigned) are not people: no budget."""
+    if actions.empty:
+        return actions.assign(status=pd.Series(dtype="string"))
+    budget = config.budget
+    not_people = {config.coverage.tech_touch_queue, UNASSIGNED}
+    owner_count: Counter[str] = Counter()
+    play_count: Counter[str] = Counter()
+    if issued is not None:
+        for owner, play_id in zip(issued["owner"], issued["play_id"], strict=True):
+            if owner not in not_people:
+                owner_count[owner] += 1
+                play_count[play_id] += 1
+    order = _ranked(actions.iloc[carried:])
+    if carried:
+        order = pd.concat([_ranked(actions.iloc[:carried], first=["queued_on"]), order])
+    status = pd.Series(NEW, index=actions.index, dtype="string")
+    for row, owner, play_id in zip(order.index, order["owner"], order["play_id"], strict=True):
+        if owner in not_people:
+            continue
+        cap = budget.per_play_per_week.get(play_id)
+        if owner_count[owner] < budget.per_owner_per_week and (cap is None
+                                                               or play_count[play_id] < cap):
+            owner_count[owner] += 1
+            play_count[play_id] += 1
+        else:
+            status[row] = QUEUED
+    return actions.assign(status=status)
+
+
+def _ranked(actions: pd.DataFrame, first: list[str] | None = None) -> pd.DataFrame:
+    keys = [*(first or []), "_rank", "arr", "due_date", "account_id", "_play_order",
+            "_action_order"]
+    ranks = actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
+    return ranks.sort_values(keys, ascending=[a != "arr" for a in keys], kind="stable")
+
+
+def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
+             ) -> pd.DataFrame:
+    """Actions queued in earlier weeks, listed again as of ``as_of``: the same id, due as
+    many days after as_of as they were after the as_of that queued them."""
+    if queued is None or queued.empty:
+        return pd.DataFrame(columns=[*QUEUED_COLUMNS, "_play_order", "_action_order"])
+    queued = queued.reindex(columns=QUEUED_COLUMNS)
+    play_order = {play.id: index for index, play in enumerate(config.plays)}
+    due_in = pd.to_datetime(queued["due_date"]) - pd.to_datetime(queued["as_of"])
+    return queued.assign(
+        as_of=f"{as_of:%Y-%m-%d}",
+        due_date=(as_of + due_in).dt.strftime("%Y-%m-%d"),
+        arr=queued["arr"].astype(float),
+        _play_order=queued["play_id"].map(play_order).fillna(len(play_order)).astype(int),
+        _action_order=0,  # the actions of one firing keep their order: listed by due date
+    ).reset_index(drop=True)
+
+
+def owner_counts(actions: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Per owner: actions, how many reached them (new) and how many wait (queued), and the
+    weekly budget (None for the automation queue and (unassigned), which have none)."""
+    counts = pd.crosstab(actions["owner"], actions["status"]).reindex(
+        columns=[NEW, QUEUED], fill_value=0)
+    counts = counts.rename_axis(index="owner", columns=None).reset_index()
+    counts["actions"] = counts[NEW] + counts[QUEUED]
+    people = ~counts["owner"].isin([config.coverage.tech_touch_queue, UNASSIGNED])
+    counts["budget"] = pd.Series(config.budget.per_owner_per_week, index=counts.index,
+                                 dtype="Int64").where(people)
+    counts = counts.sort_values(["actions", "owner"], ascending=[False, True],
+                                ignore_index=True)
+    return counts[["owner", "actions", NEW, QUEUED, "budget"]].astype(
+        {"actions": int, NEW: int, QUEUED: int})
 
 
 def _open_accounts(open_plays: pd.DataFrame, play: Play, as_of: pd.Timestamp,
@@ -109,7 +202,8 @@ def _open_accounts(open_plays: pd.DataFrame, play: Play, as_of: pd.Timestamp,
 
 def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.Series,
              config: Config, manager_of: dict[str, str], as_of: pd.Timestamp) -> pd.DataFrame:
-    owner, role = resolve_owners(action.owner, accounts, config, manager_of)
+    owner, role = resolve_owners(action.owner, accounts, config, manager_of,
+                                 action.channel)
     opened = f"{as_of:%Y-%m-%d}"
     return pd.DataFrame({
         "action_id": [action_id(a, play.id, index, opened) for a in accounts.index],

@@ -50,7 +50,7 @@ def plays_command(
     store = open_history(history, exports, inputs.quiet)
     from ..jobs import run_plays
     from ..render import emit, note
-    from ..render.plays import PlaysSummary
+    from ..render.plays import PlaysSummary, show_owners
 
     result = run_plays(exports, config, inputs.as_of, store, segment, owner, target,
                        record=not dry_run)
@@ -61,5 +61,7 @@ def plays_command(
         emit(PlaysSummary(result), "table", out if fmt == "table" else None)
     elif fmt == "table":
         emit(result, fmt, out)
+    else:  # the list went to stdout: what each owner got goes beside it, on stderr
+        show_owners(result, inputs.quiet)
     for message in result.notes:
         note(message, inputs.quiet)
