@@ -310,3 +310,40 @@ def test_backtests_side_by_side_are_the_cores(cli, tmp_path):
     assert table.exit_code == 0, table.output
     assert "Backtest, 90-day horizon, renewal cohort" in table.stdout
     assert "AUC (95% interval)" in table.stdout
+
+
+def test_a_history_from_an_older_csops_is_refused_not_upgraded(cli, setup, tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    old, new, folder = setup
+    store = tmp_path / "old-history.db"
+    with closing(sqlite3.connect(store)) as connection:
+        connection.execute("CREATE TABLE health_snapshots (as_of TEXT, account_id TEXT, "
+                           "health_score REAL, health_band TEXT, usage_score REAL, "
+                           "relationship_score REAL, commercial_score REAL, partial INTEGER, "
+                           "arr REAL, recorded_at TEXT)")
+        connection.execute("CREATE TABLE plays (account_id TEXT, play_id TEXT, opened TEXT, "
+                           "resolved TEXT, risk INTEGER, reason TEXT)")
+        connection.execute("PRAGMA user_version = 1")
+        connection.commit()
+    before = store.read_bytes()
+    result = cli("diff", old, new, folder, *AS_OF, "--no-backtest", "--history", store)
+    assert result.exit_code == 2, result.output
+    assert f"{store}: written by an older csops" in result.stderr
+    assert "run `csops health` once to upgrade it" in result.stderr
+    assert store.read_bytes() == before
+
+
+def test_the_backtest_runs_on_a_data_set_with_a_short_past(cli, setup):
+    old, new, folder = setup  # A1-A5 start 2026-01-01; A6 ends then and does not renew
+    result = cli("diff", old, new, folder, *AS_OF, "--format", "json", "--quiet")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    # the only renewal due inside a horizon that ends by as_of is A6's, lost: every
+    # account-date of the renewal cohort is A6 and churned, under either config
+    for side in ("old", "new"):
+        for horizon in payload["backtest"][side]["horizons"].values():
+            assert horizon["accounts"] > 0
+            assert horizon["outcomes"] == horizon["accounts"]
+            assert horizon["base_rate"] == 1.0

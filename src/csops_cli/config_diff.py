@@ -43,6 +43,7 @@ class Side:
     actions: pd.DataFrame  # the dry run's actions
     summary: pd.DataFrame  # per play: play_id, play_name, fired, actions
     backtest: Backtest | None
+    backtest_skipped: str | None = None  # why there is no backtest, when it was asked for
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,8 @@ def config_diff(exports: Exports, old: tuple[str, Config], new: tuple[str, Confi
     notes.append("plays evaluated dry, as on a first run: plays already open in the history "
                   "are not taken into account, and nothing is recorded")
     for side in sides:
-        if backtest and side.backtest is None:
-            notes.append(f"backtest of {side.label} skipped: no backtest date has a known "
-                         "outcome (the exports cover too short a past)")
+        if side.backtest_skipped:
+            notes.append(f"backtest of {side.label} skipped: {side.backtest_skipped}")
     joined = _joined(old_side.scores, new_side.scores)
     changed = joined[joined["old_band"] != joined["new_band"]]
     return ConfigDiff(
@@ -118,13 +118,13 @@ def _side(exports: Exports, label: str, config: Config, as_of: pd.Timestamp,
         "health_score": scored["health_score"].astype(float),
         "health_band": scored["health_band"].astype("string").fillna(UNSCORED),
     }, index=scored.index)
-    tested = None
+    tested, skipped = None, None
     if backtest:
         try:
             tested = run_backtest(exports, config, BacktestOptions(as_of=as_of), label)
-        except UsageError:  # too short a past for any outcome: said in the notes
-            tested = None
-    return Side(label, scores, run.actions, run.summary, tested)
+        except UsageError as error:  # too short a past for any outcome: said in the notes
+            skipped = error.message
+    return Side(label, scores, run.actions, run.summary, tested, skipped)
 
 
 def _no_open_plays() -> pd.DataFrame:
