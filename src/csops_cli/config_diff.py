@@ -102,7 +102,7 @@ def reading_notes(old: tuple[str, Config], new: tuple[str, Config]) -> list[str]
         return []
     return [f"the exports were read once, with {old[0]}'s {', '.join(differing)}: those "
             f"sections of {new[0]} differ and were not applied here; check them with "
-            f"`csops validate --config {new[0]}`"]
+            f"`csops validate DATA --config {new[0]}`"]
 
 
 def _side(exports: Exports, label: str, config: Config, as_of: pd.Timestamp,

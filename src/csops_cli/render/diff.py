@@ -45,6 +45,7 @@ def _header(diff: ConfigDiff) -> list:
         Text("new: ") + data_text(diff.new.label),
         f"{diff.accounts:,} paying account(s): {diff.score_changes:,} change score, "
         f"{len(diff.band_changes):,} change band",
+        "",
     ]
 
 
