@@ -347,3 +347,15 @@ def test_the_backtest_runs_on_a_data_set_with_a_short_past(cli, setup):
             assert horizon["accounts"] > 0
             assert horizon["outcomes"] == horizon["accounts"]
             assert horizon["base_rate"] == 1.0
+
+
+@pytest.mark.parametrize("which", ["old", "new"])
+def test_out_over_either_config_is_refused(cli, setup, which):
+    old, new, folder = setup
+    target = old if which == "old" else new
+    before = target.read_bytes()
+    result = cli("diff", old, new, folder, *AS_OF, "--no-backtest", "-f", "json",
+                 "--out", target)
+    assert result.exit_code == 2, result.output
+    assert "is the configuration this run reads" in result.stderr
+    assert target.read_bytes() == before
