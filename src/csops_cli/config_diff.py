@@ -69,14 +69,14 @@ def config_diff(exports: Exports, old: tuple[str, Config], new: tuple[str, Confi
 
     as_of = (as_of or default_as_of(exports)).normalize()
     notes = reading_notes(old, new)
-    sides = []
-    for label, config in (old, new):
-        sides.append(_side(exports, label, config, as_of, history, backtest))
+    sides = [_side(exports, label, config, as_of, history, backtest)
+             for label, config in (old, new)]
     old_side, new_side = sides
     if history is not None and history.previous(as_of).shape[0]:
         notes.append(f"previous scores read from {history.path} (stored under the config in "
-                     "use then): a score that moves because of the config change can fire the "
-                     "health-drop play under the new config; nothing was written to it")
+                     "use then): a score that moves because of the config change can fire a "
+                     "play on score changes (such as a health-drop alert) under the new "
+                     "config; nothing was written to it")
     notes.append("plays evaluated dry, as on a first run: plays already open in the history "
                   "are not taken into account, and nothing is recorded")
     for side in sides:
