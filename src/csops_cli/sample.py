@@ -288,10 +288,10 @@ def _usage(rng, ids, since, health, contracts, churned, today, events) -> pd.Dat
     adopted_on = np.full(m, -np.inf)
     adopted_on[is_core] = adoption_day[account[is_core], feature[is_core]]
     feature = np.where(day >= adopted_on, feature, len(CORE_FEATURES))  # not yet: a login
-    # a struggling team drops the core features first
+    # a struggling team drops the core features first: it only searches and exports
     lapsed = is_core & (rng.random(m) < 0.6 * (1 - now))
-    account, day, user, feature = account[~lapsed], day[~lapsed], user[~lapsed], feature[~lapsed]
-    m = len(account)
+    browsing = len(CORE_FEATURES) + 1 + rng.integers(0, len(OTHER_FEATURES) - 1, m)
+    feature = np.where(lapsed, browsing, feature)
 
     units = np.array(BUSINESS_UNITS)
     home_unit = rng.integers(0, len(units), n)
