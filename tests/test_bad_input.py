@@ -214,7 +214,7 @@ def test_unknown_signal_in_health_model(cli, tmp_path):
     config = write(tmp_path, "p.yaml", text)
     assert_clean_failure(cli("health", folder, "--config", config), "p.yaml")
     error = refusal(folder, config)
-    line = text.splitlines().index("        meetings_90: {weight: 0.35, bad: 0, good: 3}") + 1
+    line = text.splitlines().index("        meetings_90: {weight: 0.35, bad: 0, good: 2}") + 1
     assert located(error) == [("p.yaml", ProblemCode.UNKNOWN_NAME, line,
                                "health.buckets.relationship_depth.signals.meetings_90", None)]
     assert error.problems[0].message.endswith("did you mean 'meetings_90d'?")

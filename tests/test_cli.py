@@ -337,6 +337,6 @@ def test_explain_lists_plays_and_why(cli, five):
         ("onboarding_checklist", False, "days_since_new_contract=729"),  # C4 began 2024-07-01
         # red a week earlier too, and rising: no drop, so no alert (an event, not a state)
         ("health_drop_alert", False,
-         "health_score=20.75; previous_health_score=10.76; health_change=9.99"),
+         "health_score=18.91; previous_health_score=12.78; health_change=6.12"),
         ("expansion_signal", False, "license_utilization=0.10; new_business_unit=false"),
         ("renewal_countdown", True, "days_to_renewal=1")]

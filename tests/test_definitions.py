@@ -495,16 +495,16 @@ def test_without_activities_relationship_is_not_scored_and_scores_are_partial(
     scores = result.health.scores
     assert scores["relationship_score"].isna().all()
     assert scores["partial"].tolist() == [True, True]
-    # N1 usage: utilization 1 user / 10 licenses = 0.1 -> 0 (bad 0.2);
-    #   logins per user 2 -> (2 - 1) / 7 = 1/7; adoption 1 of 5 core = 0.2 -> 0.1 / 0.7 = 1/7
-    #   bucket = 0.40 * 0 + 0.25 * 100/7 + 0.35 * 100/7 = 60/7 = 8.571
-    # commercial: arr 100,000 -> 100; change 0 -> 0.2 / 0.3 = 66.67; renewal 2027-01-01 is
-    #   185 days away (>= 180) -> 100; bucket = 0.25 * 100 + 0.45 * 66.67 + 0.30 * 100 = 85
-    # score over the two scored buckets: (0.40 * 60/7 + 0.25 * 85) / 0.65 = 37.967
-    # (with champion status alone the relationship bucket would be 100 and the score 59.68)
-    assert scores.loc["N1", "usage_score"] == pytest.approx(60 / 7)
-    assert scores.loc["N1", "commercial_score"] == pytest.approx(85)
-    assert scores.loc["N1", "health_score"] == pytest.approx((0.40 * 60 / 7 + 0.25 * 85) / 0.65)
+    # N1 usage: utilization 1 user / 10 licenses = 0.1 -> 0 (bad 0.10);
+    #   logins per user 2 -> 100 (good 2); adoption 1 of 5 core = 0.2 -> 0 (bad 0.20)
+    #   bucket = 0.50 * 0 + 0.10 * 100 + 0.40 * 0 = 10
+    # commercial: arr 100,000 -> 100 (good 50,000); change 0 -> 100 (good 0); renewal
+    #   2027-01-01 is 185 days away (>= 90) -> 100; bucket = 100
+    # score over the two scored buckets: (0.55 * 10 + 0.15 * 100) / 0.70 = 29.286
+    # (with champion status alone the relationship bucket would be 100 and the score 50.5)
+    assert scores.loc["N1", "usage_score"] == pytest.approx(10)
+    assert scores.loc["N1", "commercial_score"] == pytest.approx(100)
+    assert scores.loc["N1", "health_score"] == pytest.approx((0.55 * 10 + 0.15 * 100) / 0.70)
     # the contributions still add up to the score; champion status contributes nothing
     points = result.health.contributions.loc["N1"]
     assert points.sum() == pytest.approx(scores.loc["N1", "health_score"])

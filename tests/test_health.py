@@ -131,3 +131,72 @@ def test_rounded_parts_add_up_to_the_rounded_total(parts):
     shown = rounded_parts(parts, total)
     assert round(sum(shown), 1) == round(total, 1)
     assert all(abs(s - p) < 0.1 + 1e-9 for s, p in zip(shown, parts, strict=True))
+
+
+SEGMENT_MODEL = SMALL_MODEL.replace("segments: [{name: All, min_arr: 0}]", """\
+  segments:
+    SMB:
+      bands: {green: 60, yellow: 40}
+      buckets:
+        relationship_depth:
+          weight: 0.1
+          signals:
+            champion_status: {weight: 1, scores: {active: 100, none: 50, left: 0}}
+segments: [{name: All, min_arr: 0}]""")
+
+
+def test_a_segment_override_replaces_its_buckets_and_bands():
+    model = parse_config(SEGMENT_MODEL)
+    signals = pd.DataFrame({
+        "license_utilization": [0.5, 0.5],  # 50
+        "core_feature_adoption": [0.9, 0.9],  # 90: usage (3*50 + 90)/4 = 60
+        "days_since_last_touch": [15, 15],  # 75, not in the SMB model
+        "champion_status": ["none", "none"],  # 50
+        "arr_change_12m": [0.1, 0.1],  # 75
+        "segment": pd.array(["Commercial", "SMB"], dtype="string"),
+    }, index=["big", "small"])
+    health = score(signals, model)
+    rows = health.scores
+    # big, the shared model: 0.5*60 + 0.3*62.5 + 0.2*75 = 63.75, yellow at 70/50
+    assert rows.loc["big", "health_score"] == pytest.approx(63.75)
+    assert rows.loc["big", "health_band"] == "yellow"
+    # small: relationship is the champion alone (50) at weight 0.1:
+    # (0.5*60 + 0.1*50 + 0.2*75) / 0.8 = 50 / 0.8 = 62.5, green at its own 60
+    assert rows.loc["small", "relationship_score"] == pytest.approx(50)
+    assert rows.loc["small", "health_score"] == pytest.approx(62.5)
+    assert rows.loc["small", "health_band"] == "green"
+    # the touch signal is outside the SMB model: no weight, no points; the points add up
+    touch = ("relationship_depth", "days_since_last_touch")
+    assert pd.isna(health.weights.loc["small", touch])
+    assert health.contributions.loc["small", touch] == 0
+    assert health.weights.loc["big", touch] == pytest.approx(0.3 / 2)
+    for account in ("big", "small"):
+        assert health.contributions.loc[account].sum() == pytest.approx(
+            rows.loc[account, "health_score"])
+
+
+def test_an_override_for_a_segment_nobody_is_in_changes_nothing(model):
+    signals = pd.DataFrame({"license_utilization": [0.5], "core_feature_adoption": [0.9],
+                            "days_since_last_touch": [15], "champion_status": ["none"],
+                            "arr_change_12m": [0.1],
+                            "segment": pd.array(["Commercial"], dtype="string")},
+                           index=["a"])
+    with_override = score(signals, parse_config(SEGMENT_MODEL))
+    assert with_override.scores.loc["a", "health_score"] == pytest.approx(
+        score(signals, model).scores.loc["a", "health_score"])
+
+
+def test_an_unknown_key_in_a_segment_override_is_named():
+    from csops_cli.errors import CsopsError
+
+    with pytest.raises(CsopsError) as error:
+        parse_config(SEGMENT_MODEL.replace("      bands: {green: 60", "      band: {green: 60"))
+    [problem] = error.value.problems
+    assert "'band'" in problem.message and "bands" in str(problem.fix)
+
+
+def test_the_shipped_smb_model_expects_no_meetings(default_config):
+    smb = default_config.health.for_segment("SMB")
+    signals = {name for bucket in smb.buckets.values() for name in bucket.signals}
+    assert "meetings_90d" not in signals
+    assert "meetings_90d" in default_config.health.buckets["relationship_depth"].signals

@@ -42,6 +42,13 @@ def without_buckets(text: str) -> str:
     return text[:start] + "  buckets: {}" + text[end:]
 
 
+def without_usage_signals(text: str) -> str:
+    """The product_usage bucket with ``signals: {}``."""
+    start = text.index("      signals:\n", text.index("    product_usage:\n"))
+    end = text.index("    relationship_depth:\n", start)
+    return text[:start] + "      signals: {}\n" + text[end:]
+
+
 BUCKETS_LINE = line_of("  buckets:")
 DEEP_FLOW = "version: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n"
 DEEP_BLOCK = "version: 1\n" + "".join(" " * level + f"k{level}:\n" for level in range(5000))
@@ -84,12 +91,8 @@ REFUSED = [
      [(ProblemCode.INVALID_VALUE, BUCKETS_LINE, "health.buckets",
        "no bucket: the health score has nothing to weigh", "at least one bucket")]),
     ("health-bucket-without-signals",
-     CONFIG.replace("""      signals:
-        license_utilization: {weight: 0.40, bad: 0.20, good: 0.85}
-        logins_per_user_30d: {weight: 0.25, bad: 1, good: 8}   # ~twice a week
-        core_feature_adoption: {weight: 0.35, bad: 0.10, good: 0.80}
-""", "      signals: {}\n"),
-     [(ProblemCode.INVALID_VALUE, line_of("weight: 0.40") + 1,
+     without_usage_signals(CONFIG),
+     [(ProblemCode.INVALID_VALUE, line_of("weight: 0.55") + 1,
        "health.buckets.product_usage.signals", "a bucket without signals scores nothing",
        "at least one signal")]),
     ("play-due-past-ten-years", CONFIG.replace("due_in_days: 7", "due_in_days: 100000", 1),
@@ -99,8 +102,8 @@ REFUSED = [
                                                           "window_days: 1000000000", 1),
      [(ProblemCode.INVALID_VALUE, line_of("window_days: 180"), "metrics.ttfv.window_days",
        "less than or equal to 36500", "range")]),
-    ("weight-infinite", CONFIG.replace("weight: 0.40", "weight: .inf", 1),
-     [(ProblemCode.INVALID_VALUE, line_of("weight: 0.40"), "health.buckets.product_usage.weight",
+    ("weight-infinite", CONFIG.replace("weight: 0.55", "weight: .inf", 1),
+     [(ProblemCode.INVALID_VALUE, line_of("weight: 0.55"), "health.buckets.product_usage.weight",
        "a finite number", "write a plain number")]),
     ("band-not-a-number", CONFIG.replace("green: 70", "green: .nan", 1),
      [(ProblemCode.INVALID_VALUE, line_of("green: 70"), "health.bands.green",

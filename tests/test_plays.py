@@ -195,6 +195,7 @@ CONTRACTS = """
 contract_id,account_id,start_date,end_date,arr,licenses,signed_date,contract_type
 c1,1,2026-06-28,2027-06-28,50000,10,2026-06-28,new
 c2,2,2025-01-01,2026-09-01,30000,10,,new
+c3,2,2025-01-01,2026-01-01,20000,5,,expansion
 """
 
 
@@ -264,7 +265,9 @@ def test_crm_layouts(cli, exports, tmp_path, target, columns):
     assert rows[0] == columns
     ids = [r["action_id"] for r in json.loads(cli(
         "plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run").stdout)]
-    drop = "Health drop alert: health_score=43.18"
+    # commercial context only: ARR 30k (bad 5k, good 50k) 55.56 x 0.15, down 40 % from 50k
+    # (bad -20 %) 0 x 0.70, renewal in 63 days (bad 0, good 90) 70 x 0.15
+    drop = "Health drop alert: health_score=18.83"
     onboarding = "Onboarding checklist: days_since_new_contract=2"
     renewal = "'+Renewal 120-day countdown: days_to_renewal=63"
     evil, sums = "=HYPERLINK(\"http://evil\")", "@SUM(A1:A9)"

@@ -113,3 +113,98 @@ def test_same_seed_same_files(tmp_path):
     for table in ("accounts", "contracts", "usage", "activities", "team"):
         assert (tmp_path / "a" / f"{table}.csv").read_bytes() == \
             (tmp_path / "b" / f"{table}.csv").read_bytes()
+
+
+def _meetings_before(sample, renewals: pd.DataFrame, days: int) -> pd.Series:
+    activities = sample["activities"].assign(day=lambda f: pd.to_datetime(f["date"]))
+    meetings = activities[activities["activity_type"].isin(["meeting", "qbr"])]
+    joined = renewals.reset_index().merge(meetings[["account_id", "day"]], on="account_id")
+    window = (joined["day"] > joined["end"] - pd.Timedelta(days=days + 30)) & (
+        joined["day"] <= joined["end"] - pd.Timedelta(days=30))
+    return joined[window].groupby("index").size().reindex(renewals.index, fill_value=0)
+
+
+def test_high_touch_churners_stopped_meeting_before_their_renewal(sample):
+    renewals = _renewals(sample)
+    segment = sample["accounts"].set_index("account_id")["segment"]
+    high_touch = renewals["account_id"].map(segment).isin(["Strategic", "Commercial"])
+    renewals = renewals[high_touch.to_numpy()]
+    churned = renewals["next_arr"].isna()
+    meetings = _meetings_before(sample, renewals, days=90)
+    assert churned.sum() >= 5
+    assert meetings[churned].mean() < 0.6 * meetings[~churned].mean()
+
+
+def test_champions_left_the_accounts_that_churned(sample):
+    renewals = _renewals(sample)
+    champion = renewals["account_id"].map(
+        sample["accounts"].set_index("account_id")["champion_status"])
+    churned = renewals["next_arr"].isna()
+    left_share = (champion == "left").groupby(churned).mean()
+    assert left_share[True] > 2 * left_share[False]
+
+
+# --- the shipped defaults, calibrated on the shipped sample_data (PRODUCT.md §4) -------------
+
+SAMPLE_DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def shipped_health():
+    """sample_data scored with the packaged defaults, as `csops health` scores it."""
+    from csops_cli.config import default_config_text, parse_config
+    from csops_cli.loading import load_exports
+    from csops_cli.pipeline import account_health
+
+    config = parse_config(default_config_text())
+    exports = load_exports(SAMPLE_DATA, config)
+    return exports, config, account_health(exports, config, AS_OF).scored
+
+
+def test_shipped_band_mix_on_sample_data(shipped_health):
+    from conftest import sample_paying
+
+    _, _, frame = shipped_health
+    assert set(frame.index) == sample_paying("2026-11-20")
+    # bands from the scores and the documented cut-offs (green >= 70, yellow >= 50)
+    score = frame["health_score"].round(1)
+    share = pd.Series(np.select([score >= 70, score >= 50], ["green", "yellow"], "red")
+                      ).value_counts(normalize=True)
+    assert 0.55 <= share["green"] <= 0.65
+    assert 0.20 <= share["yellow"] <= 0.30
+    assert 0.10 <= share["red"] <= 0.20
+
+
+def test_health_drop_alert_fires_for_few_on_a_first_run(shipped_health):
+    _, _, frame = shipped_health
+    # the shipped event: crossed below 70 from at or above it, or 10 points down in a week
+    previous = frame["health_score"] - frame["health_change"]
+    fires = ((frame["health_score"] < 70) & (previous >= 70)) | (frame["health_change"] <= -10)
+    assert 0 < fires.sum() <= 0.15 * len(frame)
+
+
+@pytest.mark.slow  # a year of monthly backtest dates
+def test_shipped_defaults_separate_churners_on_sample_data(shipped_health):
+    from csops_cli import backtest
+
+    exports, config, _ = shipped_health
+    result = backtest.run(exports, config, backtest.BacktestOptions(as_of=AS_OF))
+    headline = result.horizons[90].headline
+    assert headline.auc >= 0.75 and headline.auc_low <= headline.auc <= headline.auc_high
+    assert headline.outcomes >= 30  # enough outcomes to conclude
+    assert [bar.passed for bar in headline.bars] == [True, True, True]
+
+
+def test_explain_shows_an_smb_account_its_own_model(cli):
+    import json
+
+    frame = pd.read_csv(SAMPLE_DATA / "accounts.csv", dtype=str)
+    account = frame.loc[frame["segment"] == "SMB", "account_id"].iloc[0]
+    result = cli("explain", account, SAMPLE_DATA, "--as-of", "2026-11-20", "-f", "json", "-q")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    signals = [line["signal"] for line in payload["signals"]]
+    assert "meetings_90d" not in signals  # tech-touch: no meetings expected
+    assert "days_since_last_touch" in signals and "license_utilization" in signals
+    assert sum(line["points"] for line in payload["signals"]) == pytest.approx(
+        payload["health_score"], abs=0.05)

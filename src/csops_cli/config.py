@@ -185,9 +185,27 @@ class Bands(Strict):
     yellow: float = 50
 
 
+class HealthOverride(Strict):
+    """A segment's own health model: each bucket given here replaces the bucket of that name
+    (its weight and all its signals); bands given here replace the bands."""
+
+    bands: Bands | None = None
+    buckets: dict[BucketName, Bucket] = {}
+
+
 class HealthConfig(Strict):
     bands: Bands = Bands()
     buckets: dict[BucketName, Bucket]
+    segments: dict[str, HealthOverride] = {}
+
+    def for_segment(self, segment: str) -> HealthConfig:
+        """The model that scores accounts of ``segment``: this one with its override."""
+        override = self.segments.get(segment)
+        if override is None:
+            return self
+        return self.model_copy(update={
+            "bands": override.bands or self.bands,
+            "buckets": {**self.buckets, **override.buckets}, "segments": {}})
 
     @field_validator("buckets")
     @classmethod

@@ -72,9 +72,9 @@ def explain(result: AccountHealth, config: Config, account_id: str) -> Explanati
     if scored:
         points = result.health.contributions.loc[account_id]
         signal_scores = result.health.signal_scores.loc[account_id]
-        keys = list(points.index)
-        shown = rounded_parts([float(points[k]) for k in keys], score)
         weights = result.health.weights.loc[account_id]
+        keys = [key for key in points.index if pd.notna(weights[key])]  # its segment's model
+        shown = rounded_parts([float(points[k]) for k in keys], score)
         for (bucket, signal), rounded in zip(keys, shown, strict=True):
             raw_score = signal_scores[(bucket, signal)]
             lines.append(SignalLine(bucket, signal, account.get(signal),

@@ -54,8 +54,31 @@ def band(score: pd.Series, config: HealthConfig) -> pd.Series:
 
 
 def score(signals: pd.DataFrame, config: Config) -> Health:
-    """Health of every row of ``signals`` (callers pass the accounts with ARR on as_of)."""
+    """Health of every row of ``signals`` (callers pass the accounts with ARR on as_of), each
+    account by its segment's model (``health.segments``). A signal outside an account's model
+    has no weight there (NaN) and no points."""
     health = config.health
+    if not health.segments or "segment" not in signals:
+        return _score_model(signals, health)
+    segment = signals["segment"].astype("string")
+    overridden = segment.isin(list(health.segments)).fillna(False).to_numpy(bool)
+    groups = [(health, ~overridden)] + [
+        (health.for_segment(name), (segment == name).fillna(False).to_numpy(bool))
+        for name in health.segments]
+    parts = [_score_model(signals[rows], model) for model, rows in groups if rows.any()]
+    if len(parts) < 2:
+        return parts[0] if parts else _score_model(signals, health)
+    columns = list(dict.fromkeys(c for part in parts for c in part.signal_scores.columns))
+
+    def joined(name: str) -> pd.DataFrame:
+        frame = pd.concat([getattr(part, name) for part in parts])
+        return frame.reindex(index=signals.index, columns=columns if name != "scores" else None)
+
+    return Health(joined("scores"), joined("signal_scores"), joined("weights"),
+                  joined("contributions").fillna(0.0))
+
+
+def _score_model(signals: pd.DataFrame, health: HealthConfig) -> Health:
     signal_scores = {}
     signal_shares = {}
     bucket_scores = {}

@@ -34,6 +34,8 @@ BUSINESS_UNITS = ("Finance", "Operations", "Sales", "Marketing", "Support", "HR"
 USAGE_DAYS = 450  # 15 months of usage: a year of monthly backtest dates with a window each
 HISTORY_YEARS = 4  # customers since up to this long ago: contracts over several renewals
 EVENTS_PER_ACCOUNT = 400
+# renewal outcomes: half the accounts at this hidden health lose revenue, fewer above it
+RENEWAL_MIDPOINT, RENEWAL_STEEPNESS = 0.40, 12.0
 NAME_WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Hooli", "Vandelay",
               "Soylent", "Tyrell", "Cyberdyne", "Wonka", "Gringotts", "Aperture", "Oscorp",
               "Massive", "Dynamic", "Blue", "North", "Summit", "Harbor", "Vertex", "Atlas",
@@ -80,7 +82,8 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     contracts = _contracts(rng, ids, since, base_arr, segment_index, health, today)
     churned = _churned(contracts, ids, today)
 
-    accounts_frame = _accounts(rng, ids, segment, since, new_logo, health, csms, aes, today)
+    accounts_frame = _accounts(rng, ids, segment, since, new_logo, health, churned, csms, aes,
+                               today)
     usage = _usage(rng, ids, since, health, contracts, churned, today, events)
     activities = _activities(rng, ids, segment, since, health, churned, accounts_frame, today)
 
@@ -105,7 +108,7 @@ class HiddenHealth:
     def draw(cls, rng: np.random.Generator, n: int, first_day: int, last_day: int
              ) -> HiddenHealth:
         weeks = (last_day - first_day) // 7 + 2
-        level = rng.normal(1.0, 1.0, n)  # most accounts are doing fine; a tail is not
+        level = rng.normal(1.15, 0.95, n)  # most accounts are doing fine; a tail is not
         persistence, step = 0.96, 0.22
         walk = np.empty((n, weeks), dtype=np.float32)
         walk[:, 0] = rng.normal(0.0, step / np.sqrt(1 - persistence**2), n)
@@ -143,7 +146,8 @@ def _team(n_csm: int, n_ae: int) -> tuple[pd.DataFrame, list[str], list[str]]:
     return pd.DataFrame(rows, columns=["owner", "role", "manager"]), csms, aes
 
 
-def _accounts(rng, ids, segment, since, new_logo, health, csms, aes, today) -> pd.DataFrame:
+def _accounts(rng, ids, segment, since, new_logo, health, churned, csms, aes, today
+              ) -> pd.DataFrame:
     n = len(ids)
     words = np.array(NAME_WORDS)
     suffixes = np.array(NAME_SUFFIXES)
@@ -155,10 +159,12 @@ def _accounts(rng, ids, segment, since, new_logo, health, csms, aes, today) -> p
     ae = np.array(aes, dtype=object)[rng.integers(0, len(aes), n)]
     crm_segment = segment.astype(object)
     crm_segment[rng.random(n) < 0.10] = ""  # segment left blank: derived from ARR
-    # champions leave troubled accounts: the lower the health of the last quarter, the likelier
-    recent = health.around(np.full(n, today), weeks=13)
-    leaves = rng.random(n) < 0.04 + 0.55 * (1 - recent) ** 2
-    never = rng.random(n) < 0.10 + 0.25 * (1 - recent)
+    # champions leave troubled accounts: the lower the account's health over its last half
+    # year as a customer (up to today, or up to its churn), the likelier
+    last_day = np.minimum(today, churned).astype(np.int64)
+    recent = health.around(last_day, weeks=26)
+    leaves = rng.random(n) < 0.02 + 0.90 * (1 - recent) ** 3
+    never = rng.random(n) < 0.05 + 0.20 * (1 - recent)
     champion = np.where(leaves, "left", np.where(never, "none", "active"))
     stage = np.where(new_logo, "Onboarding", "Adopt").astype(object)
     stage[rng.random(n) < 0.10] = "Expand"
@@ -183,8 +189,11 @@ def _contracts(rng, ids, since, base_arr, segment_index, health, today) -> pd.Da
     for term in range(1, terms):
         renewing = health.around(start[:, term], weeks=8)
         draw = rng.random(n)
-        churn = 0.01 + 0.75 * (1 - renewing) ** 3
-        contract = churn + (1 - churn) * (0.03 + 0.35 * (1 - renewing) ** 2)
+        # the chance of losing revenue rises steeply as health falls below the middle; the
+        # weaker the account, the likelier the loss is all of it
+        lose = 0.02 + 0.93 / (1 + np.exp(-RENEWAL_STEEPNESS * (RENEWAL_MIDPOINT - renewing)))
+        churn = lose * (0.30 + 0.60 * (1 - renewing))
+        contract = lose
         expand = contract + (1 - contract) * (0.03 + 0.40 * renewing ** 3)
         alive[:, term] = alive[:, term - 1] & (draw >= churn)
         factor[:, term] = np.where(draw < contract, rng.uniform(0.60, 0.90, n),
@@ -245,7 +254,9 @@ def _usage(rng, ids, since, health, contracts, churned, today, events) -> pd.Dat
     lo_account = np.maximum(first_day, since)
     hi_account = np.minimum(today, churned - 1).astype(np.int64)
     span = np.maximum(hi_account - lo_account + 1, 0)
-    weight = licenses * span
+    # events per seat fall with the size of the account (a written log is a sample of the
+    # real one; small teams would otherwise look idle for want of events)
+    weight = licenses ** 0.6 * span
     weight = weight / weight.sum()
     # candidate events spread over each account's paying days, kept with a chance that grows
     # with the account's health that week: a struggling account goes quiet
@@ -276,8 +287,11 @@ def _usage(rng, ids, since, health, contracts, churned, today, events) -> pd.Dat
     is_core = feature < len(CORE_FEATURES)
     adopted_on = np.full(m, -np.inf)
     adopted_on[is_core] = adoption_day[account[is_core], feature[is_core]]
-    lapsed = is_core & (rng.random(m) < 0.6 * (1 - now))  # a struggling team only logs in
-    feature = np.where((day >= adopted_on) & ~lapsed, feature, len(CORE_FEATURES))
+    feature = np.where(day >= adopted_on, feature, len(CORE_FEATURES))  # not yet: a login
+    # a struggling team drops the core features first: it only searches and exports
+    lapsed = is_core & (rng.random(m) < 0.6 * (1 - now))
+    browsing = len(CORE_FEATURES) + 1 + rng.integers(0, len(OTHER_FEATURES) - 1, m)
+    feature = np.where(lapsed, browsing, feature)
 
     units = np.array(BUSINESS_UNITS)
     home_unit = rng.integers(0, len(units), n)
@@ -313,14 +327,18 @@ def _activities(rng, ids, segment, since, health, churned, accounts, today) -> p
     account = np.repeat(np.arange(n), count)
     day = today - np.floor(rng.random(len(account)) * span[account]).astype(np.int64)
     now = health.at(account, day)
-    # a healthy customer takes the meetings; a struggling one goes silent; nobody after churn
-    keep = (rng.random(len(account)) < 0.15 + 0.85 * now) & (day < churned[account])
-    account, day, now = account[keep], day[keep], now[keep]
     types = np.array(["email", "call", "meeting", "qbr", "training"])
     tech_touch = segment[account] == "SMB"  # SMB is served by e-mail whatever its health
     kind = np.where(tech_touch,
                     rng.choice(5, size=len(account), p=(0.80, 0.12, 0.05, 0.00, 0.03)),
                     rng.choice(5, size=len(account), p=(0.35, 0.25, 0.27, 0.05, 0.08)))
+    # a healthy customer takes the meetings and answers; a struggling one goes silent, the
+    # meetings first; nobody after churn. Tech-touch e-mails go out whatever the health.
+    meeting = kind >= 2
+    answered = np.where(tech_touch, 0.6 + 0.4 * now,
+                        np.where(meeting, 0.05 + 0.95 * now ** 2.5, 0.10 + 0.90 * now ** 1.5))
+    keep = (rng.random(len(account)) < answered) & (day < churned[account])
+    account, day, kind = account[keep], day[keep], kind[keep]
     owner = accounts["csm_owner"].to_numpy()[account]
     frame = pd.DataFrame({"account_id": ids[account], "date": _dates(day),
                           "activity_type": types[kind], "owner": owner})
