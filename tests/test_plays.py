@@ -380,3 +380,15 @@ def test_coverage_table_without_a_team_export(cli, exports):
     books = result.stdout.split("Owners' books")[1].splitlines()
     assert [line.split() for line in books if line.strip().startswith("Cara")] == [
         ["Cara", "CSM", "2", "80,000", "1", "Commercial"]]
+
+
+def test_no_motions_configured_means_co_owned():
+    from csops_cli.config import default_config_text, parse_config
+
+    motions = "  motions:\n    Strategic: csm_led\n    Commercial: co_owned\n    SMB: tech_touch\n"
+    text = default_config_text()
+    assert motions in text
+    config = parse_config(text.replace(motions, "  motions: {}\n"))
+    run = plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)
+    assert set(run.actions["owner_role"]) <= {"csm", "ae", "am", "manager"}
+    assert len(run.actions) == 3 * 6

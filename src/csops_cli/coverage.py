@@ -17,7 +17,9 @@ def motions(frame: pd.DataFrame, config: Config) -> pd.Series:
     """The coverage motion of each account's segment (csm_led, co_owned or tech_touch)."""
     lookup = {name.lower(): motion for name, motion in config.coverage.motions.items()}
     motion = frame["segment"].astype("string").str.lower().map(lookup)
-    return motion.fillna(DEFAULT_MOTION).astype("string")
+    # typed as text first: with no motions configured the lookup gives an all-missing column
+    # of no text type, which cannot take the default
+    return motion.astype("string").fillna(DEFAULT_MOTION)
 
 
 def managers(team: pd.DataFrame | None) -> dict[str, str]:
