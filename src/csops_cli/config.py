@@ -263,6 +263,22 @@ class LifecycleConfig(Strict):
     crm_stage_aliases: dict[str, list[str]] = {}
 
 
+Rate = Annotated[float, Field(ge=0, le=1)]
+
+
+class BandRates(Strict):
+    green: Rate = 0.95
+    yellow: Rate = 0.80
+    red: Rate = 0.50
+
+
+class ForecastConfig(Strict):
+    """The renewal forecast: the chance each band renews at when the backtest has too few
+    renewals of that band to say (fewer than 30)."""
+
+    band_rates: BandRates = BandRates()
+
+
 class MetricConfig(Strict):
     """What every metric has: a name, a written definition and a target. Each metric's model
     below holds its own defaults, the same as the packaged playbooks.yaml (a test checks)."""
@@ -397,6 +413,7 @@ class Config(Strict):
     metrics: MetricsConfig = MetricsConfig()
     plays: list[Play] = []
     budget: BudgetConfig = BudgetConfig()
+    forecast: ForecastConfig = ForecastConfig()
     # where each play's `when` is in the file, for errors found once the columns are known
     _label: str = PrivateAttr(default=DEFAULT_CONFIG_NAME)
     _play_lines: dict[str, int] = PrivateAttr(default_factory=dict)

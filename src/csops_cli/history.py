@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .loading import Exports
 
 BUSY_TIMEOUT_SECONDS = 30.0  # another run writing: wait this long, then say so
-SCHEMA_VERSION = 3  # 2: snapshots and plays keyed by data set; 3: actions
+SCHEMA_VERSION = 4  # 2: snapshots and plays keyed by data set; 3: actions; 4: forecasts
 APPLICATION_ID = 0x63736F70  # "csop": this SQLite file is a csops history
 SNAPSHOT_COLUMNS = ("health_score", "health_band", "usage_score", "relationship_score",
                     "commercial_score", "partial", "arr")
@@ -73,17 +73,37 @@ CREATE TABLE IF NOT EXISTS actions (
     detail TEXT NOT NULL,
     PRIMARY KEY (dataset, as_of, action_id)
 );
+CREATE TABLE IF NOT EXISTS forecasts (
+    dataset TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    renewal_date TEXT NOT NULL,
+    checkpoint INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    days_to_renewal INTEGER NOT NULL,
+    arr REAL NOT NULL,
+    health_band TEXT,
+    probability REAL NOT NULL,
+    source TEXT NOT NULL,
+    forecast_arr REAL NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, account_id, renewal_date, checkpoint)
+);
 """
 _SNAPSHOT_V1 = ("as_of", "account_id", "health_score", "health_band", "usage_score",
                 "relationship_score", "commercial_score", "partial", "arr", "recorded_at")
 _PLAYS_V1 = ("account_id", "play_id", "opened", "resolved", "risk", "reason")
 _ACTIONS = ("dataset", "as_of", "action_id", "play_id", "owner", "status", "released", "detail")
+FORECAST_COLUMNS = ("account_id", "renewal_date", "checkpoint", "as_of", "days_to_renewal",
+                    "arr", "health_band", "probability", "source", "forecast_arr")
+_FORECASTS = ("dataset", *FORECAST_COLUMNS, "recorded_at")
 # the tables and columns of each schema version csops has written
 _LAYOUTS = {
     1: {"health_snapshots": _SNAPSHOT_V1, "plays": _PLAYS_V1},
     2: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1)},
     3: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1),
         "actions": _ACTIONS},
+    4: {"health_snapshots": ("dataset", *_SNAPSHOT_V1), "plays": ("dataset", *_PLAYS_V1),
+        "actions": _ACTIONS, "forecasts": _FORECASTS},
 }
 _V1_COLUMNS = ", ".join(_SNAPSHOT_V1), ", ".join(_PLAYS_V1)
 _UPGRADE_FROM_1 = (  # the tables set aside, the new ones made, the rows moved in
@@ -198,10 +218,11 @@ class History:
                              "upgrade csops or use another --history file",
                              code=ProblemCode.UNUSABLE_HISTORY)
         # version 1 files were marked by user_version only (0: set up but not yet marked)
-        ours = {3: application == APPLICATION_ID and version == 3,
+        ours = {4: application == APPLICATION_ID and version == 4,
+                3: application == APPLICATION_ID and version == 3,
                 2: application == APPLICATION_ID and version in (0, 2),
                 1: application == 0 and version in (0, 1)}
-        for candidate in (3, 2, 1):
+        for candidate in (4, 3, 2, 1):
             layout = _LAYOUTS[candidate]
             if ours[candidate] and all(layout.get(name) == columns
                                        for name, columns in tables.items()):
@@ -221,7 +242,7 @@ class History:
     def _set_up(self, connection: sqlite3.Connection) -> None:
         """A new file gets the schema; a version 1 file is upgraded: its rows are kept under
         a data set of their own, since nothing says which data set they came from; a version 2
-        file gets the actions table."""
+        file gets the actions table, a version 3 file the forecasts table."""
         if self._version(connection) == 1:
             for statement in _UPGRADE_FROM_1[:4]:
                 connection.execute(statement)
@@ -373,6 +394,32 @@ class History:
             connection.executemany(
                 "UPDATE actions SET released = ? WHERE dataset = ? AND action_id = ? "
                 "AND status = 'queued' AND released IS NULL AND as_of < ?", released)
+
+    def forecast_checkpoints(self) -> pd.DataFrame:
+        """account_id, renewal_date, checkpoint of every forecast recorded for this data set."""
+        rows = self._read("SELECT account_id, renewal_date, checkpoint FROM forecasts "
+                          "WHERE dataset = ?", (self.dataset,))
+        return pd.DataFrame(rows, columns=["account_id", "renewal_date", "checkpoint"])
+
+    def record_forecasts(self, forecasts: pd.DataFrame) -> None:
+        """One transaction: each row (FORECAST_COLUMNS) is kept unless that renewal's
+        checkpoint was recorded before."""
+        recorded = datetime.now(UTC).isoformat(timespec="seconds")
+        rows = [(self.dataset, str(r.account_id), str(r.renewal_date), int(r.checkpoint),
+                 str(r.as_of), int(r.days_to_renewal), float(r.arr), _text(r.health_band),
+                 float(r.probability), str(r.source), float(r.forecast_arr), recorded)
+                for r in forecasts[list(FORECAST_COLUMNS)].itertuples(index=False)]
+        with self._transaction("--no-save") as connection:
+            connection.executemany(
+                "INSERT OR IGNORE INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
+
+    def forecasts(self) -> pd.DataFrame:
+        """Every forecast recorded for this data set (FORECAST_COLUMNS)."""
+        rows = self._read("SELECT " + ", ".join(FORECAST_COLUMNS) + " FROM forecasts "
+                          "WHERE dataset = ? ORDER BY renewal_date, account_id, checkpoint",
+                          (self.dataset,))
+        return pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
 
     def resolution_days(self) -> pd.DataFrame:
         """Resolved risk plays and how many days each stayed open."""
