@@ -13,20 +13,27 @@ from .history import History
 from .loading import Exports
 
 RENEWAL_COLUMNS = ["account_id", "account_name", "renewal_date", "days_to_renewal", "arr",
-                   "health_score", "health_band", "owner", "checklist_step"]
+                   "health_score", "health_band", "owner", "checklist_step",
+                   "renewal_probability", "forecast_arr"]
 
 
 @dataclass(frozen=True)
 class Renewals:
     as_of: pd.Timestamp
     days: int  # the horizon: renewals due within this many days
-    renewals: pd.DataFrame  # RENEWAL_COLUMNS, soonest first, then largest ARR
+    # RENEWAL_COLUMNS, soonest first, then largest ARR; renewal_probability and forecast_arr
+    # as csops forecast gives them
+    renewals: pd.DataFrame
 
 
 def renewals(exports: Exports, config: Config, as_of: str | None, history: History, days: int,
              segment: str | None = None, owner: str | None = None) -> Renewals:
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     frame = renewal_frame(result.signals, days, config)
+    from .forecast import band_rates, with_probability
+
+    frame = with_probability(frame, band_rates(exports, config, result.as_of.normalize()))
+    frame = frame[RENEWAL_COLUMNS]
     keep = pipeline.filter_accounts(result.signals, segment, owner).index
     return Renewals(result.as_of, days, frame[frame["account_id"].isin(keep)])
 
@@ -43,4 +50,4 @@ def renewal_frame(signals: pd.DataFrame, days: int, config: Config) -> pd.DataFr
                        days_to_renewal=due["days_to_renewal"].astype("Int64"))
     frame = frame.reset_index().sort_values(["days_to_renewal", "arr"],
                                             ascending=[True, False], ignore_index=True)
-    return frame[RENEWAL_COLUMNS]
+    return frame[RENEWAL_COLUMNS[:-2]]

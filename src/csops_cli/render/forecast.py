@@ -7,6 +7,7 @@ from rich.table import Table
 
 from ..forecast import CATEGORIES, Forecast
 from . import View, band_text, captured, data_text, money
+from .renewals import add_columns, percent
 
 CATEGORY_TITLES = {"commit": "Commit", "at_risk": "At risk", "likely_lost": "Likely lost"}
 
@@ -15,24 +16,20 @@ def _grid(title: str) -> Table:
     return Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
 
 
-def _percent(value) -> str:
-    return "" if value is None or value != value else f"{value:.0%}"
-
-
 def table(result: Forecast) -> str:
     frame = result.renewals
     renewals = _grid(f"Renewal forecast: due within {result.days} days of "
                      f"{result.as_of:%Y-%m-%d}")
-    for name, justify in [("Renewal", "left"), ("Days", "right"), ("Account", "left"),
-                          ("ARR", "right"), ("Health", "left"), ("P", "right"),
-                          ("Forecast", "right"), ("Owner", "left")]:
-        renewals.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
-    for row in frame.itertuples():
-        renewals.add_row(f"{row.renewal_date:%Y-%m-%d}", str(row.days_to_renewal),
-                         data_text(row.account_name), money(row.arr),
-                         band_text(row.health_band), _percent(row.renewal_probability),
-                         money(row.forecast_arr), data_text(row.owner))
-    rates = ", ".join(f"{band} {_percent(r.rate)} ({r.source})"
+    cells = [[f"{row.renewal_date:%Y-%m-%d}", str(row.days_to_renewal),
+               data_text(row.account_name), money(row.arr), band_text(row.health_band),
+               percent(row.renewal_probability), money(row.forecast_arr),
+               data_text(row.owner)] for row in frame.itertuples()]
+    add_columns(renewals, cells, [("Renewal", "left"), ("Days", "right"), ("Account", None),
+                                  ("ARR", "right"), ("Health", "left"), ("P", "right"),
+                                  ("Forecast", "right"), ("Owner", None)])
+    for row in cells:
+        renewals.add_row(*row)
+    rates = ", ".join(f"{band} {percent(r.rate)} ({r.source})"
                       for band, r in result.rates.iterrows())
     parts = [renewals, f"{len(frame)} renewal(s), ARR {money(frame['arr'].sum())}, forecast "
                        f"ARR {money(frame['forecast_arr'].sum())}; renewal rates: {rates}"]
@@ -60,13 +57,13 @@ def _accuracy(result: Forecast):
     if result.accuracy.empty:
         return "Accuracy: no recorded forecast has its outcome yet (renewal date past)."
     grid = _grid("Accuracy of recorded forecasts, by days before the renewal")
-    for name in ("Days before", "Renewals", "Renewed", "Forecast", "Realised", "WAPE", "Bias",
+    for name in ("Days", "Renewals", "Renewed", "Forecast", "Realised", "WAPE", "Bias",
                  "Brier"):
         grid.add_column(name, justify="right", no_wrap=True)
     for row in result.accuracy.to_dict("records"):
         grid.add_row(str(row["checkpoint"]), f"{row['renewals']:,}", f"{row['renewed']:,}",
                      money(row["forecast_arr"]), money(row["realised_arr"]),
-                     _percent(row["wape"]), _signed(row["bias"]), f"{row['brier']:.3f}")
+                     percent(row["wape"]), _signed(row["bias"]), f"{row['brier']:.3f}")
     return grid
 
 
