@@ -38,7 +38,7 @@ def add_columns(grid: Table, cells: list[list], columns: list[tuple[str, str | N
     widths = [max([len(name), *(len(str(row[position])) for row in cells)])
               for position, (name, _) in enumerate(columns)]
     names = [position for position, (_, justify) in enumerate(columns) if justify is None]
-    left = console().width - 2 * len(columns) - 4 - sum(
+    left = console().width - 2 * len(columns) - 6 - sum(
         width for position, width in enumerate(widths) if position not in names)
     share = max(6, left // max(len(names), 1))
     for position, (name, justify) in enumerate(columns):
