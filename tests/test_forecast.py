@@ -5,6 +5,7 @@ band rates on the sample, --no-save, the JSON shape and the 80-column tables."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -256,4 +257,9 @@ def test_tables_fit_80_columns_with_every_number_whole(cli, command, monkeypatch
         assert f"{row['arr']:,.0f}" in text
         assert f"{row['forecast_arr']:,.0f}" in text
         assert row["renewal_date"][:10] in text
-    assert "…" not in "".join(line.split("   ")[0] for line in lines)  # dates whole
+    table_rows = [line for line in lines if re.match(r"\s+\d{4}-\d{2}-\d{2}\s", line)]
+    assert len(table_rows) == len(rows)
+    for line, row in zip(table_rows, rows, strict=True):
+        assert line.split()[0] == row["renewal_date"][:10]
+        # the owner, last, is whole or visibly shortened, never cut off by the edge
+        assert line.rstrip().endswith((row["owner"], "…"))
