@@ -345,7 +345,7 @@ def test_renewals(cli, exports):
         ("2", 63, "90: QBR")]
     assert set(records[0]) == {"account_id", "account_name", "renewal_date", "days_to_renewal",
                                "arr", "health_score", "health_band", "owner",
-                               "checklist_step"}
+                               "checklist_step", "renewal_probability", "forecast_arr"}
     wide = json.loads(cli("renewals", exports, "--as-of", "2026-06-30", "--days", "400", "-f",
                           "json", "-q").stdout)
     assert [r["checklist_step"] for r in wide] == ["90: QBR", "before kickoff"]

@@ -55,7 +55,8 @@ def _totals(result: Forecast, by: str, title: str) -> Table:
 
 def _accuracy(result: Forecast):
     if result.accuracy.empty:
-        return "Accuracy: no recorded forecast has its outcome yet (renewal date past)."
+        return ("Accuracy: none yet; it is measured once the renewal date of a recorded "
+                "forecast has passed.")
     grid = _grid("Accuracy of recorded forecasts, by days before the renewal")
     for name in ("Days", "Renewals", "Renewed", "Forecast", "Realised", "WAPE", "Bias",
                  "Brier"):
