@@ -263,3 +263,36 @@ def test_tables_fit_80_columns_with_every_number_whole(cli, command, monkeypatch
         assert line.split()[0] == row["renewal_date"][:10]
         # the owner, last, is whole or visibly shortened, never cut off by the edge
         assert line.rstrip().endswith((row["owner"], "…"))
+
+
+def test_a_schema_3_history_is_upgraded_in_place_keeping_its_rows(cli, four, tmp_path):
+    from csops_cli.history import APPLICATION_ID, _SCHEMA
+
+    folder, config = four
+    path = tmp_path / ".csops" / "history.db"
+    path.parent.mkdir()
+    schema_3 = _SCHEMA[:_SCHEMA.index("CREATE TABLE IF NOT EXISTS forecasts")]
+    with sqlite3.connect(path) as db:
+        db.executescript(schema_3)
+        db.execute("INSERT INTO health_snapshots VALUES (?, '2026-02-01', 'A1', 80, 'green', "
+                   "80, 80, 80, 0, 100000, 'x')", (str(folder.resolve()),))
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("PRAGMA user_version = 3")
+    run(cli, folder, config, "2026-03-01")
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("SELECT account_id, as_of FROM health_snapshots").fetchall() == [
+            ("A1", "2026-02-01")]
+    assert len(stored(tmp_path)) == 4
+
+
+def test_a_band_rate_outside_0_to_1_is_refused_with_its_place(cli, four):
+    folder, config = four
+    text = config.read_text().replace("green: 0.9", "green: 1.5")
+    config.write_text(text)
+    result = cli("forecast", folder, "--config", config, "-q")
+    assert result.exit_code == 2
+    assert "band_rates" in result.output and "green" in result.output
+    line = text.splitlines().index(next(t for t in text.splitlines() if "green: 1.5" in t)) + 1
+    assert f"{line}" in result.output
+    assert "Traceback" not in result.output
