@@ -266,7 +266,7 @@ def test_tables_fit_80_columns_with_every_number_whole(cli, command, monkeypatch
 
 
 def test_a_schema_3_history_is_upgraded_in_place_keeping_its_rows(cli, four, tmp_path):
-    from csops_cli.history import APPLICATION_ID, _SCHEMA
+    from csops_cli.history import _SCHEMA, APPLICATION_ID
 
     folder, config = four
     path = tmp_path / ".csops" / "history.db"
