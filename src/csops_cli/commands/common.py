@@ -90,6 +90,15 @@ def refuse_out_over_inputs(out: Path | None, inputs: Inputs, exports: Exports,
     refuse_inputs(out, read)
 
 
+def load_with_history(inputs: Inputs, out: Path | None, history: Path
+                      ) -> tuple[Config, Exports, History]:
+    """What a command that keeps history starts with: the configuration and the exports
+    (:func:`load`), --out checked against every file the run reads, and the history store."""
+    config, exports = load(inputs)
+    refuse_out_over_inputs(out, inputs, exports, history)
+    return config, exports, open_history(history, exports, inputs.quiet)
+
+
 def open_history(path: Path, exports: Exports, quiet: bool = False) -> History:
     """The history store of this data set, checked (and upgraded) now, with a note of what a
     person should know about it."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..app import command
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 
 @command("coverage")
@@ -20,9 +20,8 @@ def coverage_command(
     Example: csops coverage sample_data --format json
     """
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..jobs import coverage_report
     from ..render import emit
 

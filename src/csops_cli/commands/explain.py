@@ -8,7 +8,7 @@ import typer
 
 from ..app import command
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 
 @command("explain")
@@ -25,9 +25,8 @@ def explain_command(
     Example: csops explain A00042 sample_data
     """
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..jobs import explain_account
     from ..render import emit
 

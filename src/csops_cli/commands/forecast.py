@@ -17,7 +17,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 
 @command("forecast")
@@ -40,9 +40,8 @@ def forecast_command(
     Example: csops forecast sample_data --days 90 --out forecast.json
     """
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..forecast import forecast
     from ..render import emit, note
 

@@ -14,7 +14,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 
 @command("health")
@@ -33,9 +33,8 @@ def health_command(
     Example: csops health sample_data --segment Strategic --out health.csv
     """
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..audit import data_errors
     from ..jobs import health_report
     from ..render import emit, note

@@ -17,7 +17,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 TargetOpt = Annotated[str | None, typer.Option(
     "--target", help="Write the task-import layout of this CRM: hubspot or salesforce.")]
@@ -45,9 +45,8 @@ def plays_command(
     if target not in (None, "hubspot", "salesforce"):
         raise UsageError(f"--target {target!r}: use hubspot or salesforce")
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..jobs import run_plays
     from ..render import emit, note
     from ..render.plays import PlaysSummary, show_owners

@@ -17,7 +17,7 @@ from ..options import (
     SegmentOpt,
     data_options,
 )
-from .common import load, open_history, output_format, refuse_out_over_inputs
+from .common import load_with_history, output_format
 
 
 @command("renewals")
@@ -36,9 +36,8 @@ def renewals_command(
     Example: csops renewals sample_data --days 90 --out renewals.csv
     """
     fmt = output_format(out, format)
-    config, exports = load(inputs)  # first: it starts reading while pandas imports
-    refuse_out_over_inputs(out, inputs, exports, history)
-    store = open_history(history, exports, inputs.quiet)
+    # first: it starts reading while pandas imports
+    config, exports, store = load_with_history(inputs, out, history)
     from ..render import emit
     from ..renewals import renewals
 
