@@ -431,6 +431,15 @@ class History:
                          ).dt.days
         return frame
 
+    def band_mix(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Per stored snapshot on or before ``as_of`` and band: accounts and ARR
+        (as_of, health_band, accounts, arr), oldest first."""
+        rows = self._read(
+            "SELECT as_of, health_band, COUNT(*), TOTAL(arr) FROM health_snapshots "
+            "WHERE dataset = ? AND as_of <= ? AND health_band IS NOT NULL "
+            "GROUP BY as_of, health_band ORDER BY as_of", (self.dataset, _day(as_of)))
+        return pd.DataFrame(rows, columns=["as_of", "health_band", "accounts", "arr"])
+
     def trend(self, account_id: str, limit: int = 12) -> pd.DataFrame:
         """The latest ``limit`` snapshots of one account, oldest first."""
         rows = self._read(

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "html")
 
 
 def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -118,12 +118,14 @@ def format_for(out: Path | None, requested: str | None) -> str:
         return requested
     if out is not None and str(out) != "-":
         suffix = out.suffix.lower().lstrip(".")
-        if suffix in ("csv", "json"):
+        if suffix in ("csv", "json", "html"):
             return suffix
+        if suffix == "htm":
+            return "html"
         if suffix in ("txt", "md", ""):
             return "table"
         raise UsageError(f"--out {out}: cannot tell the format from '.{suffix}'; "
-                         "use .csv, .json or .txt, or give --format")
+                         "use .csv, .json, .html or .txt, or give --format")
     return "table"
 
 

@@ -49,10 +49,11 @@ class View:
     a record for JSON, Markdown for documents. A view without a form refuses that format."""
 
     kind: type | tuple[type, ...]
-    table: Callable[[Any], str]
+    table: Callable[[Any], str] | None
     rows: Callable[[Any], Any] | None = None  # a DataFrame
     record: Callable[[Any], Any] | None = None  # JSON-ready values
     markdown: Callable[[Any], str] | None = None
+    html: Callable[[Any], str] | None = None  # a whole page
 
 
 def emit(result: Any, fmt: str, out: Path | None = None) -> None:
@@ -61,7 +62,7 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
 
     view = view_of(result)
     form = {"table": view.table, "csv": view.rows, "json": view.record,
-            "markdown": view.markdown}[fmt]
+            "markdown": view.markdown, "html": view.html}[fmt]
     if form is None:
         from ..errors import UsageError
 

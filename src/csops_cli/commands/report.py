@@ -1,0 +1,39 @@
+"""csops report: the weekly report, one self-contained HTML file with charts."""
+
+from __future__ import annotations
+
+import sys
+
+from ..app import command
+from ..errors import UsageError
+from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
+from .common import load_with_history, output_format
+
+
+@command("report")
+@data_options()
+def report_command(
+    inputs: Inputs,
+    format: FormatOpt = None,
+    out: OutOpt = None,
+    history: HistoryOpt = DEFAULT_HISTORY,
+) -> None:
+    """Write the weekly report: health mix over time, biggest movers, metrics against targets,
+    the NRR bridge, the renewal calendar, plays and the backtest, as one HTML file with charts.
+
+    Example: csops report sample_data --out report.html
+    """
+    fmt = output_format(out, format or ("html" if out is None else None))
+    if fmt != "html":
+        raise UsageError(f"the report is an HTML page: write it with --out report.html "
+                         f"(--format {fmt} is not available for it)")
+    if (out is None or str(out) == "-") and sys.stdout.isatty():
+        raise UsageError("the report is an HTML page: write it to a file with --out "
+                         "report.html, or redirect it (> report.html)")
+    config, exports, store = load_with_history(inputs, out, history)
+    from ..render import emit, note
+    from ..report import weekly_report
+
+    emit(weekly_report(exports, config, inputs.as_of, store), fmt, out)
+    if out is not None and str(out) != "-":
+        note(f"report written to {out}", inputs.quiet)
