@@ -109,7 +109,7 @@ def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: H
     stored = history.band_mix(as_of)
     if not stored.empty:
         days = pd.to_datetime(stored["as_of"])
-        week = days - pd.to_timedelta(days.dt.weekday, unit="D")
+        week = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
         latest = days.groupby(week).transform("max")
         stored = stored[days == latest].assign(as_of=days[days == latest])
         weeks = sorted(stored["as_of"].unique())[-WEEKS_SHOWN:]

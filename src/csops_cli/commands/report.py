@@ -27,7 +27,7 @@ def report_command(
     if fmt != "html":
         raise UsageError(f"the report is an HTML page: write it with --out report.html "
                          f"(--format {fmt} is not available for it)")
-    if (out is None or str(out) == "-") and sys.stdout.isatty():
+    if (out is None or str(out) == "-") and stdout_is_terminal():
         raise UsageError("the report is an HTML page: write it to a file with --out "
                          "report.html, or redirect it (> report.html)")
     config, exports, store = load_with_history(inputs, out, history)
@@ -37,3 +37,8 @@ def report_command(
     emit(weekly_report(exports, config, inputs.as_of, store), fmt, out)
     if out is not None and str(out) != "-":
         note(f"report written to {out}", inputs.quiet)
+
+
+def stdout_is_terminal() -> bool:
+    """A page of HTML is no use on a terminal: it goes to a file, or to a pipe."""
+    return sys.stdout.isatty()
