@@ -250,3 +250,18 @@ def test_help_does_not_import_matplotlib():
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True).stdout.strip().splitlines()[-1]
     assert found == "[]"
+
+
+@pytest.mark.slow
+def test_report_of_100_000_accounts_stays_under_1_mb(cli, tmp_path):
+    """Aggregated, never one mark per account: the size does not grow with the base."""
+    data, out = tmp_path / "big", tmp_path / "report.html"
+    made = cli("sample", str(data), "--accounts", "100000", "--events", "2000000",
+               "--as-of", "2026-11-20", "--quiet")
+    assert made.exit_code == 0, made.output
+    result = cli("report", str(data), "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert out.stat().st_size < 1_000_000
+    assert page.count("<svg") >= 6
+    assert "the 300 largest are plotted" in page  # the calendar is capped and says so

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 BAND_COLOURS = {"green": "#2f9e5b", "yellow": "#e3a612", "red": "#d64545"}
 INK, MUTED, GRID, ACCENT = "#1f2933", "#616e7c", "#e4e7eb", "#3e63dd"
 MINUS = "\u2212"  # one minus sign, typographic
-WIDTH = 7.2  # inches: at 100 % of a column the text reads at the size of the page's own
+WIDTH = 5.6  # inches: narrow enough that the text still reads when a phone shrinks it
 STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "csops",  # the same chart gives the same file
@@ -110,36 +110,40 @@ def band_mix(mix: pd.DataFrame, value: str, title: str) -> str:
             _money_axis(axes.yaxis)
         else:
             axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.legend(loc="upper left", bbox_to_anchor=(1, 1), reverse=True)
+        axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, reverse=True)
     return out[0]
 
 
 def metrics_against_targets(rows: list[dict]) -> str:
-    """One row per metric: its value as a bar, its target as a line, and the verdict.
-    ``rows``: name, value, target, text (the value as read), target_text, met."""
+    """Each metric as a share of its target (a ceiling for lower-is-better metrics, so
+    target / value there): one scale for all, the target at 100 %, met in green, missed in
+    red. ``rows``: name, value, target, higher_is_better, text (the value as read),
+    target_text, met."""
     out: list[str] = []
-    with _figure(0.75 * len(rows) + 0.6, "Core metrics against targets", out) as figure:
-        grid = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
-        figure.suptitle("Value (bar) against target (line)", x=0.01, ha="left",
-                        fontsize=12, color=INK)
-        for axes, row in zip(grid, rows, strict=True):
+    cap = 1.6  # beyond 160 % of target the bar stops; its text says how far
+    with _figure(0.55 * len(rows) + 1.2, "Core metrics against targets", out) as figure:
+        axes = figure.add_subplot()
+        positions = np.arange(len(rows))[::-1]
+        for position, row in zip(positions, rows, strict=True):
             value, target = row["value"], row["target"]
+            attained = None
+            if value is not None and target:
+                attained = value / target if row["higher_is_better"] else \
+                    (target / value if value else cap)
             colour = {True: BAND_COLOURS["green"], False: BAND_COLOURS["red"]}.get(
                 row["met"], MUTED)
-            top = max(v for v in (value, target, 1e-9) if v is not None) * 1.15
-            axes.barh([0], [value or 0], color=colour, height=0.6)
-            if target is not None:
-                axes.axvline(target, color=INK, linewidth=2)
-            axes.set_xlim(0, top)
-            axes.set_yticks([])
-            axes.set_xticks([])
-            for side in ("left", "bottom"):
-                axes.spines[side].set_visible(False)
-            axes.set_facecolor("#f5f7fa")
-            verdict = {True: "met", False: "missed", None: ""}[row["met"]]
-            axes.set_title(f"{row['name']}: {row['text']}  (target {row['target_text']}"
-                           f"{', ' + verdict if verdict else ''})", fontsize=10, color=INK,
-                           loc="left", pad=3)
+            axes.barh(position, min(attained or 0, cap), color=colour, height=0.6)
+            label = f"{row['text']} vs {row['target_text']}" if target is not None \
+                else f"{row['text']} (no target)"
+            axes.annotate(label, (min(attained or 0, cap), position), xytext=(4, 0),
+                          textcoords="offset points", va="center", fontsize=9, color=INK)
+        axes.axvline(1.0, color=INK, linewidth=1.5)
+        axes.set_yticks(positions, [row["name"] for row in rows], fontsize=10)
+        axes.set_xlim(0, cap + 0.55)
+        axes.set_xticks([0, 0.5, 1.0, 1.5], ["0%", "50%", "100%", "150%"])
+        axes.set_title("Share of target (line: the target)", fontsize=11)
+        axes.grid(axis="x", color=GRID)
+        axes.set_axisbelow(True)
     return out[0]
 
 
@@ -197,14 +201,14 @@ def renewal_calendar(renewals: pd.DataFrame, as_of: pd.Timestamp, days: int,
         axes.set_xlim(as_of, as_of + pd.Timedelta(days=days))
         axes.set_ylim(0, 100)
         axes.set_ylabel("health score")
-        axes.set_title(f"Renewals due in the next {days} days (size: ARR)")
+        axes.set_title("Size: ARR", fontsize=10)
         axes.grid(color=GRID)
         axes.set_axisbelow(True)
         from matplotlib.dates import DateFormatter
 
         axes.xaxis.set_major_formatter(DateFormatter("%b %d"))
         if len(renewals):
-            axes.legend(loc="upper left", bbox_to_anchor=(1, 1), markerscale=0.5)
+            axes.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, markerscale=0.5)
     return out[0]
 
 
@@ -221,8 +225,8 @@ def plays_activity(plays: pd.DataFrame) -> str:
             values = plays[column].to_numpy(dtype=float) if len(plays) else np.array([])
             bars = axes.barh(positions + (1 - offset) * height, values, height=height,
                              color=colour, label=column)
-            axes.bar_label(bars, labels=[f"{v:,.0f}" for v in values], padding=2, fontsize=9,
-                           color=INK)
+            axes.bar_label(bars, labels=[f"{v:,.0f}" if v else "" for v in values], padding=2,
+                           fontsize=9, color=INK)
         axes.set_yticks(positions, [str(name) for name in plays.get("play_name", [])])
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title("Plays: fired this week, open, resolved")

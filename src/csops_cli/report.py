@@ -171,9 +171,9 @@ def play_counts(summary: pd.DataFrame, history: History, as_of: pd.Timestamp
     for column in ("fired", "open", "resolved"):
         frame[column] = frame[column].astype(int)
     if open_plays.empty and resolved.empty:
-        note = ("the history store holds no plays yet: this shows the plays that fire this "
+        note = ("The history store holds no plays yet: this shows the plays that fire this "
                 "week; open plays and time to resolution need `csops plays` run week after week")
     else:
-        note = (f"fired: plays newly firing on {as_of:%Y-%m-%d}; open and resolved: as "
+        note = (f"Fired: plays newly firing on {as_of:%Y-%m-%d}; open and resolved: as "
                 "recorded by `csops plays`; days: median time to resolution of risk plays")
     return frame.reset_index(drop=True), note

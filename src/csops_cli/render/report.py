@@ -84,11 +84,13 @@ def change(value) -> str:
     return f"+{value:.1f}" if value > 0 else f"\u2212{abs(value):.1f}"
 
 
-def band(value) -> str:
+def band(value, compact: bool = False) -> str:
+    """A band's dot and name; ``compact``: the dot alone on a phone."""
     name = text(value)
     if name not in ("green", "yellow", "red"):
         return name
-    return f'<span class="band {name}"></span><span class="phone-hide">{name}</span>'
+    label = f'<span class="phone-hide">{name}</span>' if compact else name
+    return f'<span class="band {name}"></span>{label}'
 
 
 def html(report: WeeklyReport) -> str:
@@ -183,7 +185,7 @@ def _mover_table(frame: pd.DataFrame, caption: str) -> str:
         f'<td class="num">{score(row.previous_health_score)}</td>'
         f'<td class="num">{score(row.health_score)}</td>'
         f'<td class="num">{change(row.health_change)}</td>'
-        f"<td>{band(row.health_band)}</td>"
+        f"<td>{band(row.health_band, compact=True)}</td>"
         f'<td class="num">{money(row.arr)}</td></tr>'
         for row in frame.itertuples())
     return (f"<table><caption class=\"muted small\" style=\"text-align:left\">"
@@ -210,12 +212,16 @@ def _metrics(report: WeeklyReport, charts) -> str:
         unit = metric.unit if metric.unit in ("ratio", "days") else ""
         rows.append({
             "name": metric.name, "value": metric.value, "target": metric.target,
+            "higher_is_better": metric.higher_is_better,
+            "unit": "" if unit else metric.unit,
             "text": metric_value(unit or "plain", metric.value),
             "target_text": "none" if metric.target is None
             else metric_value(unit or "plain", metric.target), "met": metric.met,
         })
     table = "".join(
-        f'<tr><td>{text(row["name"])}</td><td class="num">{text(row["text"])}</td>'
+        f'<tr><td>{text(row["name"])}'
+        + (f' <span class="muted small">({text(row["unit"])})</span>' if row["unit"] else "")
+        + f'</td><td class="num">{text(row["text"])}</td>'
         f'<td class="num">{text(row["target_text"])}</td>'
         f'<td>{_verdict(row["met"], "met", "missed")}</td></tr>' for row in rows)
     notes = "".join(
