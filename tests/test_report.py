@@ -145,15 +145,32 @@ def test_band_mix_from_the_history_store_with_four_weekly_snapshots(tiny, tmp_pa
                              partial=False).set_index("account_id")
         store.save(pd.Timestamp(day), frame)
     report = weekly_report(exports, config, AS_OF, store)
-    assert report.mix_source == "from the history store: 4 weekly snapshots"
+    assert report.mix_source == ("from the history store (3 earlier weekly snapshots) and "
+                                 "this run's scores as of 2026-06-30")
+    # as_of's week is this run's scores (A green, D yellow, B and E red), not the snapshot
     assert mix_table(report) == {
         "green": [("2026-06-09", 1, 100_000.0), ("2026-06-16", 1, 100_000.0),
-                  ("2026-06-23", 0, 0.0), ("2026-06-30", 0, 0.0)],
+                  ("2026-06-23", 0, 0.0), ("2026-06-30", 1, 100_000.0)],
         "yellow": [("2026-06-09", 0, 0.0), ("2026-06-16", 0, 0.0), ("2026-06-23", 0, 0.0),
                    ("2026-06-30", 1, 60_000.0)],
         "red": [("2026-06-09", 0, 0.0), ("2026-06-16", 1, 45_000.0),
-                ("2026-06-23", 1, 45_000.0), ("2026-06-30", 1, 20_000.0)],
+                ("2026-06-23", 1, 45_000.0), ("2026-06-30", 2, 65_000.0)],
     }
+
+
+def test_three_weekly_snapshots_are_too_few(tiny, tmp_path):
+    _, config = load_config(None, tiny)
+    exports = load_exports(tiny, config, {})
+    store = History(tmp_path / "history.db", data_set_of(exports))
+    frame = pd.DataFrame({"health_score": [80.0], "health_band": ["green"], "arr": [1.0],
+                          "usage_score": None, "relationship_score": None,
+                          "commercial_score": None, "partial": False},
+                         index=pd.Index(["A"], name="account_id"))
+    for day in ("2026-06-08", "2026-06-10", "2026-06-16", "2026-06-23"):  # three weeks
+        store.save(pd.Timestamp(day), frame)
+    report = weekly_report(exports, config, AS_OF, store)
+    assert report.mix_source.startswith("rebuilt from the exports at 13 weekly dates")
+    assert "holds 3 weekly snapshot(s)" in report.mix_source
 
 
 def test_movers_renewals_and_plays_by_hand(tiny, tmp_path):

@@ -67,7 +67,7 @@ def weekly_report(exports: Exports, config: Config, as_of: str | None,
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     day = result.as_of.normalize()
     scored = result.scored
-    mix, mix_source = health_mix(exports, config, day, history)
+    mix, mix_source = health_mix(exports, config, day, history, scored)
     down, up = movers(scored)
     signals, earlier = metrics_module.signals_with_lookback(exports, config, day)
     metrics = metrics_module.compute(exports, signals, config, earlier=earlier)
@@ -101,11 +101,12 @@ def weekly_dates(as_of: pd.Timestamp, weeks: int = WEEKS_SHOWN) -> list[pd.Times
     return [as_of - pd.Timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
-def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: History
-               ) -> tuple[pd.DataFrame, str]:
+def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: History,
+               current: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Accounts and ARR per band, one date per week: from the history store when it holds
-    snapshots of at least MIN_STORED_WEEKS weeks (the latest of each week), else rebuilt from
-    the exports at weekly dates, each from what was known on it (one pass over the usage)."""
+    snapshots of at least MIN_STORED_WEEKS weeks (the latest of each week; as_of's week is
+    ``current``, this run's scores, as everywhere else in the report), else rebuilt from the
+    exports at weekly dates, each from what was known on it (one pass over the usage)."""
     stored = history.band_mix(as_of)
     if not stored.empty:
         days = pd.to_datetime(stored["as_of"])
@@ -114,9 +115,15 @@ def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: H
         stored = stored[days == latest].assign(as_of=days[days == latest])
         weeks = sorted(stored["as_of"].unique())[-WEEKS_SHOWN:]
         if len(weeks) >= MIN_STORED_WEEKS:
-            stored = stored[stored["as_of"].isin(weeks)]
-            return (_complete(stored),
-                    f"from the history store: {len(weeks)} weekly snapshots")
+            this_week = as_of - pd.Timedelta(days=as_of.day_of_week)
+            earlier = [day for day in weeks if day < this_week][-(WEEKS_SHOWN - 1):]
+            now = current.groupby("health_band").agg(accounts=("arr", "size"),
+                                                     arr=("arr", "sum")).reset_index()
+            mix = pd.concat([stored[stored["as_of"].isin(earlier)], now.assign(as_of=as_of)],
+                            ignore_index=True)
+            return (_complete(mix),
+                    f"from the history store ({len(earlier)} earlier weekly snapshots) and "
+                    f"this run's scores as of {as_of:%Y-%m-%d}")
     dates = weekly_dates(as_of)
     panel = scored_panel(signals_as_known(exports, config, dates), config)
     grouped = panel.groupby(["as_of", "health_band"], observed=False).agg(
