@@ -224,7 +224,7 @@ def test_every_command_has_help_with_an_example(cli):
     group = typer.main.get_command(app)
     assert set(group.commands) == {"health", "explain", "validate", "init", "sample", "plays",
                                    "renewals", "coverage", "metrics", "audit", "backtest", "diff",
-                                   "forecast"}
+                                   "forecast", "report"}
     for name, command in group.commands.items():
         assert "Example: csops " in (command.help or ""), name
         assert cli(name, "--help").exit_code == 0
