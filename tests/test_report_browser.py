@@ -106,25 +106,48 @@ def check(seen: Visit, page_file: Path) -> None:
     assert seen.scroll_width <= seen.viewport_width  # no sideways scrolling
 
 
-def test_report_renders_in_chromium(tmp_path):
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory) -> Path:
     require_browser()
-    page_file = write_report(tmp_path)
+    return write_report(tmp_path_factory.mktemp("report"))
+
+
+def test_report_renders_in_chromium(sample_report, tmp_path):
     screenshot = tmp_path / "report.png"
-    check(visit(page_file, DESKTOP, screenshot), page_file)
+    check(visit(sample_report, DESKTOP, screenshot), sample_report)
     print(f"screenshot: {screenshot}")
     assert screenshot.stat().st_size > 10_000
 
 
-def test_report_reads_on_a_phone(tmp_path):
-    require_browser()
-    page_file = write_report(tmp_path)
+def test_report_reads_on_a_phone(sample_report, tmp_path):
     screenshot = tmp_path / "report-phone.png"
-    seen = visit(page_file, PHONE, screenshot)
-    check(seen, page_file)
+    seen = visit(sample_report, PHONE, screenshot)
+    check(seen, sample_report)
     print(f"screenshot: {screenshot}")
     assert seen.viewport_width == PHONE["width"]
     # one column: each chart takes the width of the page, less its margins
     assert min(chart["width"] for chart in seen.charts) > PHONE["width"] * 0.75
+
+
+def outcome_of_require_browser() -> str:
+    try:
+        require_browser()
+    except pytest.fail.Exception as error:
+        return f"failed: {error}"
+    except pytest.skip.Exception as error:
+        return f"skipped: {error}"
+    return "ran"
+
+
+def test_a_missing_browser_is_skipped_or_fails_as_asked(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.delenv("CSOPS_REQUIRE_BROWSER", raising=False)
+    assert outcome_of_require_browser() == ("skipped: browser test skipped: "
+                                            "/nonexistent/chromium is missing (apt-get install "
+                                            "chromium)")
+    monkeypatch.setenv("CSOPS_REQUIRE_BROWSER", "1")
+    assert outcome_of_require_browser().startswith(
+        "failed: CSOPS_REQUIRE_BROWSER=1 but /nonexistent/chromium is missing")
 
 
 def write_docs_screenshot(target: Path = ROOT / "docs" / "report.png") -> Path:

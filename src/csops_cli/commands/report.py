@@ -7,7 +7,7 @@ import sys
 from ..app import command
 from ..errors import UsageError
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load_with_history, output_format
+from .common import load_with_history, output_format, slow_status
 
 
 @command("report")
@@ -34,7 +34,9 @@ def report_command(
     from ..render import emit, note
     from ..report import weekly_report
 
-    emit(weekly_report(exports, config, inputs.as_of, store), fmt, out)
+    with slow_status("rebuilding past weeks, the metrics and the backtest", inputs.quiet):
+        report = weekly_report(exports, config, inputs.as_of, store)
+    emit(report, fmt, out)
     if out is not None and str(out) != "-":
         note(f"report written to {out}", inputs.quiet)
 
