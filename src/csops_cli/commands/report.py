@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
+
+import typer
 
 from ..app import command
 from ..errors import UsageError
-from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
+from ..options import DEFAULT_HISTORY, HistoryOpt, Inputs, OutOpt, data_options
 from .common import load_with_history, output_format, slow_status
 
 
@@ -14,7 +17,8 @@ from .common import load_with_history, output_format, slow_status
 @data_options()
 def report_command(
     inputs: Inputs,
-    format: FormatOpt = None,
+    format: Annotated[str | None, typer.Option(
+        "--format", "-f", help="html, the only format (the default).")] = None,
     out: OutOpt = None,
     history: HistoryOpt = DEFAULT_HISTORY,
 ) -> None:

@@ -20,13 +20,14 @@ main{max-width:1280px;margin:0 auto;padding:16px}
 header h1{font-size:1.6rem;margin:0 0 4px}
 .muted{color:#616e7c}
 .small{font-size:.85rem}
-.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;
 margin:16px 0}
 .tile{background:#fff;border-radius:8px;padding:10px 14px;border:1px solid #e4e7eb}
 .tile b{display:block;font-size:1.35rem}
 .grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
 .wide{grid-column:1/-1}
 .pair{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:16px}
+.tables{grid-template-columns:repeat(auto-fit,minmax(440px,1fr))}
 section{background:#fff;border-radius:8px;border:1px solid #e4e7eb;padding:16px;min-width:0}
 section h2{font-size:1.15rem;margin:0 0 8px}
 figure{margin:0}
@@ -50,8 +51,11 @@ table{font-size:.85rem}
 @media print{
 body{background:#fff;font-size:11pt}
 main{max-width:none;padding:0}
-.grid,.pair{display:block}
+.grid{display:block}
+.tile b{font-size:1.1rem}
 section{border:1px solid #ccc;margin:0 0 12px;break-inside:avoid;page-break-inside:avoid}
+section>figure{max-width:75%}
+.tables{display:block}
 figure,svg,table{break-inside:avoid;page-break-inside:avoid}
 }
 """
@@ -197,7 +201,7 @@ def _mover_table(frame: pd.DataFrame, caption: str) -> str:
 
 def _movers(report: WeeklyReport) -> str:
     return _section("Biggest movers this week", [
-        '<div class="pair">',
+        '<div class="pair tables">',
         _mover_table(report.movers_down, f"Largest drops (top {len(report.movers_down)})"),
         _mover_table(report.movers_up, f"Largest rises (top {len(report.movers_up)})"),
         "</div>",
