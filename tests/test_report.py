@@ -282,3 +282,25 @@ def test_report_of_100_000_accounts_stays_under_1_mb(cli, tmp_path):
     assert out.stat().st_size < 1_000_000
     assert page.count("<svg") >= 6
     assert "the 300 largest are plotted" in page  # the calendar is capped and says so
+
+
+def test_plays_open_and_resolved_from_the_history_store(tiny, tmp_path):
+    _, config = load_config(None, tiny)
+    exports = load_exports(tiny, config, {})
+    store = History(tmp_path / "history.db", data_set_of(exports))
+
+    def fired(*accounts):
+        return pd.DataFrame({"account_id": list(accounts), "play_id": "low", "risk": True,
+                             "reason": "health_score < 50"})
+
+    none = pd.DataFrame(columns=["account_id", "play_id"])
+    store.record_plays(pd.Timestamp("2026-06-02"), fired("B"), none)
+    store.record_plays(pd.Timestamp("2026-06-16"), fired(), pd.DataFrame(
+        {"account_id": ["B"], "play_id": ["low"]}))  # resolved after 14 days
+    store.record_plays(pd.Timestamp("2026-06-23"), fired("E"), none)  # open since
+    report = weekly_report(exports, config, AS_OF, store)
+    # E's play is open (within its 30-day cooldown): it does not fire again; B's fires anew
+    assert report.plays[["fired", "open", "resolved", "median_days"]].to_dict("records") == [
+        {"fired": 1, "open": 1, "resolved": 1, "median_days": 14.0}]
+    assert report.plays_note.startswith("Fired: plays newly firing on 2026-06-30")
+    assert '<td class="num">14</td>' in html(report)
