@@ -215,6 +215,8 @@ def test_sample_report_is_one_small_self_contained_file(cli, tmp_path):
     assert targets and all(target.startswith("#") for target in targets), targets
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
     assert "<script" not in page and "<link" not in page and "@import" not in page
+    ids = re.findall(r'\sid="([^"]+)"', page)  # several charts, one document: ids unique
+    assert len(ids) > 100 and len(ids) == len(set(ids))
     # no address at all but the SVG namespaces (matplotlib's metadata names several)
     assert not re.search(r"https?://", re.sub(r'xmlns(?::\w+)?="[^"]*"', "", page))
     for section in ("Health mix over time", "Biggest movers this week",
@@ -250,10 +252,11 @@ def test_report_needs_out_in_a_terminal(cli, tiny, monkeypatch):
     assert "--out report.html" in result.output
 
 
-def test_report_to_a_pipe(cli, tiny):
+def test_report_to_a_pipe(cli, tiny, tmp_path):
     result = cli("report", str(tiny), "--as-of", AS_OF, "--quiet")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("<!DOCTYPE html>")
+    assert not (tmp_path / ".csops").exists()  # the report reads the history, never writes
 
 
 def test_help_does_not_import_matplotlib():
