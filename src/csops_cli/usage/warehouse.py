@@ -1,0 +1,667 @@
+"""The warehouse backend: the usage aggregation pushed down into the engine that holds the
+events (PostgreSQL, DuckDB, Snowflake, BigQuery, Trino, Databricks/Spark), through ibis.
+
+The expressions are built from the validated config (``sources: usage: warehouse:``) and the
+parsed ``where`` tree, node by node; table and column names go through ibis as identifiers, and
+no user text ever becomes SQL. Only per-account rows come back, as Arrow: a few queries, each
+one pass over the table, whatever the number of as_of days.
+
+Credentials stay out of the config: ``${NAME}`` in the URL is read from the environment (or the
+driver reads its own variables, such as ``PGPASSWORD``), and every message shows the URL with
+its password masked.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from ..condition_syntax import (
+    ARITHMETIC,
+    COMPARISONS,
+    NOT_CONSTANT,
+    SYMBOLS,
+    ConditionError,
+    column_of,
+    constant,
+    parse,
+)
+from ..errors import ConfigError, InputError, Problem, ProblemCode
+from ..loading.tables import Table
+from .rules import UsageAggregates, UsageQuery
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..config import Config, WarehouseSource
+
+
+@dataclass(frozen=True)
+class Engine:
+    backend: str  # the ibis backend
+    extra: str  # the csops-cli extra that installs its driver
+    driver: str  # the driver module
+
+
+ENGINES = {
+    "postgres": Engine("postgres", "warehouse-postgres", "psycopg"),
+    "postgresql": Engine("postgres", "warehouse-postgres", "psycopg"),
+    "duckdb": Engine("duckdb", "warehouse-duckdb", "duckdb"),
+    "snowflake": Engine("snowflake", "warehouse-snowflake", "snowflake.connector"),
+    "bigquery": Engine("bigquery", "warehouse-bigquery", "google.cloud.bigquery"),
+    "trino": Engine("trino", "warehouse-trino", "trino"),
+    "databricks": Engine("databricks", "warehouse-databricks", "databricks.sql"),
+    "pyspark": Engine("pyspark", "warehouse-pyspark", "pyspark"),
+}
+CONNECT_TIMEOUT_SECONDS = 15
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def masked(url: str) -> str:
+    """The URL as it may be shown: a password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+class WarehouseUsage:
+    """A usage table in a warehouse: connected on first use, checked against the config."""
+
+    def __init__(self, source: WarehouseSource, label: str):
+        self.source = source
+        self.label = label  # the config file, for messages
+        self.scheme = source.warehouse.partition("://")[0].lower()
+        self.engine = ENGINES[self.scheme]
+        self.shown_url = masked(source.warehouse)
+
+    # --- connecting -------------------------------------------------------------------------
+
+    def _url(self) -> str:
+        """The URL with ``${NAME}`` filled in from the environment."""
+        def value(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(
+                    f"{self.label}: sources.usage.warehouse names ${{{name}}}, which is not "
+                    "set in the environment", [Problem(
+                        self.label, f"environment variable {name} is not set",
+                        column="sources.usage.warehouse", value=self.shown_url,
+                        fix=f"export {name}=... before running csops",
+                        code=ProblemCode.INVALID_VALUE)])
+            return os.environ[name]
+        return _VARIABLE.sub(value, self.source.warehouse)
+
+    def _secret_free(self, text: str, url: str) -> str:
+        """A driver's message without the password, should it quote the URL."""
+        password = urlsplit(url).password
+        text = text.replace(url, masked(url))
+        return text.replace(password, "***") if password else text
+
+    def _error(self, message: str, fix: str, code: ProblemCode, detail: str | None = None
+               ) -> InputError:
+        shown = f"{message}: {detail}" if detail else message
+        return InputError(f"{self.shown_url}: {message}", [Problem(
+            self.shown_url, shown, column=None, fix=fix, code=code)])
+
+    @cached_property
+    def connection(self) -> Any:
+        engine = self.engine
+        install = f"pip install 'csops-cli[{engine.extra}]'"
+        if importlib.util.find_spec("ibis") is None:
+            raise self._error("the warehouse backend is not installed", install,
+                              ProblemCode.MISSING_DRIVER)
+        if importlib.util.find_spec(engine.driver.split(".")[0]) is None:
+            raise self._error(f"the {engine.backend} driver ({engine.driver}) is not installed",
+                              install, ProblemCode.MISSING_DRIVER)
+        import ibis
+
+        url = self._url()
+        driver_errors = self._driver_errors()
+        try:
+            if engine.backend == "duckdb":
+                return self._duckdb(ibis, url)
+            if engine.backend == "postgres":
+                # dates of time-zone-aware timestamps are taken in UTC
+                return ibis.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                                    options="-c TimeZone=UTC")
+            return ibis.connect(url)
+        except driver_errors as error:
+            raise self._error("cannot connect to the warehouse", _connect_fix(self.scheme),
+                              ProblemCode.WAREHOUSE_UNREACHABLE,
+                              self._secret_free(_first_line(error), url)) from None
+        except (ValueError, TypeError) as error:  # ibis refusing the URL's shape
+            raise self._error("not a usable warehouse URL", _connect_fix(self.scheme),
+                              ProblemCode.WAREHOUSE_UNREACHABLE,
+                              self._secret_free(_first_line(error), url)) from None
+
+    def _duckdb(self, ibis, url: str):
+        path = Path(urlsplit(url).path if url.startswith("duckdb:///") else
+                    url.removeprefix("duckdb://"))
+        if url.startswith("duckdb:////"):
+            path = Path("/" + str(path).lstrip("/"))
+        if not path.is_file():
+            raise self._error(f"no DuckDB database at {path}",
+                              "check the path after duckdb:/// (three slashes, then the path)",
+                              ProblemCode.WAREHOUSE_UNREACHABLE)
+        return ibis.duckdb.connect(str(path), read_only=True)
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions a driver raises for a connection or query that fails: the DB-API
+        ``Error`` of its module."""
+        module = importlib.import_module(self.engine.driver)
+        found = getattr(module, "Error", None)
+        from ibis.common.exceptions import IbisError
+
+        errors: tuple[type[BaseException], ...] = (IbisError, OSError)
+        return errors + ((found,) if isinstance(found, type) else ())
+
+    def _run(self, expression) -> pa.Table:
+        """One query; a connection lost or timed out is the warehouse's, not a bug."""
+        try:
+            return expression.to_pyarrow()
+        except self._driver_errors() as error:
+            raise self._error("the warehouse query failed", "check the connection and run "
+                              "the command again", ProblemCode.WAREHOUSE_UNREACHABLE,
+                              self._secret_free(_first_line(error), self._url())) from None
+
+    # --- the table ----------------------------------------------------------------------------
+
+    @cached_property
+    def table(self):
+        from ibis.common.exceptions import TableNotFound
+
+        schema, _, name = self.source.table.rpartition(".")
+        try:
+            return self.connection.table(name, database=schema or None)
+        except TableNotFound:
+            raise self._error(f"no table '{self.source.table}' in the warehouse",
+                              "check `table:` in sources.usage (schema.table)",
+                              ProblemCode.MISSING_TABLE) from None
+        except self._driver_errors() as error:
+            raise self._error(f"cannot read table '{self.source.table}'",
+                              "check `table:` in sources.usage and the user's rights",
+                              ProblemCode.MISSING_TABLE, _first_line(error)) from None
+
+    @cached_property
+    def columns(self) -> dict[str, str | None]:
+        """Canonical usage column -> the table's column (None: absent)."""
+        existing = list(self.table.columns)
+        by_lower = {name.lower(): name for name in existing}
+        mapped: dict[str, str | None] = {}
+        problems = []
+        for canonical, named in self.source.columns.model_dump().items():
+            if named is None:  # optional, not named: a column of the canonical name, if any
+                mapped[canonical] = by_lower.get(canonical)
+                continue
+            found = named if named in existing else by_lower.get(named.lower())
+            if found is None:
+                problems.append(Problem(
+                    self.source.table, f"no column '{named}' (for {canonical}) in the table",
+                    column=f"sources.usage.columns.{canonical}", value=named,
+                    fix=f"columns of {self.source.table}: {', '.join(existing)}",
+                    code=ProblemCode.MISSING_COLUMN))
+            mapped[canonical] = found
+        if problems:
+            raise InputError(f"{self.source.table}: {len(problems)} column(s) not found",
+                             problems)
+        return mapped
+
+    @cached_property
+    def events(self):
+        """The usage as canonical columns: account, day, user, feature, unit, weight; rows
+        the ``where`` keeps."""
+        import ibis
+
+        table = self.table
+        columns = self.columns
+        if self.source.where:
+            table = table.filter(self._where(table))
+        day = table[columns["date"]]
+        if day.type().is_string():
+            day = day.cast("timestamp")
+        if day.type().is_timestamp():
+            day = day.date()
+        elif not day.type().is_date():
+            raise InputError(f"{self.source.table}: the date column is not a date", [Problem(
+                self.source.table, f"column '{columns['date']}' holds {day.type()}, not dates",
+                column="sources.usage.columns.date", value=columns["date"],
+                fix="name a date or timestamp column", code=ProblemCode.NOT_A_DATE)])
+        fields: dict[str, Any] = {
+            "account": table[columns["account_id"]].cast("string").strip(),
+            "day": day}
+        if columns["user_id"]:
+            user = table[columns["user_id"]].cast("string").strip()
+            fields["user"] = user.nullif("")
+        if columns["feature"]:
+            fields["feature"] = table[columns["feature"]].cast("string").strip().lower()
+        if columns["business_unit"]:
+            unit = table[columns["business_unit"]].cast("string").strip()
+            fields["unit"] = unit.nullif("")
+        fields["weight"] = (table[columns["count"]].cast("float64").fill_null(1.0)
+                            if columns["count"] else ibis.literal(1.0))
+        return table.select(**fields)
+
+    def _where(self, table):
+        try:
+            return _WhereTranslator(table).condition(self.source.where)
+        except ConditionError as error:
+            pointer = f" ← here at column {error.column}" if error.column else ""
+            raise ConfigError(f"{self.label}: sources.usage.where cannot be used", [Problem(
+                self.label, f"sources.usage.where: {error.message}{pointer}",
+                column="sources.usage.where", value=self.source.where, fix=error.fix,
+                code=ProblemCode.BAD_CONDITION)]) from None
+
+    def check(self) -> None:
+        """Connect, find the table and its columns, compile the ``where``: every problem of
+        the config before any signal is built."""
+        _ = self.events
+
+    # --- what signals ask --------------------------------------------------------------------
+
+    @cached_property
+    def day_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """(day numbers, rows on that day), dated rows only: a few thousand rows."""
+        from ibis import _
+
+        events = self.events
+        by_day = events.filter(events.day.notnull()).group_by("day").aggregate(
+            rows=_.count())
+        result = self._run(by_day)
+        return (_day_numbers(result["day"]), result["rows"].to_numpy().astype(np.int64))
+
+    def aggregate(self, query: UsageQuery) -> dict[int, UsageAggregates]:
+        import pandas as pd
+
+        columns = self.columns
+        events = self.events
+        ids = pd.Index(query.ids.astype(str))
+        windows = [(today, query.first_day(today)) for today in query.as_of_days]
+
+        def aligned(result: pa.Table, name: str, fill) -> np.ndarray:
+            series = pd.Series(result[name].to_numpy(zero_copy_only=False),
+                               index=result["account"].to_pylist())
+            series = series[~series.index.duplicated()]
+            return series.reindex(ids).fillna(fill).to_numpy()
+
+        main = self._run(self._per_account(events, query, windows))
+        first_day = _day_numbers(main["first_day"])
+        first_day = pd.Series(first_day, index=main["account"].to_pylist()).reindex(ids)
+        has_feature = columns["feature"] is not None
+        core = units = value = None
+        if has_feature:
+            core = self._run(self._first_seen(events, events.feature.isin(
+                list(query.core_features)), "feature", windows))
+            value = self._first_value(events, query)
+        if columns["business_unit"]:
+            units = self._run(self._first_seen(events, events.unit.notnull(), "unit",
+                                               windows))
+        found: dict[int, UsageAggregates] = {}
+        for number, (today, first) in enumerate(windows):
+            used_before = (first_day < first).fillna(False).to_numpy(dtype=bool)
+            found[today] = UsageAggregates(
+                as_of_day=today,
+                distinct_users=(aligned(main, f"users_{number}", 0).astype(np.int64)
+                                if columns["user_id"] else None),
+                busiest_day_users=None,
+                logins=(aligned(main, f"logins_{number}", 0.0).astype(float)
+                        if has_feature else None),
+                core_features_used=(aligned(main, f"core_{number}", 0).astype(np.int64)
+                                    if has_feature else None),
+                new_core_feature=(aligned(core, f"new_{number}", False).astype(bool)
+                                  if core is not None else None),
+                new_business_unit=(aligned(units, f"new_{number}", False).astype(bool)
+                                   & used_before if units is not None else None),
+                first_value_day=(np.where(value <= today, value, np.nan)
+                                 if value is not None else None))
+        return found
+
+    def _per_account(self, events, query: UsageQuery, windows: list[tuple[int, int]]):
+        columns = self.columns
+        measures: dict[str, Any] = {"first_day": events.day.min()}
+        for number, (today, first) in enumerate(windows):
+            recent = (events.day >= _date(first)) & (events.day <= _date(today))
+            if columns["user_id"]:
+                measures[f"users_{number}"] = events.user.nunique(where=recent)
+            if columns["feature"]:
+                login = events.feature.isin(sorted(query.login_events))
+                measures[f"logins_{number}"] = events.weight.sum(where=recent & login)
+                measures[f"core_{number}"] = events.feature.nunique(
+                    where=recent & events.feature.isin(list(query.core_features)))
+        return events.group_by("account").aggregate(**measures)
+
+    @staticmethod
+    def _first_seen(events, keep, key: str, windows: list[tuple[int, int]]):
+        """Per account and window: a key (core feature, business unit) whose first day is in
+        the window, so seen there and never before it."""
+        from ibis import _
+
+        pairs = events.filter(keep).group_by(["account", key]).aggregate(first=_.day.min())
+        return pairs.group_by("account").aggregate(**{
+            f"new_{number}": ((pairs.first >= _date(first)) & (pairs.first <= _date(today))
+                              ).any()
+            for number, (today, first) in enumerate(windows)})
+
+    def _first_value(self, events, query: UsageQuery) -> np.ndarray:
+        """First value day by account (NaN: none): the first value-feature day on or after
+        the onboarding start, sent along as a small table of the accounts that have one."""
+        import ibis
+        import pandas as pd
+        import pyarrow as pa
+
+        known = ~np.isnan(query.onboarding_start)
+        if not known.any() or not query.value_features:
+            return np.full(len(query.ids), np.nan)
+        starts = ibis.memtable(pa.table({
+            "onboarding_account": pa.array(np.asarray(query.ids.astype(str))[known]),
+            "onboarding_day": pa.array(query.onboarding_start[known].astype(np.int64)
+                                       .astype("datetime64[D]"), pa.date32())}))
+        value = events.filter(events.feature.isin(sorted(query.value_features)))
+        joined = value.join(starts, value.account == starts.onboarding_account)
+        joined = joined.filter(joined.day >= joined.onboarding_day)
+        result = self._run(joined.group_by("account").aggregate(first=ibis._.day.min()))
+        first = pd.Series(_day_numbers(result["first"]), index=result["account"].to_pylist())
+        return first.reindex(pd.Index(query.ids.astype(str))).to_numpy(dtype=float)
+
+
+def _date(day: int):
+    import ibis
+
+    return ibis.date(str(np.datetime64(int(day), "D")))
+
+
+def _day_numbers(column: pa.ChunkedArray) -> np.ndarray:
+    """Day numbers (float, NaN: none) of an Arrow date column."""
+    import pyarrow as pa
+
+    column = column.cast(pa.date32()) if column.type != pa.date32() else column
+    values = column.cast(pa.int32()).to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=float)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def _connect_fix(scheme: str) -> str:
+    if scheme in ("postgres", "postgresql"):
+        return ("check host, port and database in the URL; the password comes from "
+                "PGPASSWORD, ~/.pgpass or ${NAME} in the URL")
+    return "check the URL and that the warehouse is reachable"
+
+
+def warehouse_usage(config: Config) -> WarehouseUsage | None:
+    source = config.usage_warehouse
+    return None if source is None else WarehouseUsage(source, config.label)
+
+
+# --- the `where`, translated node by node ------------------------------------------------------
+
+class _WhereTranslator:
+    """The condition language (see :mod:`csops_cli.condition_syntax`) as ibis expressions over
+    the table's own columns, with the language's rules: a comparison with a missing value is
+    false, text compares ignoring case."""
+
+    FUNCTIONS = ("lower", "contains", "coalesce", "date", "add_days", "days_between",
+                 "absent")
+
+    def __init__(self, table):
+        self.table = table
+        self.names = {name.lower(): name for name in table.columns}
+
+    def condition(self, text: str):
+        kind, value = self._value(parse(text).body)
+        if kind != "bool":
+            raise ConditionError(f"the condition gives a {kind}, not true/false", 1)
+        return value.fill_null(False)
+
+    def _value(self, node: ast.AST) -> tuple[str, Any]:
+        import ibis
+
+        literal = constant(node)
+        if literal is not NOT_CONSTANT:
+            if literal is None:
+                return "null", None
+            kind = ("bool" if isinstance(literal, bool) else
+                    "number" if isinstance(literal, (int, float)) else "text")
+            return kind, ibis.literal(literal)
+        if isinstance(node, ast.Name):
+            return self._column(node)
+        if isinstance(node, ast.BoolOp):
+            parts = [self._truth(value) for value in node.values]
+            result = parts[0]
+            for part in parts[1:]:
+                result = (result & part) if isinstance(node.op, ast.And) else (result | part)
+            return "bool", result
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return "bool", ~self._truth(node.operand)
+            kind, value = self._value(node.operand)
+            if kind != "number":
+                raise ConditionError(f"'-' needs a number, not {kind}", column_of(node))
+            return "number", (-value if isinstance(node.op, ast.USub) else value)
+        if isinstance(node, ast.BinOp):
+            (left_kind, left), (right_kind, right) = (self._value(node.left),
+                                                      self._value(node.right))
+            symbol = SYMBOLS[type(node.op)]
+            if {left_kind, right_kind} != {"number"}:
+                raise ConditionError(f"'{symbol}' needs numbers, not "
+                                     f"{left_kind if left_kind != 'number' else right_kind}",
+                                     column_of(node))
+            left, right = left.cast("float64"), right.cast("float64")
+            return "number", ARITHMETIC[type(node.op)](left, right)
+        if isinstance(node, ast.Compare):
+            return "bool", self._compare(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        raise ConditionError(f"{type(node).__name__} is not allowed", column_of(node))
+
+    def _column(self, node: ast.Name) -> tuple[str, Any]:
+        name = self.names.get(node.id.lower())
+        if name is None:
+            import difflib
+
+            close = difflib.get_close_matches(node.id, list(self.table.columns), n=3,
+                                              cutoff=0.5)
+            raise ConditionError(f"unknown column '{node.id}' in the warehouse table",
+                                 column_of(node),
+                                 fix=(f"did you mean {', '.join(close)}?" if close else
+                                      f"columns: {', '.join(self.table.columns)}"))
+        column = self.table[name]
+        kind = column.type()
+        if kind.is_boolean():
+            return "bool", column
+        if kind.is_numeric():
+            return "number", column
+        if kind.is_date():
+            return "date", column
+        if kind.is_timestamp():
+            return "date", column.date()
+        if kind.is_string():
+            return "text", column
+        raise ConditionError(f"column '{name}' holds {kind}, which a condition cannot use",
+                             column_of(node))
+
+    def _truth(self, node: ast.AST):
+        kind, value = self._value(node)
+        if kind == "null":
+            import ibis
+
+            return ibis.literal(False)
+        if kind != "bool":
+            raise ConditionError(f"a {kind} is not true/false by itself: compare it",
+                                 column_of(node))
+        return value.fill_null(False)
+
+    def _compare(self, node: ast.Compare):
+        import ibis
+
+        result = ibis.literal(True)
+        left_node = node.left
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                piece = self._membership(left_node, right_node, isinstance(op, ast.NotIn))
+            else:
+                piece = self._comparison(left_node, op, right_node, node)
+            result = result & piece.fill_null(False)
+            left_node = right_node
+        return result
+
+    def _comparison(self, left_node, op, right_node, node):
+        (left_kind, left), (right_kind, right) = (self._value(left_node),
+                                                  self._value(right_node))
+        symbol = SYMBOLS[type(op)]
+        if "null" in (left_kind, right_kind):
+            if not isinstance(op, (ast.Eq, ast.NotEq)):
+                raise ConditionError(f"'{symbol}' with null: use == null or != null",
+                                     column_of(node))
+            other = right if left_kind == "null" else left
+            if other is None:
+                import ibis
+
+                return ibis.literal(isinstance(op, ast.Eq))
+            return other.isnull() if isinstance(op, ast.Eq) else other.notnull()
+        kinds = {left_kind, right_kind}
+        if kinds == {"date", "text"}:  # text written beside a date is a date
+            left, right = (self._date_side(left_kind, left, left_node),
+                           self._date_side(right_kind, right, right_node))
+        elif len(kinds) > 1:
+            raise ConditionError(f"cannot compare {left_kind} with {right_kind} using "
+                                 f"'{symbol}'", column_of(node))
+        elif kinds == {"text"}:
+            left, right = left.lower(), right.lower()
+        elif "bool" in kinds and not isinstance(op, (ast.Eq, ast.NotEq)):
+            raise ConditionError(f"'{symbol}' does not apply to true/false", column_of(node))
+        return COMPARISONS[type(op)](left, right)
+
+    def _date_side(self, kind: str, value, node: ast.AST):
+        if kind == "date":
+            return value
+        literal = constant(node)
+        if literal is NOT_CONSTANT:
+            raise ConditionError("a text column compared with a date: write date(column)",
+                                 column_of(node))
+        from ..conditions import _date_literal
+
+        return _date(int(np.datetime64(_date_literal(literal, column_of(node)).date(), "D")
+                         .astype(np.int64)))
+
+    def _membership(self, left_node, right_node, negate: bool):
+        kind, value = self._value(left_node)
+        items = [constant(item) for item in right_node.elts]
+        present = [item for item in items if item is not None]
+        if kind == "text":
+            value, wanted = value.lower(), [str(item).lower() for item in present]
+        elif kind == "number":
+            if any(isinstance(item, str) for item in present):
+                raise ConditionError("a list of text for a number column",
+                                     column_of(left_node))
+            value, wanted = value.cast("float64"), [float(item) for item in present]
+        else:
+            wanted = present
+        if value is None or not wanted:
+            import ibis
+
+            return ibis.literal(False) if value is None else (
+                value.notnull() if negate else ibis.literal(False))
+        inside = value.isin(wanted)
+        return value.notnull() & (~inside if negate else inside)
+
+    def _call(self, node: ast.Call) -> tuple[str, Any]:
+        import ibis
+
+        name = node.func.id  # type: ignore[attr-defined]  # checked by condition_syntax
+        if name not in self.FUNCTIONS:
+            raise ConditionError(f"{name}(...) is not available in a warehouse `where`",
+                                 column_of(node),
+                                 fix=f"functions here: {', '.join(self.FUNCTIONS)}")
+        if name == "absent":  # a named column exists, or the name is unknown
+            if not isinstance(node.args[0], ast.Name):
+                raise ConditionError("absent(...) takes a column name", column_of(node))
+            self._column(node.args[0])
+            return "bool", ibis.literal(False)
+        args = [self._value(arg) for arg in node.args]
+        if name == "lower":
+            return "text", args[0][1].cast("string").lower()
+        if name == "contains":
+            wanted = constant(node.args[1])
+            if not isinstance(wanted, str):
+                raise ConditionError("contains(text, 'x'): the second argument is quoted text",
+                                     column_of(node.args[1]))
+            return "bool", args[0][1].cast("string").lower().contains(wanted.lower())
+        if name == "coalesce":
+            kinds = {kind for kind, _ in args} - {"null"}
+            if len(kinds) > 1:
+                raise ConditionError(f"coalesce(...) mixes {' and '.join(sorted(kinds))}",
+                                     column_of(node))
+            values = [value for kind, value in args if kind != "null"]
+            if not values:
+                return "null", None
+            return kinds.pop(), ibis.coalesce(*values) if len(values) > 1 else values[0]
+        if name == "date":
+            kind, value = args[0]
+            if kind == "date":
+                return "date", value
+            if kind == "text" and constant(node.args[0]) is NOT_CONSTANT:
+                return "date", value.cast("timestamp").date()
+            return "date", self._date_side(kind, value, node.args[0])
+        if name == "add_days":
+            amount = constant(node.args[1])
+            if args[0][0] != "date" or not isinstance(amount, int) or isinstance(amount, bool):
+                raise ConditionError("add_days(date, N): a date and a whole number",
+                                     column_of(node))
+            return "date", args[0][1] + ibis.interval(days=amount)
+        # days_between
+        start, end = (self._date_side(kind, value, arg)
+                      for (kind, value), arg in zip(args, node.args, strict=True))
+        return "number", end.delta(start, "day").cast("float64")
+
+
+class WarehouseTable(Table):
+    """The usage table of a warehouse source: no file, no frame; signals ask its
+    :class:`WarehouseUsage` for the per-account aggregates and the dated rows."""
+
+    def __init__(self, config: Config):
+        source = config.usage_warehouse
+        assert source is not None
+        usage = WarehouseUsage(source, config.label)
+        usage.check()
+        super().__init__("usage", Path(source.table), None, None,
+                         {name: column for name, column in usage.columns.items() if column},
+                         raw=None)
+        self.warehouse = usage
+        self.source_id = "warehouse"
+
+    def usage_frame(self):
+        raise InputError(f"{self.warehouse.shown_url}: this command reads every usage event",
+                         [Problem(str(self.path), "the usage is aggregated in the warehouse; "
+                                  "this command needs the events themselves",
+                                  fix="export the usage table to a file for this command",
+                                  code=ProblemCode.MISSING_EXPORT)])
+
+    @property
+    def rows(self) -> int:
+        return int(self.warehouse.day_rows[1].sum())
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return []
+
+    def lines(self, positions) -> list[int | None]:
+        return [None for _ in positions]
