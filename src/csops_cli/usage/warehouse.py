@@ -159,7 +159,9 @@ class WarehouseUsage:
             raise self._error(f"no DuckDB database at {path}",
                               "check the path after duckdb:/// (three slashes, then the path)",
                               ProblemCode.WAREHOUSE_UNREACHABLE)
-        return ibis.duckdb.connect(str(path), read_only=True)
+        connection = ibis.duckdb.connect(str(path), read_only=True)
+        connection.raw_sql("SET TimeZone = 'UTC'")  # dates of time-zone-aware timestamps
+        return connection
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         """The exceptions a driver raises for a connection or query that fails: the DB-API
@@ -233,8 +235,8 @@ class WarehouseUsage:
         if self.source.where:
             table = table.filter(self._where(table))
         day = table[columns["date"]]
-        if day.type().is_string():
-            day = day.cast("timestamp")
+        if day.type().is_string():  # an offset written in the text is kept: UTC dates
+            day = day.cast("timestamp('UTC')")
         if day.type().is_timestamp():
             day = day.date()
         elif not day.type().is_date():
@@ -254,7 +256,8 @@ class WarehouseUsage:
             unit = table[columns["business_unit"]].cast("string").strip()
             fields["unit"] = unit.nullif("")
         fields["weight"] = (table[columns["count"]].cast("float64").fill_null(1.0)
-                            if columns["count"] else ibis.literal(1.0))
+                            if columns["count"] else ibis.literal(1))  # an integer: a
+        #                                    float literal is NUMERIC to PostgreSQL
         return table.select(**fields)
 
     def _where(self, table):
@@ -619,7 +622,7 @@ class _WhereTranslator:
             if kind == "date":
                 return "date", value
             if kind == "text" and constant(node.args[0]) is NOT_CONSTANT:
-                return "date", value.cast("timestamp").date()
+                return "date", value.cast("timestamp('UTC')").date()
             return "date", self._date_side(kind, value, node.args[0])
         if name == "add_days":
             amount = constant(node.args[1])
