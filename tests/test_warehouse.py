@@ -534,3 +534,19 @@ sources:
     with pytest.raises(InputError) as raised:
         load_exports(SAMPLE_DATA, config)
     assert raised.value.problems[0].code == ProblemCode.WAREHOUSE_UNREACHABLE
+
+
+def test_a_business_unit_is_new_only_for_usage_older_than_the_window(five, tmp_path):
+    """As of 06-30 the window starts 06-01: 004's usage starts that very day, so its second
+    unit is not new (its usage is not older than the window); 005's usage is older."""
+    with (five / "usage.csv").open("a", encoding="utf-8") as usage:
+        usage.write("004,2026-06-01 08:00,u1,login,Ops\n004,2026-06-20,u1,login,Sales\n"
+                    "005,2026-05-31 23:59,u1,login,Ops\n005,2026-06-20,u1,login,Sales\n")
+    database = duckdb_with(five / "usage.csv", tmp_path / "five.db")
+    folder = warehouse_folder(five, tmp_path / "wh", f"""
+warehouse: duckdb:///{database}
+table: usage
+""")
+    june = next(iter(signal_tables(folder, folder / "playbooks.yaml", ["2026-06-30"]).values()))
+    assert june["new_business_unit"].tolist() == [True, False, False, False, True]
+    assert_same_signals(five, folder, ["2026-06-30"])
