@@ -550,3 +550,12 @@ table: usage
     june = next(iter(signal_tables(folder, folder / "playbooks.yaml", ["2026-06-30"]).values()))
     assert june["new_business_unit"].tolist() == [True, False, False, False, True]
     assert_same_signals(five, folder, ["2026-06-30"])
+
+
+def test_an_explicit_usage_file_wins_over_the_warehouse(tmp_path, cli):
+    folder = warehouse_folder(SAMPLE_DATA, tmp_path / "wh", f"""
+warehouse: duckdb:///{tmp_path / "none.db"}
+table: usage
+""")
+    assert health_json(cli, folder, "--usage", SAMPLE_DATA / "usage.csv") == health_json(
+        cli, SAMPLE_DATA)

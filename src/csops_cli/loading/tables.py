@@ -469,7 +469,8 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
     if matches is None:
         matches = recognise(folder, config, explicit)
     feeding = tables_of(matches, folder)
-    warehouse = config.usage_warehouse is not None  # usage read there, not from a file
+    # usage aggregated in the warehouse, not read from a file; `--usage FILE` wins
+    warehouse = config.usage_warehouse is not None and not (explicit or {}).get("usage")
     names = [name for name in TABLE_NAMES if name in feeding
              and not (warehouse and name == "usage")]
     tables: dict[str, Table] = {}
