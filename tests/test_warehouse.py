@@ -559,3 +559,32 @@ table: usage
 """)
     assert health_json(cli, folder, "--usage", SAMPLE_DATA / "usage.csv") == health_json(
         cli, SAMPLE_DATA)
+
+
+def without_usage_examples(audit: dict) -> dict:
+    """The audit with usage findings' examples reduced to what a table in the warehouse can
+    show: no file line, and the examples of rows after a date (shown latest first there,
+    in file order from a file) left out."""
+    for finding in audit["findings"]:
+        if finding["check"].endswith("_usage"):
+            finding["examples"] = ([example["detail"] for example in finding["examples"]]
+                                   if finding["check"] == "orphan_usage" else [])
+    return audit
+
+
+def test_the_audit_reads_usage_rows_from_the_warehouse(sample_duckdb, tmp_path, cli):
+    folder = warehouse_folder(SAMPLE_DATA, tmp_path / "wh", f"""
+warehouse: duckdb:///{sample_duckdb}
+table: analytics.usage
+""")
+    for as_of in ("2026-11-20", "2026-10-01"):
+        from_csv = cli("audit", SAMPLE_DATA, "--format", "json", "--as-of", as_of)
+        from_warehouse = cli("audit", folder, "--format", "json", "--as-of", as_of)
+        assert from_warehouse.exit_code == from_csv.exit_code, from_warehouse.output
+        expected = without_usage_examples(json.loads(from_csv.stdout))
+        actual = without_usage_examples(json.loads(from_warehouse.stdout))
+        assert actual == expected
+        checks = {finding["check"]: finding for finding in actual["findings"]}
+        assert checks["orphan_usage"]["count"] == 3
+        assert checks["orphan_usage"]["examples"] == ["account_id A99999"] * 3
+    assert checks["future_usage"]["count"] > 0  # as of 10-01: the rows after it, counted

@@ -514,7 +514,7 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
             from ..usage.warehouse import WarehouseTable
 
             try:
-                tables["usage"] = WarehouseTable(config)
+                tables["usage"] = WarehouseTable(config, account_ids)
             except InputError as error:
                 failed["usage"] = error
     errors = [failed[name] for name in TABLE_NAMES if name in failed]

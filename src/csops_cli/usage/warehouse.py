@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -636,18 +637,83 @@ class _WhereTranslator:
         return "number", end.delta(start, "day").cast("float64")
 
 
+class WarehouseEvents:
+    """What the audit and the backtest ask of usage events (first and last day, rows after a
+    day, rows of unknown accounts, a few example rows), answered by the warehouse. A row's
+    position is its rank among the dated rows, latest day first: the rows after a day are the
+    first ranks, so positions of two such answers can be compared."""
+
+    def __init__(self, usage: WarehouseUsage, known_ids: Callable[[], Any]):
+        self.usage = usage
+        self.known_ids = known_ids  # the accounts export's ids (None: not readable)
+
+    def first_day(self) -> int | None:
+        day = self.usage.day_rows[0]
+        return int(day.min()) if len(day) else None
+
+    def last_day(self) -> int | None:
+        day = self.usage.day_rows[0]
+        return int(day.max()) if len(day) else None
+
+    def after(self, day: int) -> np.ndarray:
+        days, rows = self.usage.day_rows
+        return np.arange(int(rows[days > day].sum()))
+
+    def _ranked(self, positions: np.ndarray):
+        events = self.usage.events
+        ordered = events.filter(events.day.notnull()).order_by(
+            [events.day.desc(), events.account])
+        first = int(positions.min()) if len(positions) else 0
+        count = int(positions.max()) - first + 1 if len(positions) else 0
+        rows = self.usage._run(ordered.select("account", "day").limit(count, offset=first))
+        return first, rows
+
+    def account_ids(self, positions: np.ndarray) -> list[str]:
+        first, rows = self._ranked(positions)
+        accounts = rows["account"].to_pylist()
+        return [accounts[position - first] for position in positions.tolist()]
+
+    def days(self, positions: np.ndarray) -> np.ndarray:
+        first, rows = self._ranked(positions)
+        days = _day_numbers(rows["day"])
+        return days[positions - first].astype(np.int64)
+
+    def unknown_accounts(self) -> tuple[np.ndarray, list[str]]:
+        """Rows whose account is not in the accounts export: their count as positions, and
+        the accounts of the first few."""
+        import ibis
+        import pyarrow as pa
+
+        known = self.known_ids()
+        if known is None:
+            return np.zeros(0, np.int64), []
+        events = self.usage.events
+        accounts = ibis.memtable(pa.table({"known_account": pa.array(
+            [str(account) for account in known], pa.string())}))
+        unknown = events.anti_join(accounts, events.account == accounts.known_account)
+        count = int(self.usage._run(unknown.aggregate(rows=unknown.count()))["rows"][0]
+                    .as_py())
+        shown = self.usage._run(unknown.select("account").order_by("account").limit(
+            UNKNOWN_SHOWN))["account"].to_pylist()
+        return np.arange(count), shown + [""] * (count - len(shown))
+
+
+UNKNOWN_SHOWN = 20  # accounts shown of the rows for accounts the accounts export lacks
+
+
 class WarehouseTable(Table):
     """The usage table of a warehouse source: no file, no frame; signals ask its
-    :class:`WarehouseUsage` for the per-account aggregates and the dated rows."""
+    :class:`WarehouseUsage` for the per-account aggregates, the audit its
+    :class:`WarehouseEvents` for rows."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, known_ids: Callable[[], Any]):
         source = config.usage_warehouse
         assert source is not None
         usage = WarehouseUsage(source, config.label)
         usage.check()
         super().__init__("usage", Path(source.table), None, None,
                          {name: column for name, column in usage.columns.items() if column},
-                         raw=None)
+                         raw=None, events=WarehouseEvents(usage, known_ids))
         self.warehouse = usage
         self.source_id = "warehouse"
 
