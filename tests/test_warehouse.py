@@ -521,7 +521,7 @@ table: analytics.usage
     exports = load_exports(folder, config)
     assert exports.usage.warehouse is not None
     assert exports.usage.rows == 120_003
-    assert exports.usage not in exports.tables()
+    assert exports.usage.paths == []
 
 
 def test_errors_are_input_errors(tmp_path):
@@ -588,3 +588,25 @@ table: analytics.usage
         assert checks["orphan_usage"]["count"] == 3
         assert checks["orphan_usage"]["examples"] == ["account_id A99999"] * 3
     assert checks["future_usage"]["count"] > 0  # as of 10-01: the rows after it, counted
+
+
+def test_validate_checks_the_warehouse_table(sample_duckdb, tmp_path, cli):
+    folder = warehouse_folder(SAMPLE_DATA, tmp_path / "wh", f"""
+warehouse: duckdb:///{sample_duckdb}
+table: analytics.usage
+columns: {{date: timestamp}}
+""")
+    result = cli("validate", folder)
+    assert result.exit_code == 0, result.output
+    usage = next(line for line in result.output.splitlines() if line.startswith("│ usage"))
+    assert [cell.strip() for cell in usage.split("│")[2:6]] == [
+        "analytics.usage (warehouse)", "120,003", "warehouse",
+        "account_id, timestamp, user_id, feature, business_unit"]
+    config_with(folder, f"""
+warehouse: duckdb:///{sample_duckdb}
+table: analytics.usage
+columns: {{feature: event}}
+""")
+    result = cli("validate", folder)
+    assert result.exit_code == 2
+    assert "no column 'event' (for feature) in the table" in result.output

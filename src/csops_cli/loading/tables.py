@@ -113,10 +113,8 @@ class Exports:
     files: list[FileMatch] = field(default_factory=list)
 
     def tables(self) -> list[Table]:
-        """The tables read from export files (a warehouse's usage is not one: its rows stay
-        there, only aggregates come back)."""
         return [t for t in (self.accounts, self.contracts, self.usage, self.activities,
-                            self.team) if t is not None and t.warehouse is None]
+                            self.team) if t is not None]
 
 
 def load_table(name: str, path: Path, config: Config, big: bool = False,

@@ -14,7 +14,6 @@ its password masked.
 from __future__ import annotations
 
 import ast
-import importlib
 import importlib.util
 import os
 import re
@@ -165,14 +164,10 @@ class WarehouseUsage:
         return connection
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
-        """The exceptions a driver raises for a connection or query that fails: the DB-API
-        ``Error`` of its module."""
-        module = importlib.import_module(self.engine.driver)
-        found = getattr(module, "Error", None)
+        """The exceptions a driver raises for a connection or query that fails."""
         from ibis.common.exceptions import IbisError
 
-        errors: tuple[type[BaseException], ...] = (IbisError, OSError)
-        return errors + ((found,) if isinstance(found, type) else ())
+        return (IbisError, OSError, *_driver_error(self.engine.backend))
 
     def _run(self, expression) -> pa.Table:
         """One query; a connection lost or timed out is the warehouse's, not a bug."""
@@ -381,6 +376,39 @@ class WarehouseUsage:
         result = self._run(joined.group_by("account").aggregate(first=ibis._.day.min()))
         first = pd.Series(_day_numbers(result["first"]), index=result["account"].to_pylist())
         return first.reindex(pd.Index(query.ids.astype(str))).to_numpy(dtype=float)
+
+
+def _driver_error(backend: str) -> tuple[type[BaseException], ...]:
+    """The base exception of an engine's driver (the DB-API ``Error`` where it has one)."""
+    if backend == "postgres":
+        import psycopg
+
+        return (psycopg.Error,)
+    if backend == "duckdb":
+        import duckdb
+
+        return (duckdb.Error,)
+    if backend == "snowflake":
+        import snowflake.connector
+
+        return (snowflake.connector.Error,)
+    if backend == "bigquery":
+        from google.api_core.exceptions import GoogleAPIError
+
+        return (GoogleAPIError,)
+    if backend == "trino":
+        import trino.exceptions
+
+        return (trino.exceptions.TrinoException, trino.exceptions.Error)
+    if backend == "databricks":
+        import databricks.sql.exc
+
+        return (databricks.sql.exc.Error,)
+    if backend == "pyspark":
+        from pyspark.errors import PySparkException
+
+        return (PySparkException,)
+    return ()
 
 
 def _date(day: int):
@@ -712,7 +740,8 @@ class WarehouseTable(Table):
         usage = WarehouseUsage(source, config.label)
         usage.check()
         super().__init__("usage", Path(source.table), None, None,
-                         {name: column for name, column in usage.columns.items() if column},
+                         {("timestamp" if name == "date" else name): column
+                          for name, column in usage.columns.items() if column},
                          raw=None, events=WarehouseEvents(usage, known_ids))
         self.warehouse = usage
         self.source_id = "warehouse"
@@ -731,6 +760,10 @@ class WarehouseTable(Table):
     @property
     def warnings(self) -> list[Problem]:
         return []
+
+    @property
+    def paths(self) -> list[Path]:
+        return []  # no file is read
 
     def lines(self, positions) -> list[int | None]:
         return [None for _ in positions]
