@@ -610,3 +610,27 @@ columns: {{feature: event}}
     result = cli("validate", folder)
     assert result.exit_code == 2
     assert "no column 'event' (for feature) in the table" in result.output
+
+
+def test_a_lost_connection_is_a_clear_error(sample_postgres, tmp_path, default_config):
+    """The server ends the session between two queries: an InputError naming the warehouse,
+    no traceback of the driver's."""
+    from csops_cli.usage.warehouse import WarehouseUsage
+
+    config = parse_config(default_config_text() + f"""
+sources:
+  usage:
+    warehouse: {sample_postgres.url}
+    table: analytics.usage
+""")
+    usage = WarehouseUsage(config.usage_warehouse, config.label)
+    usage.check()
+    process = usage.connection.con.info.backend_pid
+    with sample_postgres.connect() as connection:
+        connection.execute("SELECT pg_terminate_backend(%s)", [process])
+    with pytest.raises(InputError) as raised:
+        _ = usage.day_rows
+    problem = raised.value.problems[0]
+    assert problem.code == ProblemCode.WAREHOUSE_UNREACHABLE
+    assert problem.message.startswith("the warehouse query failed")
+    assert raised.value.message.startswith(f"{sample_postgres.url}: ")
