@@ -306,7 +306,7 @@ class WarehouseUsage:
         if has_feature:
             core = self._run(self._first_seen(events, events.feature.isin(
                 list(query.core_features)), "feature", windows))
-            value = self._first_value(events, query)
+            value = self._first_value(events, query, main)
         if columns["business_unit"]:
             units = self._run(self._first_seen(events, events.unit.notnull(), "unit",
                                                windows))
@@ -333,6 +333,9 @@ class WarehouseUsage:
     def _per_account(self, events, query: UsageQuery, windows: list[tuple[int, int]]):
         columns = self.columns
         measures: dict[str, Any] = {"first_day": events.day.min()}
+        if columns["feature"]:
+            measures["first_value_any"] = events.day.min(
+                where=events.feature.isin(sorted(query.value_features) or [""]))
         for number, (today, first) in enumerate(windows):
             recent = (events.day >= _date(first)) & (events.day <= _date(today))
             if columns["user_id"]:
@@ -356,26 +359,35 @@ class WarehouseUsage:
                               ).any()
             for number, (today, first) in enumerate(windows)})
 
-    def _first_value(self, events, query: UsageQuery) -> np.ndarray:
+    def _first_value(self, events, query: UsageQuery, main: pa.Table) -> np.ndarray:
         """First value day by account (NaN: none): the first value-feature day on or after
-        the onboarding start, sent along as a small table of the accounts that have one."""
+        the onboarding start. Mostly the first value-feature day of all; only for accounts
+        that used one before their onboarding started are their starts sent along, as a
+        small table, and asked for again."""
         import ibis
         import pandas as pd
         import pyarrow as pa
 
-        known = ~np.isnan(query.onboarding_start)
-        if not known.any() or not query.value_features:
-            return np.full(len(query.ids), np.nan)
+        ids = pd.Index(query.ids.astype(str))
+        first_any = pd.Series(_day_numbers(main["first_value_any"]),
+                              index=main["account"].to_pylist()).reindex(ids).to_numpy()
+        onboarding = query.onboarding_start
+        with np.errstate(invalid="ignore"):
+            first = np.where(first_any >= onboarding, first_any, np.nan)  # NaN: never
+            early = first_any < onboarding
+        if not early.any():
+            return first
         starts = ibis.memtable(pa.table({
-            "onboarding_account": pa.array(np.asarray(query.ids.astype(str))[known]),
-            "onboarding_day": pa.array(query.onboarding_start[known].astype(np.int64)
+            "onboarding_account": pa.array(np.asarray(ids)[early], pa.string()),
+            "onboarding_day": pa.array(onboarding[early].astype(np.int64)
                                        .astype("datetime64[D]"), pa.date32())}))
         value = events.filter(events.feature.isin(sorted(query.value_features)))
         joined = value.join(starts, value.account == starts.onboarding_account)
         joined = joined.filter(joined.day >= joined.onboarding_day)
         result = self._run(joined.group_by("account").aggregate(first=ibis._.day.min()))
-        first = pd.Series(_day_numbers(result["first"]), index=result["account"].to_pylist())
-        return first.reindex(pd.Index(query.ids.astype(str))).to_numpy(dtype=float)
+        later = pd.Series(_day_numbers(result["first"]), index=result["account"].to_pylist())
+        first[early] = later.reindex(ids[early]).to_numpy(dtype=float)
+        return first
 
 
 def _driver_error(backend: str) -> tuple[type[BaseException], ...]:
