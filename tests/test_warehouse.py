@@ -634,3 +634,18 @@ sources:
     assert problem.code == ProblemCode.WAREHOUSE_UNREACHABLE
     assert problem.message.startswith("the warehouse query failed")
     assert raised.value.message.startswith(f"{sample_postgres.url}: ")
+
+
+def test_first_value_is_on_or_after_the_onboarding_start(five, tmp_path):
+    """003's onboarding starts 2026-06-25 (its first contract's signed_date): dashboards used
+    on 06-01, before it, are not its first value; those of 06-30 are."""
+    with (five / "usage.csv").open("a", encoding="utf-8") as usage:
+        usage.write("003,2026-06-01,u1,dashboards,HR\n")
+    database = duckdb_with(five / "usage.csv", tmp_path / "five.db")
+    folder = warehouse_folder(five, tmp_path / "wh", f"""
+warehouse: duckdb:///{database}
+table: usage
+""")
+    june = next(iter(signal_tables(folder, folder / "playbooks.yaml", ["2026-06-30"]).values()))
+    assert june.loc["003", "first_value_date"] == pd.Timestamp("2026-06-30")
+    assert_same_signals(five, folder, ["2026-06-30", "2026-06-29"])
