@@ -649,3 +649,39 @@ table: usage
     june = next(iter(signal_tables(folder, folder / "playbooks.yaml", ["2026-06-30"]).values()))
     assert june.loc["003", "first_value_date"] == pd.Timestamp("2026-06-30")
     assert_same_signals(five, folder, ["2026-06-30", "2026-06-29"])
+
+
+def test_problems_name_the_line_of_the_config(sample_duckdb, tmp_path):
+    folder = warehouse_folder(SAMPLE_DATA, tmp_path / "wh", f"""
+warehouse: duckdb:///{sample_duckdb}
+table: analytics.usage
+columns:
+  account_id: company_id
+where: sorce == 'web'
+""")
+    text = (folder / "playbooks.yaml").read_text(encoding="utf-8").splitlines()
+    line_of = {key: text.index(line) + 1 for line in text
+               for key in ("account_id: company_id", "where: sorce")
+               if line.strip().startswith(key)}
+    config = parse_config("\n".join(text), "playbooks.yaml")
+    with pytest.raises(InputError) as raised:
+        load_exports(folder, config)
+    problem = raised.value.problems[0]
+    assert (problem.file, problem.line, problem.column, problem.value) == (
+        "playbooks.yaml", line_of["account_id: company_id"], "sources.usage.columns.account_id",
+        "company_id")
+    config_with(folder, f"""
+warehouse: duckdb:///{sample_duckdb}
+table: analytics.usage
+where: sorce == 'web'
+""")
+    text = (folder / "playbooks.yaml").read_text(encoding="utf-8")
+    line_of["where: sorce"] = text.splitlines().index("    where: sorce == 'web'") + 1
+    with pytest.raises(ConfigError) as raised:
+        load_exports(folder, parse_config(text, "playbooks.yaml"))
+    problem = raised.value.problems[0]
+    assert (problem.line, problem.column, problem.code) == (
+        line_of["where: sorce"], "sources.usage.where", ProblemCode.BAD_CONDITION)
+    assert problem.message == ("sources.usage.where: unknown column 'sorce' in the warehouse "
+                               "table ← here at column 1")
+    assert problem.fix.startswith("columns: account_id, timestamp")

@@ -644,10 +644,13 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_bounded_int)
 def _source_lines(config: Config, root: yaml.Node) -> dict[str, int]:
     lines: dict[str, int] = {}
     warehouse = config.usage_warehouse
-    if warehouse is not None and warehouse.where:
-        line = _line_of(root, ("sources", "usage", "where"))
-        if line is not None:
-            lines["sources.usage.warehouse.where"] = line
+    if warehouse is not None:  # "sources.usage.<warehouse|table|where|columns.x>"
+        keys = ["warehouse", "table", "where", "columns"] + [
+            f"columns.{name}" for name in warehouse.columns.model_fields_set]
+        for key in keys:
+            line = _line_of(root, ("sources", "usage", *key.split(".")))
+            if line is not None:
+                lines[f"sources.usage.{key}"] = line
     for table, entries in file_sources(config.sources).items():
         for index, source in enumerate(entries):
             at = ("sources", table, index)

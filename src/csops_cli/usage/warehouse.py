@@ -83,9 +83,11 @@ def masked(url: str) -> str:
 class WarehouseUsage:
     """A usage table in a warehouse: connected on first use, checked against the config."""
 
-    def __init__(self, source: WarehouseSource, label: str):
+    def __init__(self, source: WarehouseSource, label: str,
+                 lines: dict[str, int] | None = None):
         self.source = source
         self.label = label  # the config file, for messages
+        self.lines = lines or {}  # "sources.usage.<key>" -> its line in the config file
         self.scheme = source.warehouse.partition("://")[0].lower()
         self.engine = ENGINES[self.scheme]
         self.shown_url = masked(source.warehouse)
@@ -101,7 +103,8 @@ class WarehouseUsage:
                     f"{self.label}: sources.usage.warehouse names ${{{name}}}, which is not "
                     "set in the environment", [Problem(
                         self.label, f"environment variable {name} is not set",
-                        column="sources.usage.warehouse", value=self.shown_url,
+                        line=self._line("warehouse"), column="sources.usage.warehouse",
+                        value=self.shown_url,
                         fix=f"export {name}=... before running csops",
                         code=ProblemCode.INVALID_VALUE)])
             return os.environ[name]
@@ -113,11 +116,21 @@ class WarehouseUsage:
         text = text.replace(url, masked(url))
         return text.replace(password, "***") if password else text
 
-    def _error(self, message: str, fix: str, code: ProblemCode, detail: str | None = None
-               ) -> InputError:
+    def _line(self, key: str) -> int | None:
+        """The line of ``sources.usage.<key>`` in the config file (else of the nearest key
+        above it that is written there)."""
+        while f"sources.usage.{key}" not in self.lines and "." in key:
+            key = key.rsplit(".", 1)[0]
+        return self.lines.get(f"sources.usage.{key}",
+                              self.lines.get("sources.usage.warehouse"))
+
+    def _error(self, message: str, fix: str, code: ProblemCode, detail: str | None = None,
+               key: str = "warehouse") -> InputError:
         shown = f"{message}: {detail}" if detail else message
+        value = self.shown_url if key == "warehouse" else self.source.table
         return InputError(f"{self.shown_url}: {message}", [Problem(
-            self.shown_url, shown, column=None, fix=fix, code=code)])
+            self.label, shown, line=self._line(key), column=f"sources.usage.{key}",
+            value=value, fix=fix, code=code)])
 
     @cached_property
     def connection(self) -> Any:
@@ -190,11 +203,12 @@ class WarehouseUsage:
         except TableNotFound:
             raise self._error(f"no table '{self.source.table}' in the warehouse",
                               "check `table:` in sources.usage (schema.table)",
-                              ProblemCode.MISSING_TABLE) from None
+                              ProblemCode.MISSING_TABLE, key="table") from None
         except self._driver_errors() as error:
             raise self._error(f"cannot read table '{self.source.table}'",
                               "check `table:` in sources.usage and the user's rights",
-                              ProblemCode.MISSING_TABLE, _first_line(error)) from None
+                              ProblemCode.MISSING_TABLE, _first_line(error),
+                              key="table") from None
 
     @cached_property
     def columns(self) -> dict[str, str | None]:
@@ -210,7 +224,8 @@ class WarehouseUsage:
             found = named if named in existing else by_lower.get(named.lower())
             if found is None:
                 problems.append(Problem(
-                    self.source.table, f"no column '{named}' (for {canonical}) in the table",
+                    self.label, f"no column '{named}' (for {canonical}) in the table "
+                    f"{self.source.table}", line=self._line(f"columns.{canonical}"),
                     column=f"sources.usage.columns.{canonical}", value=named,
                     fix=f"columns of {self.source.table}: {', '.join(existing)}",
                     code=ProblemCode.MISSING_COLUMN))
@@ -237,8 +252,9 @@ class WarehouseUsage:
             day = day.date()
         elif not day.type().is_date():
             raise InputError(f"{self.source.table}: the date column is not a date", [Problem(
-                self.source.table, f"column '{columns['date']}' holds {day.type()}, not dates",
-                column="sources.usage.columns.date", value=columns["date"],
+                self.label, f"column '{columns['date']}' holds {day.type()}, not dates",
+                line=self._line("columns.date"), column="sources.usage.columns.date",
+                value=columns["date"],
                 fix="name a date or timestamp column", code=ProblemCode.NOT_A_DATE)])
         fields: dict[str, Any] = {
             "account": table[columns["account_id"]].cast("string").strip(),
@@ -263,8 +279,9 @@ class WarehouseUsage:
             pointer = f" ← here at column {error.column}" if error.column else ""
             raise ConfigError(f"{self.label}: sources.usage.where cannot be used", [Problem(
                 self.label, f"sources.usage.where: {error.message}{pointer}",
-                column="sources.usage.where", value=self.source.where, fix=error.fix,
-                code=ProblemCode.BAD_CONDITION)]) from None
+                line=self._line("where"), column="sources.usage.where",
+                value=self.source.where, fix=error.fix, code=ProblemCode.BAD_CONDITION)]
+            ) from None
 
     def check(self) -> None:
         """Connect, find the table and its columns, compile the ``where``: every problem of
@@ -452,7 +469,8 @@ def _connect_fix(scheme: str) -> str:
 
 def warehouse_usage(config: Config) -> WarehouseUsage | None:
     source = config.usage_warehouse
-    return None if source is None else WarehouseUsage(source, config.label)
+    return None if source is None else WarehouseUsage(source, config.label,
+                                                      config.source_lines)
 
 
 # --- the `where`, translated node by node ------------------------------------------------------
@@ -749,7 +767,7 @@ class WarehouseTable(Table):
     def __init__(self, config: Config, known_ids: Callable[[], Any]):
         source = config.usage_warehouse
         assert source is not None
-        usage = WarehouseUsage(source, config.label)
+        usage = WarehouseUsage(source, config.label, config.source_lines)
         usage.check()
         super().__init__("usage", Path(source.table), None, None,
                          {("timestamp" if name == "date" else name): column
