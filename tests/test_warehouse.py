@@ -685,3 +685,27 @@ where: sorce == 'web'
     assert problem.message == ("sources.usage.where: unknown column 'sorce' in the warehouse "
                                "table ← here at column 1")
     assert problem.fix.startswith("columns: account_id, timestamp")
+
+
+def test_no_core_features_and_no_login_events(five, tmp_path):
+    """Empty lists in the config select nothing, not the rows with a blank feature."""
+    with (five / "usage.csv").open("a", encoding="utf-8") as usage:
+        usage.write("001,2026-06-20,u5,,Finance\n001,2026-06-21,u5,  ,Finance\n")
+    database = duckdb_with(five / "usage.csv", tmp_path / "five.db")
+    folder = warehouse_folder(five, tmp_path / "wh", f"""
+warehouse: duckdb:///{database}
+table: usage
+""")
+    text = (folder / "playbooks.yaml").read_text(encoding="utf-8")
+    text = text.replace("  core_features: [dashboards, reports, integrations, automations, "
+                        "alerts]", "  core_features: []").replace(
+        "  login_events: [login, session_start]", "  login_events: []")
+    assert "core_features: []" in text and "login_events: []" in text
+    (folder / "playbooks.yaml").write_text(text, encoding="utf-8")
+    (five / "playbooks.yaml").write_text(text.split("\nsources:")[0], encoding="utf-8")
+    expected = signal_tables(five, five / "playbooks.yaml", ["2026-06-30"])
+    actual = signal_tables(folder, folder / "playbooks.yaml", ["2026-06-30"])
+    for date, frame in expected.items():
+        pd.testing.assert_frame_equal(actual[date], frame, check_exact=True)
+        assert frame["logins_30d"].tolist() == [0, 0, 0, 0, 0]
+        assert frame["first_value_date"].isna().all()

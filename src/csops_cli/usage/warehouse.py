@@ -319,10 +319,13 @@ class WarehouseUsage:
         first_day = _day_numbers(main["first_day"])
         first_day = pd.Series(first_day, index=main["account"].to_pylist()).reindex(ids)
         has_feature = columns["feature"] is not None
-        core = units = value = None
+        core = units = users = value = None
+        if columns["user_id"]:
+            users = self._run(self._users(events, windows))
         if has_feature:
-            core = self._run(self._first_seen(events, events.feature.isin(
-                list(query.core_features)), "feature", windows))
+            core = self._run(self._first_seen(events, _among(events.feature,
+                                                              query.core_features),
+                                              "feature", windows))
             value = self._first_value(events, query, main)
         if columns["business_unit"]:
             units = self._run(self._first_seen(events, events.unit.notnull(), "unit",
@@ -332,13 +335,13 @@ class WarehouseUsage:
             used_before = (first_day < first).fillna(False).to_numpy(dtype=bool)
             found[today] = UsageAggregates(
                 as_of_day=today,
-                distinct_users=(aligned(main, f"users_{number}", 0).astype(np.int64)
-                                if columns["user_id"] else None),
+                distinct_users=(aligned(users, f"in_{number}", 0).astype(np.int64)
+                                if users is not None else None),
                 busiest_day_users=None,
                 logins=(aligned(main, f"logins_{number}", 0.0).astype(float)
                         if has_feature else None),
-                core_features_used=(aligned(main, f"core_{number}", 0).astype(np.int64)
-                                    if has_feature else None),
+                core_features_used=(aligned(core, f"in_{number}", 0).astype(np.int64)
+                                    if core is not None else None),
                 new_core_feature=(aligned(core, f"new_{number}", False).astype(bool)
                                   if core is not None else None),
                 new_business_unit=(aligned(units, f"new_{number}", False).astype(bool)
@@ -352,29 +355,48 @@ class WarehouseUsage:
         measures: dict[str, Any] = {"first_day": events.day.min()}
         if columns["feature"]:
             measures["first_value_any"] = events.day.min(
-                where=events.feature.isin(sorted(query.value_features) or [""]))
+                where=_among(events.feature, query.value_features))
         for number, (today, first) in enumerate(windows):
             recent = (events.day >= _date(first)) & (events.day <= _date(today))
-            if columns["user_id"]:
-                measures[f"users_{number}"] = events.user.nunique(where=recent)
             if columns["feature"]:
-                login = events.feature.isin(sorted(query.login_events))
+                login = _among(events.feature, query.login_events)
                 measures[f"logins_{number}"] = events.weight.sum(where=recent & login)
-                measures[f"core_{number}"] = events.feature.nunique(
-                    where=recent & events.feature.isin(list(query.core_features)))
         return events.group_by("account").aggregate(**measures)
 
     @staticmethod
-    def _first_seen(events, keep, key: str, windows: list[tuple[int, int]]):
-        """Per account and window: a key (core feature, business unit) whose first day is in
-        the window, so seen there and never before it."""
+    def _users(events, windows: list[tuple[int, int]]):
+        """Distinct users per account in each window: (account, user) pairs of the days the
+        windows cover, then counted per account. No COUNT(DISTINCT ...) FILTER, which most
+        engines can neither hash nor run in parallel."""
         from ibis import _
 
-        pairs = events.filter(keep).group_by(["account", key]).aggregate(first=_.day.min())
+        first = min(start for _today, start in windows)
+        last = max(today for today, _start in windows)
+        seen = events.filter(events.user.notnull() & (events.day >= _date(first))
+                             & (events.day <= _date(last)))
+        pairs = seen.group_by(["account", "user"]).aggregate(**{
+            f"in_{number}": ((_.day >= _date(start)) & (_.day <= _date(today))).any()
+            for number, (today, start) in enumerate(windows)})
         return pairs.group_by("account").aggregate(**{
-            f"new_{number}": ((pairs.first >= _date(first)) & (pairs.first <= _date(today))
-                              ).any()
-            for number, (today, first) in enumerate(windows)})
+            f"in_{number}": pairs[f"in_{number}"].ifelse(1, 0).sum()
+            for number in range(len(windows))})
+
+    @staticmethod
+    def _first_seen(events, keep, key: str, windows: list[tuple[int, int]]):
+        """Per account and window: the keys (core features, business units) seen in the
+        window (``in_``), and whether one was first seen there, so never before (``new_``)."""
+        from ibis import _
+
+        pairs = events.filter(keep).group_by(["account", key]).aggregate(
+            first=_.day.min(), **{
+                f"in_{number}": ((_.day >= _date(start)) & (_.day <= _date(today))).any()
+                for number, (today, start) in enumerate(windows)})
+        measures = {}
+        for number, (today, start) in enumerate(windows):
+            measures[f"new_{number}"] = ((pairs.first >= _date(start))
+                                         & (pairs.first <= _date(today))).any()
+            measures[f"in_{number}"] = pairs[f"in_{number}"].ifelse(1, 0).sum()
+        return pairs.group_by("account").aggregate(**measures)
 
     def _first_value(self, events, query: UsageQuery, main: pa.Table) -> np.ndarray:
         """First value day by account (NaN: none): the first value-feature day on or after
@@ -398,7 +420,7 @@ class WarehouseUsage:
             "onboarding_account": pa.array(np.asarray(ids)[early], pa.string()),
             "onboarding_day": pa.array(onboarding[early].astype(np.int64)
                                        .astype("datetime64[D]"), pa.date32())}))
-        value = events.filter(events.feature.isin(sorted(query.value_features)))
+        value = events.filter(_among(events.feature, query.value_features))
         joined = value.join(starts, value.account == starts.onboarding_account)
         joined = joined.filter(joined.day >= joined.onboarding_day)
         result = self._run(joined.group_by("account").aggregate(first=ibis._.day.min()))
@@ -438,6 +460,13 @@ def _driver_error(backend: str) -> tuple[type[BaseException], ...]:
 
         return (PySparkException,)
     return ()
+
+
+def _among(column, names) -> Any:
+    """The column is one of the names (none: never; an empty IN list is no SQL)."""
+    import ibis
+
+    return column.isin(sorted(names)) if names else ibis.literal(False)
 
 
 def _date(day: int):
