@@ -496,12 +496,6 @@ def _connect_fix(scheme: str) -> str:
     return "check the URL and that the warehouse is reachable"
 
 
-def warehouse_usage(config: Config) -> WarehouseUsage | None:
-    source = config.usage_warehouse
-    return None if source is None else WarehouseUsage(source, config.label,
-                                                      config.source_lines)
-
-
 # --- the `where`, translated node by node ------------------------------------------------------
 
 class _WhereTranslator:
