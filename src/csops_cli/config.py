@@ -14,8 +14,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -119,13 +121,74 @@ class Source(Strict):
     dropped: str | None = None
 
 
+# the URL schemes a warehouse usage source may name, as ibis backends
+WAREHOUSE_SCHEMES = ("postgres", "postgresql", "duckdb", "snowflake", "bigquery", "trino",
+                     "databricks", "pyspark")
+
+
+def _warehouse_url(url: str) -> str:
+    """The scheme is checked at load; the rest (host, credentials) when connecting."""
+    scheme, separator, _ = url.partition("://")
+    if not separator or scheme.lower() not in WAREHOUSE_SCHEMES:
+        raise _refused(ProblemCode.INVALID_VALUE,
+                       f"not a warehouse URL: '{scheme if separator else 'no scheme'}' is not "
+                       f"one of {', '.join(WAREHOUSE_SCHEMES)}",
+                       fix="write the engine's connection URL, e.g. "
+                           "postgres://user@host:5432/db or duckdb:///path/to/usage.db")
+    return url
+
+
+class WarehouseColumns(Strict):
+    """Canonical usage column <- column of the warehouse table. An optional column left out
+    is used when the table has one of the canonical name, else it is absent."""
+
+    account_id: str = "account_id"
+    date: str = "timestamp"  # a date or a timestamp (compared by its date, in UTC)
+    user_id: str | None = None
+    feature: str | None = None
+    business_unit: str | None = None
+    count: str | None = None
+
+
+class WarehouseSource(Strict):
+    """Usage aggregated in the warehouse: only per-account results come back."""
+
+    warehouse: Annotated[str, AfterValidator(_warehouse_url)]  # ${NAME}: from the environment
+    table: str  # schema.table, or a table
+    columns: WarehouseColumns = WarehouseColumns()
+    where: Expression | None = None  # over the table's columns
+
+
+def _source_kind(value: Any) -> str:
+    return "warehouse" if isinstance(value, (dict, WarehouseSource)) else "files"
+
+
+# a table's sources: a list of file sources, or (usage only) one warehouse mapping
+TableSources = Annotated[
+    Annotated[list[Source], Tag("files")] | Annotated[WarehouseSource, Tag("warehouse")],
+    Discriminator(_source_kind)]
+SOURCE_TAGS = ("files", "warehouse")  # left out of error locations: they are no keys
+
 TableName = Literal[tuple(TABLES)]  # the canonical tables
 
 
-def check_sources(sources: dict[str, list[Source]]) -> None:
-    """Canonical columns named by each source exist in its table; ids are unique."""
-    seen: set[str] = set()
+def file_sources(sources: dict[str, Any]) -> dict[str, list[Source]]:
+    """The file sources of ``sources:`` (a warehouse usage source reads no file)."""
+    return {table: entries for table, entries in sources.items()
+            if not isinstance(entries, WarehouseSource)}
+
+
+def check_sources(sources: dict[str, Any]) -> None:
+    """Canonical columns named by each source exist in its table; ids are unique; only usage
+    comes from a warehouse."""
     for table, entries in sources.items():
+        if isinstance(entries, WarehouseSource) and table != "usage":
+            raise _refused(ProblemCode.INVALID_VALUE,
+                           f"only usage can come from a warehouse, not {table}",
+                           at=(table, "warehouse"),
+                           fix=f"read {table} from its export file: a list of sources")
+    seen: set[str] = set()
+    for table, entries in file_sources(sources).items():
         known = {column.name for column in TABLES[table]}
         for index, source in enumerate(entries):
             if source.id in seen:
@@ -404,7 +467,7 @@ class Config(Strict):
     version: Literal[1] = 1
     inputs: InputsConfig = InputsConfig()
     columns: ColumnsConfig = ColumnsConfig()
-    sources: dict[TableName, list[Source]] = {}
+    sources: dict[TableName, TableSources] = {}
     product: ProductConfig = ProductConfig()
     health: HealthConfig
     segments: list[Segment]
@@ -432,9 +495,15 @@ class Config(Strict):
     def source_lines(self) -> dict[str, int]:
         return self._source_lines
 
+    @property
+    def usage_warehouse(self) -> WarehouseSource | None:
+        """The warehouse usage is aggregated in, if the usage is not read from files."""
+        usage = self.sources.get("usage")
+        return usage if isinstance(usage, WarehouseSource) else None
+
     @field_validator("sources")
     @classmethod
-    def _sources_columns(cls, sources: dict[str, list[Source]]) -> dict[str, list[Source]]:
+    def _sources_columns(cls, sources: dict[str, Any]) -> dict[str, Any]:
         check_sources(sources)
         return sources
 
@@ -574,7 +643,15 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_bounded_int)
 
 def _source_lines(config: Config, root: yaml.Node) -> dict[str, int]:
     lines: dict[str, int] = {}
-    for table, entries in config.sources.items():
+    warehouse = config.usage_warehouse
+    if warehouse is not None:  # "sources.usage.<warehouse|table|where|columns.x>"
+        keys = ["warehouse", "table", "where", "columns"] + [
+            f"columns.{name}" for name in warehouse.columns.model_fields_set]
+        for key in keys:
+            line = _line_of(root, ("sources", "usage", *key.split(".")))
+            if line is not None:
+                lines[f"sources.usage.{key}"] = line
+    for table, entries in file_sources(config.sources).items():
         for index, source in enumerate(entries):
             at = ("sources", table, index)
             places = [("where", (*at, "where"))] if source.where else []
@@ -684,12 +761,15 @@ def _check_duplicate_keys(root: yaml.Node, label: str) -> None:
 
 
 def _problem_from_error(item: dict[str, Any], root: yaml.Node, label: str) -> Problem:
-    loc = tuple(item["loc"]) + tuple(item.get("ctx", {}).get("at", ()))
+    model_loc = tuple(item["loc"]) + tuple(item.get("ctx", {}).get("at", ()))
+    loc = model_loc  # in the file: without the kind of a source (files or warehouse)
+    if loc[:1] == ("sources",) and len(loc) > 2 and loc[2] in SOURCE_TAGS:
+        loc = loc[:2] + loc[3:]
     path = _format_loc(loc)
     line = _line_of(root, loc)
     if item["type"] == "extra_forbidden":
         key = str(loc[-1])
-        valid = _fields_at(Config, loc[:-1])
+        valid = _fields_at(Config, model_loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
         fix = f"did you mean '{close[0]}'?" if close else (
             f"valid keys here: {', '.join(valid)}" if valid else "remove it")
@@ -756,6 +836,9 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Valid keys of the model that ``loc`` points into (for 'did you mean')."""
     annotation: Any = model
     for part in loc:
+        if part in SOURCE_TAGS and annotation == TableSources:
+            annotation = WarehouseSource if part == "warehouse" else list[Source]
+            continue
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))

@@ -67,6 +67,10 @@ class ProblemCode(StrEnum):
     DUPLICATE_ID = "duplicate_id"  # two plays with one id
     INVALID_VALUE = "invalid_value"  # wrong type, out of range or not one of the choices
     BAD_CONDITION = "bad_condition"  # a play's `when` cannot be parsed or compiled
+    # a usage table in a warehouse (sources: usage: warehouse:)
+    MISSING_DRIVER = "missing_driver"  # the engine's driver (or ibis) is not installed
+    WAREHOUSE_UNREACHABLE = "warehouse_unreachable"  # no connection, or it was lost
+    MISSING_TABLE = "missing_table"  # the table named is not in the warehouse
     # the history store
     UNUSABLE_HISTORY = "unusable_history"  # not a history database csops can read
     # writing results

@@ -66,7 +66,11 @@ def future_dated(exports: Exports, today: pd.Timestamp | None = None) -> list[Fu
     for table in (exports.usage, exports.activities):
         if table is None:
             continue
-        rows = sum(int((day > today_day).sum()) for day in _table_days(table))
+        if table.warehouse is not None:  # dated rows by day, counted in the warehouse
+            day, count = table.warehouse.day_rows
+            rows = int(count[day > today_day].sum())
+        else:
+            rows = sum(int((day > today_day).sum()) for day in _table_days(table))
         if rows:
             found.append(FutureRows(table.path.name, rows))
     return found
@@ -79,6 +83,8 @@ def _export_days(exports: Exports) -> list[np.ndarray]:
 
 
 def _table_days(table) -> list[np.ndarray]:
+    if table.warehouse is not None:
+        return [table.warehouse.day_rows[0]]
     if table.name == "usage" and table.events is not None:
         return [chunk.day for chunk in table.events.chunks if len(chunk.day)]
     frame = table.usage_frame() if table.name == "usage" else table.frame

@@ -67,6 +67,9 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
     loaded: dict = {}
     read: dict[str, list] = {}  # every file read, by table
     for name in TABLE_NAMES:
+        if name == "usage" and config.usage_warehouse is not None and not files.get("usage"):
+            checks.append(_warehouse_check(config, loaded, failures, read))
+            continue
         for match in feeding.get(name, [None]):  # type: ignore[list-item]
             if match is None:
                 checks.append(TableCheck(name, None))
@@ -94,6 +97,27 @@ def validate(folder: Path, files: dict[str, Path | None], config_path: Path | No
                                                        for a in assumptions),
                                      warnings=tuple(table.warnings)))
     return Validation(folder, label, checks, failures, matches, table_errors(read, today))
+
+
+def _warehouse_check(config, loaded: dict, failures: list[CsopsError], read: dict
+                     ) -> TableCheck:
+    """The usage table in the warehouse: connected to, its columns found, its rows counted."""
+    from .usage.warehouse import WarehouseTable
+
+    source = config.usage_warehouse
+    shown = f"{source.table} (warehouse)"
+    accounts = loaded.get("accounts")
+    try:
+        table = WarehouseTable(config, lambda: None if accounts is None else account_index(
+            accounts.frame))
+        rows = table.rows
+    except InputError as error:
+        failures.append(error)
+        return TableCheck("usage", shown, failed=True)
+    read["usage"] = [table]
+    mapped = ", ".join(f"{canonical}←{column}" if column != canonical else canonical
+                       for canonical, column in table.source_columns.items())
+    return TableCheck("usage", shown, rows, "warehouse", mapped)
 
 
 def read_as(match: FileMatch) -> str:

@@ -74,7 +74,9 @@ def sources_for(config: Config | None) -> dict[str, list[tuple[str, Source]]]:
 
         chosen, user, label = InputsConfig().preset, {}, ""
     else:
-        chosen, user, label = config.inputs.preset, config.sources, config.label
+        from ..config import file_sources
+
+        chosen, user, label = config.inputs.preset, file_sources(config.sources), config.label
     allowed = [] if chosen == "none" else [
         name for name in PRESET_FILES
         if chosen == "auto" or name not in CRM_PRESETS or name == chosen]

@@ -33,6 +33,8 @@ class Table:
     table read by the fast reader holds its events in compact form only: its frame is built
     when asked for, with :meth:`usage_frame`."""
 
+    warehouse = None  # a usage table aggregated in a warehouse: its WarehouseUsage
+
     def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
                  source_columns: dict[str, str], raw: RawFile,
                  events: UsageEvents | None = None):
@@ -465,7 +467,10 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
     if matches is None:
         matches = recognise(folder, config, explicit)
     feeding = tables_of(matches, folder)
-    names = [name for name in TABLE_NAMES if name in feeding]
+    # usage aggregated in the warehouse, not read from a file; `--usage FILE` wins
+    warehouse = config.usage_warehouse is not None and not (explicit or {}).get("usage")
+    names = [name for name in TABLE_NAMES if name in feeding
+             and not (warehouse and name == "usage")]
     tables: dict[str, Table] = {}
     failed: dict[str, InputError] = {}
 
@@ -503,7 +508,14 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
                     tables[name] = futures[name].result()
             except InputError as error:
                 failed[name] = error
-    errors = [failed[name] for name in names if name in failed]
+        if warehouse:
+            from ..usage.warehouse import WarehouseTable
+
+            try:
+                tables["usage"] = WarehouseTable(config, account_ids)
+            except InputError as error:
+                failed["usage"] = error
+    errors = [failed[name] for name in TABLE_NAMES if name in failed]
     if errors:
         raise _merged(errors)
     _count_unknown_accounts(tables)

@@ -1,6 +1,7 @@
 """Per-account usage aggregates: the domain rules (``rules``), the interface every backend
-implements (``backend``), and two backends: the fast tally over coded event chunks
-(``tally``) and a plain group-by over a canonical usage frame (``frame``)."""
+implements (``backend``), and three backends: the fast tally over coded event chunks
+(``tally``), a plain group-by over a canonical usage frame (``frame``), and the aggregation
+pushed down into a warehouse (``warehouse``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ __all__ = ["USAGE_WINDOW_DAYS", "UsageAggregates", "UsageBackend", "UsageQuery",
 def backend_for(table: Table, ids: pd.Index) -> UsageBackend:
     """The backend for a loaded usage table: the tally over its coded events when they are
     coded against ``ids`` (always, as the exports are loaded), else a group-by over its
-    frame."""
+    frame; a warehouse's usage is aggregated there."""
+    if table.warehouse is not None:
+        return table.warehouse
     from .tally import TallyBackend
 
     if table.events is not None and table.events.ids.equals(ids):
