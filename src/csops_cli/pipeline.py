@@ -75,17 +75,3 @@ def _scored(frame: pd.DataFrame, config: Config) -> health_model.Health:
     frame["partial"] = frame["partial"].astype("boolean")
     return health
 
-
-def filter_accounts(frame: pd.DataFrame, segment: str | None, owner: str | None
-                    ) -> pd.DataFrame:
-    """--segment and --owner, both matched ignoring case; owner is the CSM or the AE."""
-    if segment:
-        frame = frame[frame["segment"].str.lower() == segment.lower()]
-    if owner:
-        owner = owner.lower()
-        match = pd.Series(False, index=frame.index)
-        for column in ("csm_owner", "ae_owner"):
-            if column in frame:
-                match |= (frame[column].str.lower() == owner).fillna(False)
-        frame = frame[match]
-    return frame
