@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import health as health_model
+from . import progress
 from .config import Config
 from .errors import UsageError
 from .history import History
@@ -68,7 +69,8 @@ PREVIOUS_DAYS = 7  # without a stored snapshot, the previous score is rebuilt a 
 def _scored(frame: pd.DataFrame, config: Config) -> health_model.Health:
     """Score the paying accounts of ``frame``; the score columns are set on every row (NaN
     without ARR)."""
-    health = health_model.score(frame[frame["paying"]], config)
+    with progress.phase("scoring"):
+        health = health_model.score(frame[frame["paying"]], config)
     scores = health.scores.reindex(frame.index)
     for column in scores.columns:
         frame[column] = scores[column]
