@@ -169,6 +169,16 @@ def test_near_spellings_are_offered_first():
         filters.select(accounts, owner="Mei Lim")
 
 
+def test_many_near_values_are_counted_not_all_named():
+    lucases = pd.DataFrame({"csm_owner": [f"Lucas {name}" for name in
+                                          ("Diaz", "Abe", "Cole", "Bell", "Eto")]},
+                           index=[f"A{n}" for n in range(5)])
+    with pytest.raises(UsageError) as caught:
+        filters.select(lucases, owner="lucas")
+    assert "did you mean 'Lucas Abe', 'Lucas Bell', 'Lucas Cole' or one of 2 more like " \
+        "them? Values in the data" in caught.value.message
+
+
 # --- plays: the summary counts what is shown ------------------------------------------------
 
 def test_plays_summary_counts_only_the_filtered_accounts(data, tmp_path, default_config):

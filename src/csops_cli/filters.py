@@ -67,19 +67,31 @@ def select(accounts: pd.DataFrame, segment: str | None = None, owner: str | None
 
 
 def refusal(option: str, given: str, what: str, columns: Sequence[pd.Series]) -> str:
-    """The message for a value that matches no account: the values that exist, sorted, with
-    the ones that look like what was meant first."""
+    """The message for a value that matches no account: the values that look like what was
+    meant, then the values that exist, sorted."""
     values = existing(columns)
     head = f"{option} {given!r} matches no account's {what}"
     if not values:
         return f"{head}: the accounts export has none; leave out {option}"
     close = closest(given, values)
-    meant = f"; did you mean {' or '.join(repr(value) for value in close)}?" if close else "."
     shown = values[:SHOWN_VALUES]
     listing = ", ".join(shown)
     if len(values) > len(shown):
         listing += f" and {len(values) - len(shown):,} more"
-    return f"{head}{meant} Values in the data (any case will do): {listing}"
+    return f"{head}{meant(close)} Values in the data (any case will do): {listing}"
+
+
+def meant(close: list[str]) -> str:
+    """The sentence's end: "; did you mean 'A', 'B' or 'C'?" (at most CLOSE_VALUES named, the
+    rest counted), or a full stop when nothing looks like what was meant."""
+    if not close:
+        return "."
+    named = [repr(value) for value in close[:CLOSE_VALUES]]
+    if len(close) > len(named):
+        more = len(close) - len(named)
+        named.append(f"one of {more:,} more like {'it' if more == 1 else 'them'}")
+    choices = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+    return f"; did you mean {choices}?"
 
 
 def existing(columns: Sequence[pd.Series]) -> list[str]:
@@ -94,8 +106,9 @@ def existing(columns: Sequence[pd.Series]) -> list[str]:
 
 
 def closest(given: str, values: list[str]) -> list[str]:
-    """The values ``given`` most likely means: those containing it as a word start (``lucas``
-    in ``Lucas Moreau``, ``lucas.moreau@…``), else those spelled nearly like it."""
+    """The values ``given`` most likely means: all those containing it as a word start
+    (``lucas`` in ``Lucas Moreau``, ``lucas.moreau@…``), else the few spelled nearly like
+    it."""
     import difflib
     import re
 
@@ -105,7 +118,7 @@ def closest(given: str, values: list[str]) -> list[str]:
     starts = re.compile(rf"(^|[^0-9a-z]){re.escape(wanted)}")
     found = [value for value in values if starts.search(value.lower())]
     if found:
-        return found[:CLOSE_VALUES]
+        return found
     lowered = {value.lower(): value for value in values}
     near = difflib.get_close_matches(wanted, list(lowered), n=CLOSE_VALUES, cutoff=0.75)
     return [lowered[value] for value in near]
