@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import filters, pipeline
+from . import filters, pipeline, progress
 from .config import Config
 from .coverage import Coverage, coverage
 from .explain import Explanation, explain, find_account
@@ -46,7 +46,8 @@ def health_report(exports: Exports, config: Config, as_of: str | None, history: 
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     shown = filters.select(result.signals, segment, owner)  # refused before anything is saved
     if save:
-        history.save(result.as_of, result.scored)
+        with progress.phase("storing the snapshot"):
+            history.save(result.as_of, result.scored)
     table = result.scored[result.scored.index.isin(shown)]
     table = table.sort_values(["health_score", "arr"], ascending=[True, False])
     return HealthReport(result.as_of, health_columns(table, result.as_of), result.without_arr,
@@ -98,8 +99,10 @@ def metrics_report(exports: Exports, config: Config, as_of: str | None, group_by
                                                      pipeline.parse_as_of(as_of))
     if segment is not None:  # cohort metrics take an account's segment 12 months earlier
         filters.select(signals.frame, segment, segment_columns=("segment", "segment_t0"))
-    return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by,
-                                         earlier=earlier, segment=segment), signals.skipped)
+    with progress.phase("computing metrics"):
+        report = metrics.compute(exports, signals, config, group_by=group_by, earlier=earlier,
+                                 segment=segment)
+    return MetricsResult(report, signals.skipped)
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,14 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     shown = filters.select(result.signals, segment, owner)  # refused before anything is recorded
     team = exports.team.frame if exports.team is not None else None
-    run = evaluate(result.signals, config, result.as_of, team, history.open_plays(result.as_of),
-                   history.queued_actions(result.as_of), history.issued_this_week(result.as_of))
+    with progress.phase("evaluating plays"):
+        run = evaluate(result.signals, config, result.as_of, team,
+                       history.open_plays(result.as_of), history.queued_actions(result.as_of),
+                       history.issued_this_week(result.as_of))
     if record:
-        history.record_plays(result.as_of, run.fired, run.resolved)
-        history.record_actions(result.as_of, run.actions, run.carried)
+        with progress.phase("recording plays and actions"):
+            history.record_plays(result.as_of, run.fired, run.resolved)
+            history.record_actions(result.as_of, run.actions, run.carried)
     if segment is not None or owner is not None:
         run = narrowed(run, shown, config)
     actions = run.actions
@@ -175,5 +181,7 @@ def week_one_audit(exports: Exports, config: Config, as_of: str | None):
 
     signals, earlier = metrics.signals_with_lookback(exports, config,
                                                      pipeline.parse_as_of(as_of))
-    return audit.run(exports, signals, metrics.compute(exports, signals, config, earlier=earlier),
-                     config)
+    with progress.phase("computing metrics"):
+        report = metrics.compute(exports, signals, config, earlier=earlier)
+    with progress.phase("checking data quality"):
+        return audit.run(exports, signals, report, config)
