@@ -169,3 +169,25 @@ def test_cli_runs_in_process_show_no_progress(cli):
     result = cli("health", SAMPLE, "--no-save", "-f", "csv")
     assert result.exit_code == 0
     assert "\x1b" not in result.stderr
+
+
+def test_each_phase_of_a_health_run_is_marked(tmp_path, default_config):
+    from csops_cli.history import History, data_set_of
+    from csops_cli.jobs import health_report
+    from csops_cli.loading import load_exports
+    from csops_cli.render import emit
+
+    recorder = Recorder()
+    with progress.shown(recorder):
+        exports = load_exports(SAMPLE, default_config)
+        store = History.open(tmp_path / "history.db", data_set_of(exports))
+        emit(health_report(exports, default_config, None, store), "csv", tmp_path / "h.csv")
+    begun = [event[1] for event in recorder.events if event[0] == "begin"]
+    # the exports are read side by side: in any order, before anything else
+    assert sorted(begun[:5]) == ["reading accounts.csv", "reading activities.csv",
+                                 "reading contracts.csv", "reading team.csv",
+                                 "reading usage.csv"]
+    # scored as of as_of and as of a week earlier (no snapshot yet)
+    assert begun[5:] == ["building signals as of 2 dates", "scoring", "scoring",
+                         "storing the snapshot", "writing h.csv"]
+    assert len([event for event in recorder.events if event[0] == "end"]) == len(begun)
