@@ -34,10 +34,9 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
     # imports, and is stopped on any way out
     from ..loading.events import usage_read
     from ..loading.recognise import recognise
-    from ..progress import phase
 
     matches = recognise(inputs.data, config, inputs.files())
-    with phase("reading exports"), \
+    with slow_status("reading exports", quiet), \
             usage_read(inputs.data, inputs.files(), config, matches) as early:
         from ..loading import load_exports  # pandas imports while the usage read runs
 
@@ -115,6 +114,19 @@ def open_history(path: Path, exports: Exports, quiet: bool = False) -> History:
     for message in store.notes:
         note(message, quiet)
     return store
+
+
+@contextmanager
+def slow_status(message: str, quiet: bool = False) -> Iterator[None]:
+    """A phase of a command's own: shown like the core's phases, on stderr once it has taken
+    a second, while the command shows progress (see :func:`progress_shown`)."""
+    from .. import progress
+
+    if quiet:
+        yield
+        return
+    with progress.phase(message):
+        yield
 
 
 @contextmanager

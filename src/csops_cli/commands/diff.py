@@ -9,7 +9,7 @@ import typer
 
 from ..app import command
 from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
-from .common import load, output_format, refuse_out_over_inputs
+from .common import load, output_format, refuse_out_over_inputs, slow_status
 
 OldArg = Annotated[Path, typer.Argument(help="The playbooks.yaml in use.")]
 NewArg = Annotated[Path, typer.Argument(help="The changed playbooks.yaml.")]
@@ -47,11 +47,11 @@ def diff_command(
     from ..config_diff import config_diff, open_read_only
     from ..history import data_set_of
     from ..pipeline import parse_as_of
-    from ..progress import phase
     from ..render import emit, note
 
     store = open_read_only(history, data_set_of(exports))
-    with phase("scoring, evaluating plays and backtesting under each config"):
+    with slow_status("scoring, evaluating plays and backtesting under each config",
+                     inputs.quiet):
         result = config_diff(exports, (old_config.label, old_config), new_config,
                              parse_as_of(inputs.as_of), store, backtest=not no_backtest)
     for message in result.notes:
