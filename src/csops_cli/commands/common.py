@@ -137,7 +137,8 @@ def progress_shown(quiet: bool = False) -> Iterator[None]:
     from ..render import console
 
     err = console(stderr=True)
-    display = None if quiet or not err.is_terminal else TerminalProgress(err)
+    # a dumb terminal cannot redraw a line: nothing there either
+    display = None if quiet or not err.is_interactive else TerminalProgress(err)
     with progress.shown(display):
         yield
 
