@@ -4,6 +4,7 @@ stdout, never with --quiet or when stderr is not a terminal, and nothing for fas
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import select
@@ -191,3 +192,26 @@ def test_each_phase_of_a_health_run_is_marked(tmp_path, default_config):
     assert begun[5:] == ["building signals as of 2 dates", "scoring", "scoring",
                          "storing the snapshot", "writing h.csv"]
     assert len([event for event in recorder.events if event[0] == "end"]) == len(begun)
+
+
+class Stream(io.StringIO):
+    def __init__(self, terminal: bool):
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize(("terminal", "quiet", "shown"), [
+    (True, False, True), (False, False, False), (True, True, False)])
+def test_the_display_is_installed_only_for_a_terminal_without_quiet(monkeypatch, terminal,
+                                                                     quiet, shown):
+    from csops_cli.commands.common import progress_shown
+
+    stderr = Stream(terminal)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    with progress_shown(quiet), progress.phase("rebuilding past dates"):
+        time.sleep(1.3)
+    assert ("rebuilding past dates" in stderr.getvalue()) is shown
