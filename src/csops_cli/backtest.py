@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import health as health_model
+from . import progress
 from .config import Config
 from .dates import day_number, days, to_timestamp, year_before
 from .errors import UsageError
@@ -150,7 +151,7 @@ def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.Dat
     Accounts are their position in the signal table (``account``); ids and names are looked
     up for the few rows shown."""
     frames = []
-    for date, table in signals.items():
+    for date, table in progress.steps(list(signals.items()), "scoring past dates"):
         frame = table.frame
         paying = (frame["arr"] > 0).to_numpy()
         health = health_model.score(frame[paying], config)
@@ -494,7 +495,7 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
 
     pct = options.contraction_pct
     horizons = {}
-    for horizon in sorted(set(options.horizons)):
+    for horizon in progress.steps(sorted(set(options.horizons)), "measuring outcomes"):
         rows = label_outcomes(panel, contracts, as_of, horizon, pct)
         if rows.empty:
             continue

@@ -77,6 +77,8 @@ class ProblemCode(StrEnum):
     OUTPUT_IS_INPUT = "output_is_input"  # --out names a file the run reads
     UNWRITABLE_OUTPUT = "unwritable_output"  # a folder, no permission, a full disk
     FOLDER_NOT_EMPTY = "folder_not_empty"  # csops sample into a folder that holds files
+    # the command line
+    NO_MATCH = "no_match"  # --segment or --owner names a value no account has
 
 
 @dataclass(frozen=True)

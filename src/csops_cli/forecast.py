@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import pipeline
+from . import filters, pipeline
 from .backtest import (
     BANDS,
     RENEWAL_GRACE_DAYS,
@@ -114,13 +114,13 @@ def forecast(exports: Exports, config: Config, as_of: str | None, history: Histo
     frame = renewal_frame(result.signals, days, config)
     frame = frame.assign(segment=frame["account_id"].map(result.signals["segment"]))
     frame = with_probability(frame, rates)[FORECAST_COLUMNS]
+    keep = filters.select(result.signals, segment, owner)  # refused before anything is saved
     recorded = 0
     if save:
         due = checkpoint_rows(frame, history.forecast_checkpoints(), day)
         if not due.empty:
             history.record_forecasts(due)
         recorded = len(due)
-    keep = pipeline.filter_accounts(result.signals, segment, owner).index
     shown = frame[frame["account_id"].isin(keep)].reset_index(drop=True)
     accuracy_frame = accuracy(history.forecasts(), exports, day)
     return Forecast(result.as_of, days, shown, rates, totals(shown, "month"),

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import pipeline
+from . import filters, pipeline, progress
 from .config import Config
 from .coverage import Coverage, coverage
 from .explain import Explanation, explain, find_account
 from .history import History
 from .loading import Exports
 from .metrics import MetricsReport
-from .plays import NEW, QUEUED, PlayRun, crm_layout, evaluate
+from .plays import NEW, QUEUED, PlayRun, crm_layout, evaluate, narrowed
 from .vocabulary import UNASSIGNED
 
 # the stable machine-readable columns (PRODUCT.md §9), then useful context
@@ -44,9 +44,11 @@ def health_report(exports: Exports, config: Config, as_of: str | None, history: 
                   save: bool = True) -> HealthReport:
     """Every paying account's health, worst first; the snapshot stored unless ``save`` is off."""
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    shown = filters.select(result.signals, segment, owner)  # refused before anything is saved
     if save:
-        history.save(result.as_of, result.scored)
-    table = pipeline.filter_accounts(result.scored, segment, owner)
+        with progress.phase("storing the snapshot"):
+            history.save(result.as_of, result.scored)
+    table = result.scored[result.scored.index.isin(shown)]
     table = table.sort_values(["health_score", "arr"], ascending=[True, False])
     return HealthReport(result.as_of, health_columns(table, result.as_of), result.without_arr,
                         result.skipped, history.path if save else None)
@@ -95,14 +97,18 @@ def metrics_report(exports: Exports, config: Config, as_of: str | None, group_by
 
     signals, earlier = metrics.signals_with_lookback(exports, config,
                                                      pipeline.parse_as_of(as_of))
-    return MetricsResult(metrics.compute(exports, signals, config, group_by=group_by,
-                                         earlier=earlier, segment=segment), signals.skipped)
+    if segment is not None:  # cohort metrics take an account's segment 12 months earlier
+        filters.select(signals.frame, segment, segment_columns=("segment", "segment_t0"))
+    with progress.phase("computing metrics"):
+        report = metrics.compute(exports, signals, config, group_by=group_by, earlier=earlier,
+                                 segment=segment)
+    return MetricsResult(report, signals.skipped)
 
 
 @dataclass(frozen=True)
 class PlaysResult:
     as_of: pd.Timestamp
-    run: PlayRun
+    run: PlayRun  # as seen for the accounts of --segment and --owner (see plays.narrowed)
     actions: pd.DataFrame  # the run's actions, filtered by segment and owner
     rows: pd.DataFrame  # what is written: the actions, or a CRM's task-import layout
     resolution: pd.DataFrame  # days to resolve each resolved risk play
@@ -116,18 +122,19 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
     earlier weeks released first); opened and resolved plays and the actions recorded unless
     ``record`` is off."""
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    shown = filters.select(result.signals, segment, owner)  # refused before anything is recorded
     team = exports.team.frame if exports.team is not None else None
-    run = evaluate(result.signals, config, result.as_of, team, history.open_plays(result.as_of),
-                   history.queued_actions(result.as_of), history.issued_this_week(result.as_of))
+    with progress.phase("evaluating plays"):
+        run = evaluate(result.signals, config, result.as_of, team,
+                       history.open_plays(result.as_of), history.queued_actions(result.as_of),
+                       history.issued_this_week(result.as_of))
     if record:
-        history.record_plays(result.as_of, run.fired, run.resolved)
-        history.record_actions(result.as_of, run.actions, run.carried)
+        with progress.phase("recording plays and actions"):
+            history.record_plays(result.as_of, run.fired, run.resolved)
+            history.record_actions(result.as_of, run.actions, run.carried)
+    if segment is not None or owner is not None:
+        run = narrowed(run, shown, config)
     actions = run.actions
-    if segment or owner:
-        keep = pipeline.filter_accounts(result.signals, segment, None).index
-        actions = actions[actions["account_id"].isin(keep)]
-        if owner:
-            actions = actions[actions["owner"].str.lower() == owner.lower()]
     notes = []
     unassigned = int((actions["owner"] == UNASSIGNED).sum())
     if unassigned:
@@ -158,11 +165,14 @@ class CoverageReport:
 
 
 def coverage_report(exports: Exports, config: Config, as_of: str | None,
-                    history: History) -> CoverageReport:
-    """The coverage model by segment, each owner's book and the unassigned accounts."""
+                    history: History, segment: str | None = None) -> CoverageReport:
+    """The coverage model by segment, each owner's book and the unassigned accounts; with
+    ``segment``, that segment's model and the books of its accounts only."""
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
+    shown = filters.select(result.signals, segment)
     team = exports.team.frame if exports.team is not None else None
-    return CoverageReport(result.as_of, coverage(result.signals, config, team))
+    accounts = result.signals[result.signals.index.isin(shown)]
+    return CoverageReport(result.as_of, coverage(accounts, config, team))
 
 
 def week_one_audit(exports: Exports, config: Config, as_of: str | None):
@@ -171,5 +181,7 @@ def week_one_audit(exports: Exports, config: Config, as_of: str | None):
 
     signals, earlier = metrics.signals_with_lookback(exports, config,
                                                      pipeline.parse_as_of(as_of))
-    return audit.run(exports, signals, metrics.compute(exports, signals, config, earlier=earlier),
-                     config)
+    with progress.phase("computing metrics"):
+        report = metrics.compute(exports, signals, config, earlier=earlier)
+    with progress.phase("checking data quality"):
+        return audit.run(exports, signals, report, config)

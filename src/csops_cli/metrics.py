@@ -14,6 +14,7 @@ import pandas as pd
 
 from .config import Config
 from .dates import day_number, days, year_before
+from .filters import segment_mask
 from .loading import Exports
 from .loading.events import account_positions
 from .signals import Signals, build_signals, build_signals_at, default_as_of
@@ -117,14 +118,13 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
     for metric_id, function in functions.items():
         spec = getattr(config.metrics, metric_id)
         chosen = accounts
-        if segment:
-            chosen = accounts[(segment_of(metric_id).str.lower() == segment.lower()).fillna(
-                False).to_numpy(dtype=bool)]
+        if segment is not None:
+            chosen = accounts[segment_mask(segment_of(metric_id), segment)]
         groups = groups_of(metric_id).reindex(chosen.index)
         by_group = {str(name): function(part)
                     for name, part in chosen.groupby(groups, sort=True)}
         # touches of accounts missing from the accounts export belong to no group
-        overall = function(chosen, 0 if segment else orphan_touches) \
+        overall = function(chosen, 0 if segment is not None else orphan_touches) \
             if metric_id == "activity_to_outcome" else function(chosen)
         unit = "ratio"
         if metric_id == "ttfv":

@@ -21,7 +21,9 @@ AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Date to compute as of, YYYY-MM-DD (default: latest date in usage and "
                     "activities).")]
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="Only this segment.")]
-OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only accounts of this owner.")]
+OwnerOpt = Annotated[str | None, typer.Option(
+    "--owner", help="Only the accounts whose CSM or AE this is (name or e-mail, as the exports "
+                    "spell it; any case).")]
 FormatOpt = Annotated[str | None, typer.Option(
     "--format", "-f", help="table, csv or json (default: from --out, else table).")]
 OutOpt = Annotated[Path | None, typer.Option(
@@ -102,7 +104,10 @@ def _with_data_options(function: Callable, without: tuple[str, ...]) -> Callable
     def wrapper(*args, **kwargs):
         inputs = Inputs(**{name: kwargs.pop(name) for name in _SHARED if name in kwargs})
         check_as_of(inputs.as_of)
-        return function(*args, inputs=inputs, **kwargs)
+        from .commands.common import progress_shown
+
+        with progress_shown(inputs.quiet):
+            return function(*args, inputs=inputs, **kwargs)
 
     # DATA follows the command's own arguments (explain's ACCOUNT comes first)
     parameters = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import health as health_model
+from . import progress
 from .config import Config
 from .errors import UsageError
 from .history import History
@@ -68,24 +69,11 @@ PREVIOUS_DAYS = 7  # without a stored snapshot, the previous score is rebuilt a 
 def _scored(frame: pd.DataFrame, config: Config) -> health_model.Health:
     """Score the paying accounts of ``frame``; the score columns are set on every row (NaN
     without ARR)."""
-    health = health_model.score(frame[frame["paying"]], config)
+    with progress.phase("scoring"):
+        health = health_model.score(frame[frame["paying"]], config)
     scores = health.scores.reindex(frame.index)
     for column in scores.columns:
         frame[column] = scores[column]
     frame["partial"] = frame["partial"].astype("boolean")
     return health
 
-
-def filter_accounts(frame: pd.DataFrame, segment: str | None, owner: str | None
-                    ) -> pd.DataFrame:
-    """--segment and --owner, both matched ignoring case; owner is the CSM or the AE."""
-    if segment:
-        frame = frame[frame["segment"].str.lower() == segment.lower()]
-    if owner:
-        owner = owner.lower()
-        match = pd.Series(False, index=frame.index)
-        for column in ("csm_owner", "ae_owner"):
-            if column in frame:
-                match |= (frame[column].str.lower() == owner).fillna(False)
-        frame = frame[match]
-    return frame

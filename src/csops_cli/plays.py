@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ class PlayRun:
     fired: pd.DataFrame  # account_id, play_id, risk, reason: what opens now
     resolved: pd.DataFrame  # account_id, play_id: risk plays back to green
     owners: pd.DataFrame  # per owner: actions, new, queued, budget (None: not a person)
+    matched: pd.DataFrame  # account_id, play_id, already_open, arr: where a condition holds
     # action ids queued in an earlier week and listed again now (released: status new)
     carried: frozenset[str] = field(default=frozenset())
 
@@ -72,7 +73,7 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
     runs, which count against its budget."""
     conditions = compile_all(config, frame)
     manager_of = managers(team)
-    action_frames, summary, fired_rows, resolved_rows = [], [], [], []
+    action_frames, matched_rows, fired_rows, resolved_rows = [], [], [], []
     for play in config.plays:
         condition = conditions[play.id]
         try:
@@ -98,12 +99,10 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
         play_actions = [_actions(play, index, action, accounts, reason, config, manager_of,
                                  as_of) for index, action in enumerate(play.actions)]
         action_frames += play_actions
-        owners = {owner for part in play_actions for owner in part["owner"].dropna()}
-        summary.append({"play_id": play.id, "play_name": play.name, "fired": len(accounts),
-                        "already_open": int((mask.to_numpy(dtype=bool) & is_open).sum()),
-                        "arr": float(accounts["arr"].sum()), "actions":
-                            len(accounts) * len(play.actions), "owners": len(owners),
-                        "measure": play.measure})
+        holds = mask.to_numpy(dtype=bool)
+        matched_rows.append(pd.DataFrame({"account_id": frame.index[holds], "play_id": play.id,
+                                          "already_open": is_open[holds],
+                                          "arr": frame["arr"].to_numpy(dtype=float)[holds]}))
     fresh = pd.concat(action_frames, ignore_index=True) if action_frames else \
         pd.DataFrame(columns=ACTION_COLUMNS)
     carried = _carried(queued, config, as_of)
@@ -113,8 +112,38 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
         columns=["account_id", "play_id", "risk", "reason"])
     resolved = pd.concat(resolved_rows, ignore_index=True) if resolved_rows else \
         pd.DataFrame(columns=["account_id", "play_id"])
-    return PlayRun(as_of, actions, pd.DataFrame(summary), fired, resolved,
-                   owner_counts(actions, config), frozenset(carried["action_id"]))
+    matched = pd.concat(matched_rows, ignore_index=True) if matched_rows else pd.DataFrame(
+        columns=["account_id", "play_id", "already_open", "arr"])
+    return PlayRun(as_of, actions, play_summary(config, matched, fresh), fired, resolved,
+                   owner_counts(actions, config), matched, frozenset(carried["action_id"]))
+
+
+def play_summary(config: Config, matched: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    """Per play: the accounts it newly fires for and their ARR, those it holds for but is
+    already open for, the actions it creates now and how many owners they go to."""
+    rows = []
+    for play in config.plays:
+        holds = matched[matched["play_id"] == play.id]
+        opens = holds[~holds["already_open"].astype(bool)]
+        created = fresh[fresh["play_id"] == play.id]
+        rows.append({"play_id": play.id, "play_name": play.name, "fired": len(opens),
+                     "already_open": len(holds) - len(opens), "arr": float(opens["arr"].sum()),
+                     "actions": len(created), "owners": created["owner"].nunique(),
+                     "measure": play.measure})
+    return pd.DataFrame(rows, columns=["play_id", "play_name", "fired", "already_open", "arr",
+                                       "actions", "owners", "measure"])
+
+
+def narrowed(run: PlayRun, accounts: pd.Index, config: Config) -> PlayRun:
+    """The run as seen for ``accounts`` (--segment, --owner): its actions, per-play summary
+    and per-owner counts cover only them. What opens, resolves and is recorded stays the
+    whole run's: the budget is shared by every account."""
+    actions = run.actions[run.actions["account_id"].isin(accounts)].reset_index(drop=True)
+    matched = run.matched[run.matched["account_id"].isin(accounts)]
+    fresh = actions[~actions["action_id"].isin(run.carried)]
+    return replace(run, actions=actions, matched=matched,
+                   summary=play_summary(config, matched, fresh),
+                   owners=owner_counts(actions, config))
 
 
 def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import pipeline
+from . import filters, pipeline
 from .config import Config
 from .coverage import UNASSIGNED, checklist_step, resolve_owners
 from .history import History
@@ -34,7 +34,7 @@ def renewals(exports: Exports, config: Config, as_of: str | None, history: Histo
 
     frame = with_probability(frame, band_rates(exports, config, result.as_of.normalize()))
     frame = frame[RENEWAL_COLUMNS]
-    keep = pipeline.filter_accounts(result.signals, segment, owner).index
+    keep = filters.select(result.signals, segment, owner)
     return Renewals(result.as_of, days, frame[frame["account_id"].isin(keep)])
 
 

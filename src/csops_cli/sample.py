@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from . import progress
+
 SEGMENTS = ("Strategic", "Commercial", "SMB")
 SEGMENT_SHARE = (0.10, 0.30, 0.60)
 ARR_RANGE = {"Strategic": (100_000, 600_000), "Commercial": (20_000, 99_000),
@@ -90,7 +92,7 @@ def generate(folder: Path, accounts: int = 300, seed: int = 7,
     folder.mkdir(parents=True, exist_ok=True)
     tables = {"accounts": accounts_frame, "contracts": contracts, "usage": usage,
               "activities": activities, "team": team}
-    for name, frame in tables.items():
+    for name, frame in progress.steps(list(tables.items()), f"writing {folder}"):
         _write_csv(frame, folder / f"{name}.csv")
     return SampleSummary(folder, as_of, {name: len(frame) for name, frame in tables.items()})
 

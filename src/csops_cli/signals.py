@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import progress
 from .config import Config
 from .dates import (
     day_number,
@@ -125,7 +126,8 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
         return _contract_rows(contract_frame[known_day <= day_number(date)], ids)
 
     # contracts and activities are reduced beside the usage
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    what = "building signals" + (f" as of {len(dates)} dates" if len(dates) > 1 else "")
+    with progress.phase(what), ThreadPoolExecutor(max_workers=1) as pool:
         contracts = {date: pool.submit(_contract_signals, rows_on(date), ids, date, onboarding)
                      for date in dates}
         activities = {date: pool.submit(_activity_signals, exports.activities.frame, ids,

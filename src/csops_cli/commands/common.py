@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..options import Inputs
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from ..config import Config
     from ..history import History
@@ -112,19 +117,114 @@ def open_history(path: Path, exports: Exports, quiet: bool = False) -> History:
 
 
 @contextmanager
-def slow_status(message: str, quiet: bool = False, after_seconds: float = 1.0) -> Iterator[None]:
-    """A spinner on stderr, shown only if the work takes longer than ``after_seconds``."""
+def slow_status(message: str, quiet: bool = False) -> Iterator[None]:
+    """A phase of a command's own: shown like the core's phases, on stderr once it has taken
+    a second, while the command shows progress (see :func:`progress_shown`)."""
+    from .. import progress
+
+    if quiet:
+        yield
+        return
+    with progress.phase(message):
+        yield
+
+
+@contextmanager
+def progress_shown(quiet: bool = False) -> Iterator[None]:
+    """Show the phases of the block that run over a second on stderr, when stderr is a
+    terminal and the command is not --quiet; otherwise nothing."""
+    from .. import progress
     from ..render import console
 
     err = console(stderr=True)
-    if quiet or not err.is_terminal:
+    # a dumb terminal cannot redraw a line: nothing there either
+    display = None if quiet or not err.is_interactive else TerminalProgress(err)
+    with progress.shown(display):
         yield
-        return
-    status = err.status(message)
-    timer = threading.Timer(after_seconds, status.start)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        status.stop()
+
+
+class TerminalProgress:
+    """rich's progress display on a terminal, for the phases that run over ``after_seconds``.
+
+    A phase appears once it is that old (a fast run shows nothing, no flicker) and goes when
+    it ends; with no phase left the display goes too (transient), so that stdout's table is
+    never written under a live display. Phases may begin and end in worker threads."""
+
+    def __init__(self, err: Console, after_seconds: float = 1.0):
+        self.err = err
+        self.after_seconds = after_seconds
+        self.lock = threading.RLock()
+        self.live: Progress | None = None  # while a slow phase runs
+        self.closed = False
+
+    def begin(self, description: str, total: int | None) -> _Phase:
+        shown = _Phase(description, total)
+        shown.timer = threading.Timer(self.after_seconds, self._show, args=(shown,))
+        shown.timer.daemon = True
+        shown.timer.start()
+        return shown
+
+    def advance(self, handle: object, steps: int) -> None:
+        assert isinstance(handle, _Phase)
+        with self.lock:
+            handle.done += steps
+            if handle.task is not None and self.live is not None:
+                self.live.update(handle.task, completed=handle.done)
+
+    def end(self, handle: object) -> None:
+        assert isinstance(handle, _Phase)
+        handle.timer.cancel()
+        with self.lock:
+            handle.ended = True
+            if handle.task is not None and self.live is not None:
+                self.live.remove_task(handle.task)
+                if not self.live.tasks:
+                    self._stop()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self._stop()
+
+    def _show(self, handle: _Phase) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn
+
+        with self.lock:
+            if handle.ended or self.closed:
+                return
+            if self.live is None:
+                # stdout is the data's: rich must not route it through this display
+                self.live = Progress(
+                    SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TaskProgressColumn(), TextColumn("{task.fields[since]}"), console=self.err,
+                    transient=True, redirect_stdout=False, redirect_stderr=False)
+                self.live.start()
+            handle.task = self.live.add_task(handle.description, total=handle.total,
+                                             completed=handle.done, since=_Since(handle.began))
+
+    def _stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
+class _Since:
+    """The time since a phase began, as m:ss, whenever the display is drawn."""
+
+    def __init__(self, began: float):
+        self.began = began
+
+    def __str__(self) -> str:
+        minutes, seconds = divmod(int(time.monotonic() - self.began), 60)
+        return f"{minutes}:{seconds:02d}"
+
+
+@dataclass
+class _Phase:
+    description: str
+    total: int | None
+    began: float = field(default_factory=time.monotonic)
+    done: int = 0
+    ended: bool = False
+    task: TaskID | None = None  # its row in the display, once shown
+    timer: threading.Timer = field(init=False)

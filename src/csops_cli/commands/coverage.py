@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from ..app import command
-from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
+from ..options import (
+    DEFAULT_HISTORY,
+    FormatOpt,
+    HistoryOpt,
+    Inputs,
+    OutOpt,
+    SegmentOpt,
+    data_options,
+)
 from .common import load_with_history, output_format
 
 
@@ -11,6 +19,7 @@ from .common import load_with_history, output_format
 @data_options()
 def coverage_command(
     inputs: Inputs,
+    segment: SegmentOpt = None,
     format: FormatOpt = None,
     out: OutOpt = None,
     history: HistoryOpt = DEFAULT_HISTORY,
@@ -25,4 +34,4 @@ def coverage_command(
     from ..jobs import coverage_report
     from ..render import emit
 
-    emit(coverage_report(exports, config, inputs.as_of, store), fmt, out)
+    emit(coverage_report(exports, config, inputs.as_of, store, segment), fmt, out)

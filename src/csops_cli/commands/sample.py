@@ -34,11 +34,13 @@ def sample_command(
     from ..pipeline import parse_as_of
     from ..render import note
     from ..sample import generate
+    from .common import progress_shown, slow_status
 
     when = parse_as_of(as_of)
     _check_folder(out, force)
     try:
-        summary = generate(out, accounts=accounts, seed=seed, as_of=when, events=events)
+        with progress_shown(quiet), slow_status("drawing the sample data"):
+            summary = generate(out, accounts=accounts, seed=seed, as_of=when, events=events)
     except OSError as error:  # a read-only folder, a full disk
         raise UsageError(f"cannot write the sample into {out}: {error.strerror or error}; "
                          "choose another folder", code=ProblemCode.UNWRITABLE_OUTPUT) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import progress
 from ..config import Config
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import values
@@ -474,12 +475,16 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
     tables: dict[str, Table] = {}
     failed: dict[str, InputError] = {}
 
+    def reading(name: str):
+        return progress.phase("reading " + ", ".join(part.path.name for part in feeding[name]))
+
     def load(name: str, ids: AccountSource | None = None, fast: bool = True) -> Table:
         parts = feeding[name]
         big = name in ("usage", "activities")
-        if len(parts) == 1:
-            return load_table(name, parts[0].path, config, big, ids, fast, match=parts[0])
-        return _combined(name, list(parts), config, big, ids)
+        with reading(name):
+            if len(parts) == 1:
+                return load_table(name, parts[0].path, config, big, ids, fast, match=parts[0])
+            return _combined(name, list(parts), config, big, ids)
 
     # pyarrow parses in C++ threads and releases the GIL: the other tables load in the pool
     # while the large usage export is parsed here; its rows are coded by account as soon as
@@ -500,8 +505,9 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
                 plain = len(usage) == 1 and usage[0].source is None
                 if name == "usage" and early is not None and plain and \
                         early.path == usage[0].path:
-                    tables[name] = _events_table(early, account_ids) or load(
-                        name, account_ids, fast=False)
+                    with reading(name):
+                        events = _events_table(early, account_ids)
+                    tables[name] = events or load(name, account_ids, fast=False)
                 elif name == "usage":
                     tables[name] = load(name, account_ids)
                 else:

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .. import progress
 from ..errors import MAX_PROBLEMS_SHOWN, CsopsError, Problem
 
 # C0 controls but tab, DEL and C1 controls: ESC, BEL, CR, LF, ... would move the cursor,
@@ -67,13 +68,19 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
         from ..errors import UsageError
 
         raise UsageError(f"--format {fmt}: not available for this command")
-    if fmt == "csv":
-        text = csv_text(form(result))
-    elif fmt == "json":
-        text = json_text(form(result))
-    else:
-        text = form(result)
-    write_text(out, text)
+    to_file = out is not None and str(out) != "-"
+    # on stdout, any progress display on stderr is gone before the text is written
+    with progress.phase(f"writing {out.name}" if to_file else "formatting"):
+        if fmt == "csv":
+            text = csv_text(form(result))
+        elif fmt == "json":
+            text = json_text(form(result))
+        else:
+            text = form(result)
+        if to_file:
+            write_text(out, text)
+    if not to_file:
+        write_text(out, text)
 
 
 def view_of(result: Any) -> View:
