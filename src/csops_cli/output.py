@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "xlsx")
 
 
 def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +77,9 @@ def csv_text(frame: pd.DataFrame) -> str:
         sink = pa.BufferOutputStream()
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,
                                                         quoting_style="needed"))
-    return header.getvalue() + sink.getvalue().to_pybytes().decode("utf-8")
+    # a CRM import file is opened in Excel first, which reads UTF-8 right only with a BOM
+    mark = "\ufeff" if frame.attrs.get("byte_order_mark") else ""
+    return mark + header.getvalue() + sink.getvalue().to_pybytes().decode("utf-8")
 
 
 def _json_converter() -> Callable[[object], object]:
@@ -115,15 +117,18 @@ def format_for(out: Path | None, requested: str | None) -> str:
     if requested:
         if requested not in FORMATS:
             raise UsageError(f"--format {requested!r}: use one of {', '.join(FORMATS)}")
+        if requested == "xlsx" and (out is None or str(out) == "-") and sys.stdout.isatty():
+            raise UsageError("--format xlsx writes a workbook, not text for a terminal: give "
+                             "--out FILE.xlsx (or send stdout to a file)")
         return requested
     if out is not None and str(out) != "-":
         suffix = out.suffix.lower().lstrip(".")
-        if suffix in ("csv", "json"):
+        if suffix in ("csv", "json", "xlsx"):
             return suffix
         if suffix in ("txt", "md", ""):
             return "table"
         raise UsageError(f"--out {out}: cannot tell the format from '.{suffix}'; "
-                         "use .csv, .json or .txt, or give --format")
+                         "use .csv, .json, .xlsx or .txt, or give --format")
     return "table"
 
 
@@ -173,13 +178,23 @@ def write_text(path: Path | None, text: str, stream: IO[str] | None = None) -> N
     atomic_write(path, lambda handle: handle.write(text))
 
 
-def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
+def write_bytes(path: Path | None, data: bytes, stream: IO[bytes] | None = None) -> None:
+    """:func:`write_text`'s rules for a binary file (a workbook)."""
+    if path is None or str(path) == "-":
+        target = stream or sys.stdout.buffer
+        target.write(data)
+        target.flush()
+        return
+    atomic_write(path, lambda handle: handle.write(data), binary=True)
+
+
+def atomic_write(path: Path, write: Callable[[IO], object], binary: bool = False) -> None:
     """Write a file whole or not at all: a temporary file beside it, then a rename. The new
     file keeps the mode of the file it replaces; a new file follows the umask. A failure (disk
     full, no permission) is an error naming the file, with the old file left as it was and
     no temporary file left behind."""
     try:
-        _write_whole(path, write)
+        _write_whole(path, write, binary)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {_why(error)}",
                          code=ProblemCode.UNWRITABLE_OUTPUT) from None
@@ -198,11 +213,13 @@ def _why(error: OSError) -> str:
     return reasons.get(error.errno, error.strerror or str(error))
 
 
-def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
+def _write_whole(path: Path, write: Callable[[IO], object], binary: bool = False) -> None:
+    # text as UTF-8 with the line ends given; bytes as they are
+    how = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not path.is_file():  # a pipe or a device: written straight into
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with path.open(**how) as handle:
             write(handle)
         return
     directory = path.parent if str(path.parent) else Path(".")
@@ -211,7 +228,7 @@ def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
     temporary, descriptor = _temporary_beside(path)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(descriptor, **how) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -237,3 +254,159 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(directory))
+
+
+# --- workbooks ----------------------------------------------------------------------------------
+
+MONEY_FORMAT, SCORE_FORMAT, RATIO_FORMAT = "#,##0", "0.0", "0.0%"
+COUNT_FORMAT, DATE_FORMAT, TIME_FORMAT = "#,##0", "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
+MAX_COLUMN_WIDTH = 50
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# what a numeric column holds, told by its name: money, a 0-100 score, or a ratio
+_MONEY = re.compile(r"(^|_)(arr|mrr|amount|revenue|expansion|contraction|churn|acv|tcv)($|_)")
+_SCORE = re.compile(r"(^|_)(score|health_change|change|points)($|_)")
+_RATIO = re.compile(r"(^|_)(rate|ratio|probability|utilization|share|nrr|grr|brier|mape|"
+                    r"bias|conversion|accuracy|precision|recall)($|_)")
+
+
+def number_format(column: str, integers: bool) -> str:
+    """The Excel number format of a numeric column, from its name."""
+    name = column.lower()
+    if _RATIO.search(name):  # churn_rate is a ratio, churn an amount
+        return RATIO_FORMAT
+    if _MONEY.search(name):
+        return MONEY_FORMAT
+    if _SCORE.search(name):
+        return SCORE_FORMAT
+    return COUNT_FORMAT if integers else "General"
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A valid sheet name (31 characters, none of []:*?/\\), unique in the workbook."""
+    title = _SHEET_FORBIDDEN.sub(" ", name).strip("' ")[:31] or "Sheet"
+    base, n = title, 2
+    while title.lower() in taken:
+        suffix = f" ({n})"
+        title, n = base[:31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def xlsx_bytes(sheets: Iterable[tuple[str, pd.DataFrame]]) -> bytes:
+    """A formatted workbook, one sheet per ``(name, table)``: header row bold and frozen,
+    widths from the content, numbers as numbers with a format, dates as Excel dates, IDs and
+    other text as text (never read as a number, a date or a formula). Written in openpyxl's
+    write-only mode, row by row, so that large tables stay fast and small in memory."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    taken: set[str] = set()
+    for name, frame in sheets:
+        _write_sheet(book.create_sheet(sheet_title(name, taken)), frame)
+    if not taken:
+        book.create_sheet("Empty")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_sheet(sheet, frame: pd.DataFrame) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    columns = [str(name) for name in frame.columns]
+    converted = [_cells(sheet, name, frame.iloc[:, position])
+                 for position, name in enumerate(columns)]
+    sheet.freeze_panes = "A2"
+    for position, (name, (_, _, width)) in enumerate(zip(columns, converted, strict=True), 1):
+        sheet.column_dimensions[get_column_letter(position)].width = \
+            min(max(len(name) + 2, width), MAX_COLUMN_WIDTH)
+    bold = Font(bold=True)
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.data_type = "s"  # a header is text, whatever it starts with
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    values = [items for items, _, _ in converted]
+    templates = [template for _, template, _ in converted]
+    for row in zip(*values, strict=True):
+        sheet.append([_filled(template, value) for template, value in
+                      zip(templates, row, strict=True)])
+
+
+def _filled(template, value):
+    """The column's styled cell holding ``value`` (a reused object: openpyxl writes each row
+    before the next is given); None for an empty cell."""
+    if value is None:
+        return None
+    template.value = value
+    if isinstance(value, str):
+        template.data_type = "s"  # "=1+1", "+44 20", "@x" stay text: never a formula
+    return template
+
+
+def _cells(sheet, name: str, series: pd.Series) -> tuple[list, object, int]:
+    """A column as cell values (None for missing), the styled cell they are written with,
+    and a width that fits them."""
+    import numpy as np
+    import pandas as pd
+    from openpyxl.cell import WriteOnlyCell
+
+    template = WriteOnlyCell(sheet)
+    missing = series.isna().to_numpy(dtype=bool)
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        items = [None if gone else bool(v) for v, gone in zip(series.tolist(), missing,
+                                                               strict=True)]
+        return items, template, 7
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _date_cells(template, series, missing)
+    if pd.api.types.is_numeric_dtype(dtype):
+        numbers = series.astype("float64").to_numpy()
+        integers = bool(np.all(np.mod(numbers[~missing], 1) == 0)) \
+            if pd.api.types.is_float_dtype(dtype) else True
+        template.number_format = number_format(name, integers and not _RATIO.search(
+            name.lower()))
+        items = [None if gone else (int(v) if integers and abs(v) < 2**53 else float(v))
+                 for v, gone in zip(numbers.tolist(), missing, strict=True)]
+        largest = float(np.nanmax(np.abs(numbers))) if (~missing).any() else 0.0
+        return items, template, len(f"{largest:,.1f}") + 2
+    items = [None if gone else v for v, gone in zip(series.tolist(), missing, strict=True)]
+    filled = [v for v in items if v is not None]
+    if filled and not name.lower().endswith("id") and all(
+            isinstance(v, str) and _ISO_DATE.fullmatch(v) for v in filled):
+        return _date_cells(template, pd.to_datetime(pd.Series(items), errors="coerce"),
+                           missing)
+    items = [_text_or_number(v) for v in items]
+    sample = items[:2000]
+    width = max((len(str(v)) for v in sample if v is not None), default=0)
+    return items, template, width + 2
+
+
+def _text_or_number(value):
+    """A cell of a mixed column: numbers stay numbers, everything else is text."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def _date_cells(template, series: pd.Series, missing) -> tuple[list, object, int]:
+    values = series
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    timed = bool((values.dropna() != values.dropna().dt.normalize()).any())
+    template.number_format = TIME_FORMAT if timed else DATE_FORMAT
+    items = values.dt.to_pydatetime().tolist() if timed else [
+        None if gone else stamp.date() for stamp, gone in zip(values.tolist(), missing,
+                                                              strict=True)]
+    if timed:
+        items = [None if gone else v for v, gone in zip(items, missing, strict=True)]
+    return items, template, 18 if timed else 12

@@ -53,6 +53,8 @@ class View:
     rows: Callable[[Any], Any] | None = None  # a DataFrame
     record: Callable[[Any], Any] | None = None  # JSON-ready values
     markdown: Callable[[Any], str] | None = None
+    # several tables, each a sheet of a workbook: [(sheet name, DataFrame)]; else `rows`
+    sheets: Callable[[Any], list[tuple[str, Any]]] | None = None
 
 
 def emit(result: Any, fmt: str, out: Path | None = None) -> None:
@@ -61,11 +63,17 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
 
     view = view_of(result)
     form = {"table": view.table, "csv": view.rows, "json": view.record,
-            "markdown": view.markdown}[fmt]
+            "markdown": view.markdown, "xlsx": view.sheets or view.rows}[fmt]
     if form is None:
         from ..errors import UsageError
 
         raise UsageError(f"--format {fmt}: not available for this command")
+    if fmt == "xlsx":
+        from ..output import write_bytes, xlsx_bytes
+
+        sheets = form(result) if view.sheets else [(sheet_name(result), form(result))]
+        write_bytes(out, xlsx_bytes(sheets))
+        return
     if fmt == "csv":
         text = csv_text(form(result))
     elif fmt == "json":
@@ -73,6 +81,13 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
     else:
         text = form(result)
     write_text(out, text)
+
+
+def sheet_name(result: Any) -> str:
+    """What a one-table result is, as a sheet name: HealthReport -> "Health"."""
+    words = re.findall(r"[A-Z][a-z]*", type(result).__name__)
+    words = [w for w in words if w not in ("Report", "Result")] or words
+    return " ".join([words[0], *[w.lower() for w in words[1:]]])
 
 
 def view_of(result: Any) -> View:
