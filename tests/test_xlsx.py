@@ -175,3 +175,39 @@ def test_number_formats_by_column_name():
     assert output.number_format("usage_score", False) == "0.0"
     assert output.number_format("accounts", True) == "#,##0"
     assert output.number_format("lift", False) == "General"
+
+
+def test_cells_of_every_kind_read_back():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "account_id": ["00123", "7", None],
+        "name": ["a & <b>", "esc\x1bape", "+44 20 7946"],
+        "mixed": ["=1+1", 3.5, True],
+        "due_date": ["2026-01-02", None, "2026-03-04"],
+        "stamp": pd.to_datetime(["2026-01-01 10:30", None, "2026-01-02 00:00"]),
+        "open": [True, False, None],
+    })
+    book = load_workbook(io.BytesIO(output.xlsx_bytes([("Kinds", frame)])))
+    cells = [[(c.value, c.data_type) for c in row] for row in book["Kinds"].iter_rows(min_row=2)]
+    assert cells == [
+        [("00123", "s"), ("a & <b>", "s"), ("=1+1", "s"),
+         (datetime.datetime(2026, 1, 2), "d"), (datetime.datetime(2026, 1, 1, 10, 30), "d"),
+         (True, "b")],
+        # a control character is written as Excel's escape, which Excel shows as the character
+        [("7", "s"), ("esc_x001B_ape", "s"), (3.5, "n"), (None, "n"), (None, "n"),
+         (False, "b")],
+        [(None, "n"), ("+44 20 7946", "s"), (True, "b"), (datetime.datetime(2026, 3, 4), "d"),
+         (datetime.datetime(2026, 1, 2), "d"), (None, "n")],
+    ]
+    formats = [c.number_format for c in book["Kinds"][2]]
+    assert formats == ["@", "General", "General", "yyyy-mm-dd", "yyyy-mm-dd hh:mm", "General"]
+
+
+def test_a_result_without_rows_is_a_header_only_sheet():
+    import pandas as pd
+
+    book = load_workbook(io.BytesIO(output.xlsx_bytes(
+        [("Findings", pd.DataFrame(columns=["check", "count"]))])))
+    assert [[c.value for c in row] for row in book["Findings"].iter_rows()] == [
+        ["check", "count"]]
