@@ -211,3 +211,18 @@ def test_a_result_without_rows_is_a_header_only_sheet():
         [("Findings", pd.DataFrame(columns=["check", "count"]))])))
     assert [[c.value for c in row] for row in book["Findings"].iter_rows()] == [
         ["check", "count"]]
+
+
+def test_validate_writes_every_problem_to_a_workbook(cli, data, tmp_path):
+    write(data, "contracts.csv", CONTRACTS.replace(",8000,", ",eight thousand,"))
+    out = tmp_path / "problems.xlsx"
+    result = cli("validate", data, "--out", out)
+    assert result.exit_code == 2  # the problems are still an error
+    book = load_workbook(out)
+    assert book.sheetnames == ["Exports", "Problems", "Data errors", "Assumptions"]
+    problems = [[c.value for c in row] for row in book["Problems"].iter_rows()]
+    assert problems[0] == ["file", "line", "column", "value", "problem", "fix", "code"]
+    assert [(p[0].endswith("contracts.csv"), p[1], p[2], p[3], p[6]) for p in problems[1:]] \
+        == [(True, 3, "arr", "eight thousand", "not_an_amount")]
+    refused = cli("validate", data, "--out", data / "accounts.csv")
+    assert refused.exit_code == 2 and "would replace it" in refused.output
