@@ -162,3 +162,33 @@ def test_action_id_shape_over_many_keys():
     ids = {action_id(str(n), "play", 0, "2026-06-30") for n in range(5000)}
     assert len(ids) == 5000
     assert not [i for i in ids if re.fullmatch(r"[0-9.eE+-]+", i) or not i[0].isalpha()]
+
+
+@pytest.mark.parametrize("crm", ["salesforce", "hubspot"])
+def test_exports_from_the_crm_give_its_own_ids(cli, tmp_path, crm):
+    """Exports as the CRM downloads them: Salesforce's users report carries the User ID (005...)
+    and the accounts report the Account ID (001...); HubSpot's users export the e-mail and its
+    companies the numeric record id. The import then needs no fallback."""
+    import tool_exports as tx
+
+    folder = tmp_path / crm
+    folder.mkdir()
+    truth = tx.build_truth()
+    (tx.write_salesforce if crm == "salesforce" else tx.write_hubspot)(folder, truth)
+    written, said = plays(cli, folder, tmp_path, "--target", crm, "--as-of", "2026-11-20")
+    rows = rows_of(written)
+    header, body = rows[0], rows[1:]
+    assert body
+    owner = [r[header.index("OwnerId" if crm == "salesforce" else "Task Owner")] for r in body]
+    account = [r[header.index("WhatId" if crm == "salesforce" else "Associated Company ID")]
+               for r in body]
+    people = [o for o in owner if o != "Automation queue"]  # the tech-touch sequence
+    assert people
+    if crm == "salesforce":
+        assert all(re.fullmatch(r"005[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?", o) for o in people)
+        assert all(re.fullmatch(r"001[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?", a) for a in account)
+        assert "WhatId" not in said and "OwnerId" not in said
+    else:
+        assert all(o.endswith("@csops-demo.example") for o in people)
+        assert all(a.isdigit() for a in account)
+        assert "without an e-mail" not in said and "Associated Company ID" not in said

@@ -143,7 +143,8 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
                     else f"; plays recorded in {history.path}"))
     rows = actions
     if target:
-        crm = crm_layout(actions[actions["status"] == NEW], target, team, result.signals)
+        crm = crm_layout(actions[actions["status"] == NEW], target, team, result.signals,
+                         config.coverage.tech_touch_queue)
         rows = crm.rows
         notes += crm.notes
         if queued:

@@ -264,21 +264,23 @@ class CrmImport:
 
 
 def crm_layout(actions: pd.DataFrame, target: str, team: pd.DataFrame | None = None,
-               accounts: pd.DataFrame | None = None) -> CrmImport:
+               accounts: pd.DataFrame | None = None, queue: str | None = None) -> CrmImport:
     """The action list in the task-import layout of HubSpot or Salesforce. Owners and
     accounts are given by the CRM's own ids where the exports hold them (``team``'s
     crm_user_id, an accounts column with the CRM record id), else by e-mail and account_id,
-    with a note saying how many rows fell back."""
+    with a note saying how many rows fell back. The automation ``queue`` is no CRM user: its
+    actions keep its name and are not counted as falling back."""
     title = (actions["action"] + " – " + actions["account_name"]).to_numpy()
     notes_text = (actions["play_name"] + ": " + actions["reason"]).to_numpy()
     owners = actions["owner"].astype("string")
     assigned = owners.ne(UNASSIGNED).fillna(False) & owners.notna()
+    person = assigned & owners.ne(queue or UNASSIGNED).fillna(False)
     email = _owner_emails(owners, team)
     record, from_account_id = _crm_account_ids(actions["account_id"], accounts, target)
     notes = []
     if target == "hubspot":
         owner = email.where(assigned)
-        named = int((assigned & ~owner.str.contains("@", regex=False).fillna(False)).sum())
+        named = int((person & ~owner.str.contains("@", regex=False).fillna(False)).sum())
         if named:
             notes.append(f"{named} of {len(actions)} task(s) name their owner without an "
                          "e-mail (HubSpot matches owners by e-mail): add an e-mail column to "
@@ -300,7 +302,7 @@ def crm_layout(actions: pd.DataFrame, target: str, team: pd.DataFrame | None = N
         return CrmImport(_byte_order_marked(layout), tuple(notes))
     user_ids = _team_column(owners, team, "crm_user_id")
     owner_id = user_ids.fillna(email).where(assigned)
-    fallback = int((assigned & user_ids.isna()).sum())
+    fallback = int((person & user_ids.isna()).sum())
     if fallback:
         notes.append(f"OwnerId: {fallback} of {len(actions)} task(s) carry the owner's e-mail "
                      "(or name) because the team export has no crm_user_id for them; add a "
