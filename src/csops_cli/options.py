@@ -23,7 +23,7 @@ AsOfOpt = Annotated[str | None, typer.Option(
 SegmentOpt = Annotated[str | None, typer.Option("--segment", help="Only this segment.")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Only accounts of this owner.")]
 FormatOpt = Annotated[str | None, typer.Option(
-    "--format", "-f", help="table, csv or json (default: from --out, else table).")]
+    "--format", "-f", help="table, csv, json or xlsx (default: from --out, else table).")]
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write to this file (format from its suffix); '-' for stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]

@@ -258,15 +258,14 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
 
 
 # --- workbooks ----------------------------------------------------------------------------------
-# An .xlsx file is a zip of a few XML parts. csops writes them itself, row block by row block:
-# openpyxl's write-only mode, without lxml, spent two minutes on 100,000 accounts; this takes
-# seconds and holds one block of rows in memory. Tests read the files back with openpyxl.
+# Written by XlsxWriter in its constant-memory mode: rows go to temporary files as they are
+# written, so a sheet of 100,000 accounts never sits in memory as cells. Tests read the files
+# back with openpyxl.
 
 MONEY_FORMAT, SCORE_FORMAT, RATIO_FORMAT = "#,##0", "0.0", "0.0%"
 COUNT_FORMAT, DATE_FORMAT, TIME_FORMAT, TEXT_FORMAT = "#,##0", "yyyy-mm-dd", \
     "yyyy-mm-dd hh:mm", "@"
 MAX_COLUMN_WIDTH = 50
-BLOCK_ROWS = 10_000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # what a numeric column holds, told by its name: a ratio, money, or a 0-100 score
@@ -274,20 +273,6 @@ _RATIO = re.compile(r"(^|_)(rate|ratio|probability|utilization|share|nrr|grr|bri
                     r"bias|conversion|accuracy|precision|recall)($|_)")
 _MONEY = re.compile(r"(^|_)(arr|mrr|amount|revenue|expansion|contraction|churn|acv|tcv)($|_)")
 _SCORE = re.compile(r"(^|_)(score|health_change|points)($|_)")
-# the cell styles of styles.xml, by number format: (numFmtId, bold)
-_STYLES = {"General": (0, False), "header": (0, True), MONEY_FORMAT: (3, False),
-           SCORE_FORMAT: (164, False), RATIO_FORMAT: (165, False), DATE_FORMAT: (166, False),
-           TIME_FORMAT: (167, False), TEXT_FORMAT: (49, False)}
-_STYLE_INDEX = {name: index for index, name in enumerate(_STYLES)}
-_CUSTOM_FORMATS = {164: SCORE_FORMAT, 165: RATIO_FORMAT, 166: DATE_FORMAT, 167: TIME_FORMAT}
-# characters XML 1.0 cannot hold, written as the spreadsheet escape _xHHHH_
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ESCAPE_LIKE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
-_NEEDS_ESCAPING = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_"
-_EXCEL_EPOCH = "1899-12-30"
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
 
 
 def number_format(column: str, integers: bool) -> str:
@@ -317,150 +302,76 @@ def xlsx_bytes(sheets: Iterable[tuple[str, pd.DataFrame]]) -> bytes:
     """A formatted workbook, one sheet per ``(name, table)``: header row bold and frozen,
     widths from the content, numbers as numbers with a format, dates as Excel dates, IDs and
     other text as text (never read as a number, a date or a formula)."""
-    import zipfile
+    import tempfile
+
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
 
     buffer = io.BytesIO()
-    taken: set[str] = set()
-    titles = []
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    try:
+        workbook = xlsxwriter.Workbook(buffer, {
+            "constant_memory": True, "strings_to_formulas": False,
+            "strings_to_numbers": False, "strings_to_urls": False})
+        formats: dict[str, object] = {}
+
+        def cell_format(spec: str):
+            if spec not in formats:
+                formats[spec] = workbook.add_format(
+                    {"bold": True} if spec == "header" else {"num_format": spec})
+            return formats[spec]
+
+        taken: set[str] = set()
         for name, frame in sheets:
-            titles.append(sheet_title(name, taken))
-            with archive.open(f"xl/worksheets/sheet{len(titles)}.xml", "w",
-                              force_zip64=True) as part:
-                _write_sheet(part, frame)
-        if not titles:
-            titles.append("Empty")
-            archive.writestr("xl/worksheets/sheet1.xml", _xml(
-                f'<worksheet xmlns="{_MAIN}"><sheetData/></worksheet>'))
-        for path, text in _package_parts(titles).items():
-            archive.writestr(path, _xml(text))
+            _write_sheet(workbook.add_worksheet(sheet_title(name, taken)), frame, cell_format)
+        if not taken:
+            workbook.add_worksheet("Empty")
+        workbook.close()
+    except (OSError, FileCreateError) as error:  # the temporary folder is full or gone
+        reason = _why(error) if isinstance(error, OSError) else str(error)
+        raise UsageError(f"cannot build the workbook in the temporary folder "
+                         f"{tempfile.gettempdir()}: {reason}",
+                         code=ProblemCode.UNWRITABLE_OUTPUT) from None
     return buffer.getvalue()
-
-
-def _xml(body: str) -> str:
-    return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body
-
-
-def _package_parts(titles: list[str]) -> dict[str, str]:
-    """Everything but the sheets: content types, relationships, the workbook, the styles."""
-    count = len(titles)
-    overrides = "".join(
-        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for n in range(1, count + 1))
-    sheet_links = "".join(
-        f'<Relationship Id="rId{n}" Type="{_RELATIONSHIPS}/worksheet" '
-        f'Target="worksheets/sheet{n}.xml"/>' for n in range(1, count + 1))
-    listed = "".join(f'<sheet name="{_attribute(title)}" sheetId="{n}" r:id="rId{n}"/>'
-                     for n, title in enumerate(titles, 1))
-    formats = "".join(f'<numFmt numFmtId="{number}" formatCode="{_attribute(code)}"/>'
-                      for number, code in _CUSTOM_FORMATS.items())
-    cell_styles = "".join(
-        f'<xf numFmtId="{number}" fontId="{int(bold)}" fillId="0" borderId="0" xfId="0"'
-        + (' applyNumberFormat="1"' if number else "") + (' applyFont="1"' if bold else "")
-        + "/>" for number, bold in _STYLES.values())
-    return {
-        "[Content_Types].xml":
-            f'<Types xmlns="{_PACKAGE}/content-types">'
-            '<Default Extension="rels" ContentType="application/'
-            'vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            f"{overrides}</Types>",
-        "_rels/.rels":
-            f'<Relationships xmlns="{_PACKAGE}/relationships">'
-            f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>',
-        "xl/_rels/workbook.xml.rels":
-            f'<Relationships xmlns="{_PACKAGE}/relationships">{sheet_links}'
-            f'<Relationship Id="rId{count + 1}" Type="{_RELATIONSHIPS}/styles" '
-            'Target="styles.xml"/></Relationships>',
-        "xl/workbook.xml":
-            f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}"><bookViews>'
-            f'<workbookView/></bookViews><sheets>{listed}</sheets></workbook>',
-        "xl/styles.xml":
-            f'<styleSheet xmlns="{_MAIN}"><numFmts count="{len(_CUSTOM_FORMATS)}">{formats}'
-            '</numFmts><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border>'
-            '</borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
-            f'borderId="0"/></cellStyleXfs><cellXfs count="{len(_STYLES)}">{cell_styles}'
-            '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" '
-            'builtinId="0"/></cellStyles></styleSheet>',
-    }
-
-
-def _attribute(text: str) -> str:
-    return _text(text).replace('"', "&quot;")
-
-
-def _text(value: str) -> str:
-    """Text as XML character data, characters XML cannot hold escaped as Excel does."""
-    text = _ESCAPE_LIKE.sub("_x005F_", value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _NOT_XML.sub(lambda found: f"_x{ord(found.group()):04X}_", text)
 
 
 @dataclass(frozen=True)
 class _Column:
-    letter: str
-    kind: str  # text, number, integer, date, time, bool
-    style: int
+    kind: str  # text, mixed, number, date, bool
+    format: str  # a number format, or "General"
     width: int
 
 
-def _write_sheet(part: IO[bytes], frame: pd.DataFrame) -> None:
-    from openpyxl.utils import get_column_letter
-
+def _write_sheet(sheet, frame: pd.DataFrame, cell_format: Callable[[str], object]) -> None:
+    """Header, formats and widths, then the rows in order (constant-memory mode writes each
+    row out when the next one starts)."""
     names = [str(name) for name in frame.columns]
-    columns = [_column_kind(get_column_letter(n + 1), name, frame.iloc[:, n])
-               for n, name in enumerate(names)]
-    widths = "".join(
-        f'<col min="{n}" max="{n}" width="{_width(name, column)}" customWidth="1"/>'
-        for n, (name, column) in enumerate(zip(names, columns, strict=True), 1))
-    header = "".join(f'<c r="{column.letter}1" t="inlineStr" s="{_STYLE_INDEX["header"]}"><is>'
-                     f'<t xml:space="preserve">{_text(name)}</t></is></c>'
-                     for name, column in zip(names, columns, strict=True))
-    part.write(_xml(
-        f'<worksheet xmlns="{_MAIN}"><sheetViews><sheetView workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/>'
-        + (f"<cols>{widths}</cols>" if widths else "")
-        + f'<sheetData><row r="1">{header}</row>').encode())
-    for start in range(0, len(frame), BLOCK_ROWS):
-        block = frame.iloc[start:start + BLOCK_ROWS]
-        cells = [_cells(column, block.iloc[:, n], start + 2)
-                 for n, column in enumerate(columns)]
-        rows = [f'<row r="{number}">{"".join(row)}</row>'
-                for number, row in enumerate(zip(*cells, strict=True), start + 2)] \
-            if cells else []
-        part.write("".join(rows).encode("utf-8", "replace"))
-    part.write(b"</sheetData></worksheet>")
+    columns = [_column_kind(name, frame.iloc[:, n]) for n, name in enumerate(names)]
+    sheet.freeze_panes(1, 0)
+    for n, (name, column) in enumerate(zip(names, columns, strict=True)):
+        width = min(max(len(name) + 2, column.width), MAX_COLUMN_WIDTH)
+        form = None if column.format == "General" else cell_format(column.format)
+        sheet.set_column(n, n, width, form)  # the cells below take the column's format
+        sheet.write_string(0, n, name, cell_format("header"))
+    writers = [_writer(sheet, column.kind) for column in columns]
+    values = [_values(column.kind, frame.iloc[:, n]) for n, column in enumerate(columns)]
+    for row, cells in enumerate(zip(*values, strict=True), 1):
+        for n, value in enumerate(cells):
+            if value is not None:
+                writers[n](row, n, value)
 
 
-def _width(name: str, column: _Column) -> int:
-    return min(max(len(name) + 2, column.width), MAX_COLUMN_WIDTH)
-
-
-def _column_kind(letter: str, name: str, series: pd.Series) -> _Column:
+def _column_kind(name: str, series: pd.Series) -> _Column:
     """How a column is written, decided once from all its values."""
     import numpy as np
     import pandas as pd
 
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        return _Column(letter, "bool", 0, 7)
+        return _Column("bool", "General", 7)
     if pd.api.types.is_datetime64_any_dtype(dtype):
         stamps = _naive(series).dropna()
         timed = bool((stamps != stamps.dt.normalize()).any())
-        return _Column(letter, "time" if timed else "date",
-                       _STYLE_INDEX[TIME_FORMAT if timed else DATE_FORMAT], 18 if timed else 12)
+        return _Column("date", TIME_FORMAT if timed else DATE_FORMAT, 18 if timed else 12)
     if pd.api.types.is_numeric_dtype(dtype):
         numbers = series.astype("float64").to_numpy()
         finite = numbers[np.isfinite(numbers)]
@@ -468,19 +379,17 @@ def _column_kind(letter: str, name: str, series: pd.Series) -> _Column:
         form = number_format(name, integers)
         largest = float(np.max(np.abs(finite))) if len(finite) else 0.0
         shown = f"{largest:,.0f}" if integers or form == MONEY_FORMAT else f"{largest:,.2f}"
-        return _Column(letter, "integer" if integers else "number", _STYLE_INDEX[form],
-                       len(shown) + 2)
+        return _Column("number", form, len(shown) + 2)
     text = series.dropna()
     # only strings (the fast path), or a mix of strings, numbers and others
     kind = "text" if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty") \
         else "mixed"
     if kind == "text" and len(text) and not name.lower().endswith("id") and \
             bool(text.astype("string").str.fullmatch(_ISO_DATE.pattern).all()):
-        return _Column(letter, "date", _STYLE_INDEX[DATE_FORMAT], 12)
+        return _Column("date", DATE_FORMAT, 12)
     longest = int(text.head(5000).map(lambda v: len(str(v))).max()) if len(text) else 0
     is_id = name.lower() == "id" or name.lower().endswith(("_id", " id"))
-    return _Column(letter, kind, _STYLE_INDEX[TEXT_FORMAT if is_id else "General"],
-                   longest + 2)
+    return _Column(kind, TEXT_FORMAT if is_id else "General", longest + 2)
 
 
 def _naive(series: pd.Series) -> pd.Series:
@@ -492,53 +401,42 @@ def _naive(series: pd.Series) -> pd.Series:
     return stamps
 
 
-def _cells(column: _Column, series: pd.Series, first_row: int) -> list[str]:
-    """The XML of a block of one column's cells; an empty string for a missing value."""
+def _values(kind: str, series: pd.Series) -> list:
+    """One column's cells as Python values for its writer; ``None`` where a value is missing."""
     import numpy as np
-    import pandas as pd
 
-    ref, style = column.letter, column.style
-    rows = range(first_row, first_row + len(series))
-    if column.kind in ("date", "time"):
+    if kind == "date":
         stamps = _naive(series)
-        # an Excel date is a count of days since 1899-12-30, the time of day its fraction
-        days = (stamps - pd.Timestamp(_EXCEL_EPOCH)) / pd.Timedelta(days=1)
-        shown = (lambda v: f"{v:.10g}") if column.kind == "time" else (lambda v: str(int(v)))
-        return ["" if value != value else f'<c r="{ref}{row}" s="{style}"><v>{shown(value)}</v></c>'
-                for row, value in zip(rows, days.tolist(), strict=True)]
-    if column.kind in ("integer", "number"):
+        return stamps.astype(object).where(stamps.notna(), None).tolist()
+    if kind == "number":
         numbers = series.astype("float64").to_numpy()
-        numbers = np.where(np.isfinite(numbers), numbers, np.nan)
-        shown = (lambda v: str(int(v))) if column.kind == "integer" else repr
-        return ["" if value != value else f'<c r="{ref}{row}" s="{style}"><v>{shown(value)}</v></c>'
-                for row, value in zip(rows, numbers.tolist(), strict=True)]
+        return np.where(np.isfinite(numbers), numbers, None).tolist()
     missing = series.isna().to_numpy(dtype=bool)
-    if column.kind == "text":
-        text = series.astype("string")
-        special = text.str.contains(_NEEDS_ESCAPING, regex=True).fillna(False).to_numpy(
-            dtype=bool)
-        values = text.tolist()
-        if special.any():
-            values = [_text(v) if odd else v for v, odd in zip(values, special, strict=True)]
-        start = '" t="inlineStr" s="' + str(style) + '"><is><t xml:space="preserve">'
-        return ["" if gone else f'<c r="{ref}{row}{start}{value}</t></is></c>'
-                for row, value, gone in zip(rows, values, missing, strict=True)]
-    if column.kind == "bool":
-        return ["" if gone else f'<c r="{ref}{row}" t="b"><v>{int(bool(value))}</v></c>'
-                for row, value, gone in zip(rows, series.tolist(), missing, strict=True)]
-    return ["" if gone else _mixed_cell(f"{ref}{row}", style, value)
-            for row, value, gone in zip(rows, series.tolist(), missing, strict=True)]
+    return [None if gone else value
+            for value, gone in zip(series.tolist(), missing, strict=True)]
 
 
-def _mixed_cell(ref: str, style: int, value) -> str:
+def _writer(sheet, kind: str) -> Callable[[int, int, object], object]:
+    if kind == "date":
+        return sheet.write_datetime
+    if kind == "number":
+        return sheet.write_number
+    if kind == "bool":
+        return lambda row, column, value: sheet.write_boolean(row, column, bool(value))
+    if kind == "text":
+        return sheet.write_string
+    return lambda row, column, value: _write_mixed(sheet, row, column, value)
+
+
+def _write_mixed(sheet, row: int, column: int, value) -> None:
     """A cell of a text column: text (never a formula), or a number where the value is one."""
     if hasattr(value, "item"):  # numpy scalars
         value = value.item()
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
-    if isinstance(value, (list, tuple, dict)):
-        value = json.dumps(value, default=str, ensure_ascii=False)
-    return f'<c r="{ref}" t="inlineStr" s="{style}"><is><t xml:space="preserve">' \
-        f"{_text(str(value))}</t></is></c>"
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, (int, float)) and math.isfinite(value):
+        sheet.write_number(row, column, value)
+    elif isinstance(value, (list, tuple, dict)):
+        sheet.write_string(row, column, json.dumps(value, default=str, ensure_ascii=False))
+    else:
+        sheet.write_string(row, column, str(value))
