@@ -226,3 +226,44 @@ def test_validate_writes_every_problem_to_a_workbook(cli, data, tmp_path):
         == [(True, 3, "arr", "eight thousand", "not_an_amount")]
     refused = cli("validate", data, "--out", data / "accounts.csv")
     assert refused.exit_code == 2 and "would replace it" in refused.output
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_an_error(cli, data, tmp_path,
+                                                               monkeypatch):
+    import tempfile
+
+    from csops_cli.errors import ProblemCode
+
+    gone = tmp_path / "no-such-folder"
+    monkeypatch.setattr(tempfile, "tempdir", str(gone))  # where the rows are spooled
+    with pytest.raises(UsageError, match=f"temporary folder {gone}") as raised:
+        output.xlsx_bytes([("Sheet", output_frame())])
+    assert raised.value.code == ProblemCode.UNWRITABLE_OUTPUT
+    out = tmp_path / "h.xlsx"
+    result = cli("health", data, "--as-of", "2026-06-30", "--out", out, "-q", "--no-save")
+    assert result.exit_code == 2
+    assert "cannot build the workbook in the temporary folder" in result.output
+    assert "Traceback" not in result.output and not out.exists()
+
+
+def test_many_rows_keep_their_order_and_values():
+    import pandas as pd
+
+    rows = 2500  # the rows are written one by one, each complete before the next
+    frame = pd.DataFrame({"account_id": [f"{n:05d}" for n in range(rows)],
+                          "arr": [float(n * 100) for n in range(rows)],
+                          "renewal_date": pd.date_range("2026-01-01", periods=rows)})
+    sheet = load_workbook(io.BytesIO(output.xlsx_bytes([("Health", frame)])))["Health"]
+    values = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(values) == rows
+    assert values[0] == ("00000", 0, datetime.datetime(2026, 1, 1))
+    assert values[-1] == ("02499", 249900, datetime.datetime(2032, 11, 4))
+
+
+def test_no_tables_is_one_empty_sheet():
+    assert load_workbook(io.BytesIO(output.xlsx_bytes([]))).sheetnames == ["Empty"]
+
+
+def test_format_help_names_xlsx(cli):
+    result = cli("health", "--help")
+    assert "table, csv, json or xlsx" in " ".join(result.output.split())

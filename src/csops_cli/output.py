@@ -406,8 +406,9 @@ def _values(kind: str, series: pd.Series) -> list:
     import numpy as np
 
     if kind == "date":
-        stamps = _naive(series)
-        return stamps.astype(object).where(stamps.notna(), None).tolist()
+        stamps = _naive(series)  # plain datetimes: XlsxWriter converts pandas' much slower
+        return [None if gone else stamp for stamp, gone
+                in zip(stamps.dt.to_pydatetime().tolist(), stamps.isna().tolist(), strict=True)]
     if kind == "number":
         numbers = series.astype("float64").to_numpy()
         return np.where(np.isfinite(numbers), numbers, None).tolist()
