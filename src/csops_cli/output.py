@@ -266,6 +266,7 @@ MONEY_FORMAT, SCORE_FORMAT, RATIO_FORMAT = "#,##0", "0.0", "0.0%"
 COUNT_FORMAT, DATE_FORMAT, TIME_FORMAT, TEXT_FORMAT = "#,##0", "yyyy-mm-dd", \
     "yyyy-mm-dd hh:mm", "@"
 MAX_COLUMN_WIDTH = 50
+BLOCK_ROWS = 10_000
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 # what a numeric column holds, told by its name: a ratio, money, or a 0-100 score
@@ -329,7 +330,8 @@ def xlsx_bytes(sheets: Iterable[tuple[str, pd.DataFrame]]) -> bytes:
     except (OSError, FileCreateError) as error:  # the temporary folder is full or gone
         reason = _why(error) if isinstance(error, OSError) else str(error)
         raise UsageError(f"cannot build the workbook in the temporary folder "
-                         f"{tempfile.gettempdir()}: {reason}",
+                         f"{tempfile.gettempdir()}: {reason} (or set TMPDIR to another "
+                         "folder)",
                          code=ProblemCode.UNWRITABLE_OUTPUT) from None
     return buffer.getvalue()
 
@@ -353,11 +355,13 @@ def _write_sheet(sheet, frame: pd.DataFrame, cell_format: Callable[[str], object
         sheet.set_column(n, n, width, form)  # the cells below take the column's format
         sheet.write_string(0, n, name, cell_format("header"))
     writers = [_writer(sheet, column.kind) for column in columns]
-    values = [_values(column.kind, frame.iloc[:, n]) for n, column in enumerate(columns)]
-    for row, cells in enumerate(zip(*values, strict=True), 1):
-        for n, value in enumerate(cells):
-            if value is not None:
-                writers[n](row, n, value)
+    for start in range(0, len(frame), BLOCK_ROWS):  # Python values for one block at a time
+        block = frame.iloc[start:start + BLOCK_ROWS]
+        values = [_values(column.kind, block.iloc[:, n]) for n, column in enumerate(columns)]
+        for row, cells in enumerate(zip(*values, strict=True), start + 1):
+            for n, value in enumerate(cells):
+                if value is not None:
+                    writers[n](row, n, value)
 
 
 def _column_kind(name: str, series: pd.Series) -> _Column:
