@@ -248,9 +248,9 @@ def test_plays_csv_has_the_stable_columns_and_is_excel_safe(cli, exports, tmp_pa
 
 @pytest.mark.parametrize("target, columns", [
     ("hubspot", ["Task Title", "Task Notes", "Due Date", "Priority", "Task Type",
-                 "Assigned To", "Associated Company ID", "External ID"]),
+                 "Task Owner", "Associated Company ID", "External ID"]),
     ("salesforce", ["Subject", "Description", "ActivityDate", "Priority", "Status", "Type",
-                    "Assigned To", "WhatId", "External_Id__c"]),
+                    "OwnerId", "WhatId", "External_Id__c"]),
 ])
 def test_crm_layouts(cli, exports, tmp_path, target, columns):
 
@@ -261,7 +261,8 @@ def test_crm_layouts(cli, exports, tmp_path, target, columns):
     result = cli("plays", exports, "--as-of", "2026-06-30", "-f", "csv", "-q", "--dry-run",
                  "--target", target, "--config", config)
     assert result.exit_code == 0, result.output
-    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert result.stdout.startswith("\ufeff")  # a CRM import is opened in Excel first
+    rows = list(csv.reader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
     assert rows[0] == columns
     ids = [r["action_id"] for r in json.loads(cli(
         "plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run").stdout)]
@@ -273,8 +274,7 @@ def test_crm_layouts(cli, exports, tmp_path, target, columns):
     evil, sums = "=HYPERLINK(\"http://evil\")", "@SUM(A1:A9)"
     tasks = [  # title, notes, due date, priority, channel, assignee, account
         (f"Open risk play – {sums}", drop, "2026-07-01", "high", "task", "Cara", "2"),
-        (f"Notify CSM and manager – {sums}", drop, "2026-07-01", "high", "email",
-         "(unassigned)", "2"),
+        (f"Notify CSM and manager – {sums}", drop, "2026-07-01", "high", "email", "", "2"),
         (f"Create onboarding tasks – {evil}", onboarding, "2026-07-02", "high", "task", "Cara",
          "1"),
         (f"Set TTFV target – {evil}", onboarding, "2026-07-03", "high", "task", "Cara", "1"),

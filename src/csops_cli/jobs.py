@@ -150,7 +150,10 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
                     else f"; plays recorded in {history.path}"))
     rows = actions
     if target:
-        rows = crm_layout(actions[actions["status"] == NEW], target)
+        crm = crm_layout(actions[actions["status"] == NEW], target, team, result.signals,
+                         config.coverage.tech_touch_queue)
+        rows = crm.rows
+        notes += crm.notes
         if queued:
             notes.append(f"the {queued} queued action(s) are left out of the {target} import; "
                          "a later week releases them")

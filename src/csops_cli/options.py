@@ -25,7 +25,7 @@ OwnerOpt = Annotated[str | None, typer.Option(
     "--owner", help="Only the accounts whose CSM or AE this is (name or e-mail, as the exports "
                     "spell it; any case).")]
 FormatOpt = Annotated[str | None, typer.Option(
-    "--format", "-f", help="table, csv or json (default: from --out, else table).")]
+    "--format", "-f", help="table, csv, json or xlsx (default: from --out, else table).")]
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write to this file (format from its suffix); '-' for stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]

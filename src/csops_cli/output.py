@@ -13,6 +13,7 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pandas loads with the data, not for --format checks
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 FORMULA_PATTERN = "^[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
-FORMATS = ("table", "csv", "json", "html")
+FORMATS = ("table", "csv", "json", "xlsx", "html")
 
 
 def excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +78,9 @@ def csv_text(frame: pd.DataFrame) -> str:
         sink = pa.BufferOutputStream()
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,
                                                         quoting_style="needed"))
-    return header.getvalue() + sink.getvalue().to_pybytes().decode("utf-8")
+    # a CRM import file is opened in Excel first, which reads UTF-8 right only with a BOM
+    mark = "\ufeff" if frame.attrs.get("byte_order_mark") else ""
+    return mark + header.getvalue() + sink.getvalue().to_pybytes().decode("utf-8")
 
 
 def _json_converter() -> Callable[[object], object]:
@@ -115,17 +118,20 @@ def format_for(out: Path | None, requested: str | None) -> str:
     if requested:
         if requested not in FORMATS:
             raise UsageError(f"--format {requested!r}: use one of {', '.join(FORMATS)}")
+        if requested == "xlsx" and (out is None or str(out) == "-") and sys.stdout.isatty():
+            raise UsageError("--format xlsx writes a workbook, not text for a terminal: give "
+                             "--out FILE.xlsx (or send stdout to a file)")
         return requested
     if out is not None and str(out) != "-":
         suffix = out.suffix.lower().lstrip(".")
-        if suffix in ("csv", "json", "html"):
+        if suffix in ("csv", "json", "xlsx", "html"):
             return suffix
         if suffix == "htm":
             return "html"
         if suffix in ("txt", "md", ""):
             return "table"
         raise UsageError(f"--out {out}: cannot tell the format from '.{suffix}'; "
-                         "use .csv, .json, .html or .txt, or give --format")
+                         "use .csv, .json, .xlsx, .html or .txt, or give --format")
     return "table"
 
 
@@ -175,13 +181,23 @@ def write_text(path: Path | None, text: str, stream: IO[str] | None = None) -> N
     atomic_write(path, lambda handle: handle.write(text))
 
 
-def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
+def write_bytes(path: Path | None, data: bytes, stream: IO[bytes] | None = None) -> None:
+    """:func:`write_text`'s rules for a binary file (a workbook)."""
+    if path is None or str(path) == "-":
+        target = stream or sys.stdout.buffer
+        target.write(data)
+        target.flush()
+        return
+    atomic_write(path, lambda handle: handle.write(data), binary=True)
+
+
+def atomic_write(path: Path, write: Callable[[IO], object], binary: bool = False) -> None:
     """Write a file whole or not at all: a temporary file beside it, then a rename. The new
     file keeps the mode of the file it replaces; a new file follows the umask. A failure (disk
     full, no permission) is an error naming the file, with the old file left as it was and
     no temporary file left behind."""
     try:
-        _write_whole(path, write)
+        _write_whole(path, write, binary)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {_why(error)}",
                          code=ProblemCode.UNWRITABLE_OUTPUT) from None
@@ -200,11 +216,13 @@ def _why(error: OSError) -> str:
     return reasons.get(error.errno, error.strerror or str(error))
 
 
-def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
+def _write_whole(path: Path, write: Callable[[IO], object], binary: bool = False) -> None:
+    # text as UTF-8 with the line ends given; bytes as they are
+    how = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8", "newline": ""}
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not path.is_file():  # a pipe or a device: written straight into
-        with path.open("w", encoding="utf-8", newline="") as handle:
+        with path.open(**how) as handle:
             write(handle)
         return
     directory = path.parent if str(path.parent) else Path(".")
@@ -213,7 +231,7 @@ def _write_whole(path: Path, write: Callable[[IO[str]], object]) -> None:
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
     temporary, descriptor = _temporary_beside(path)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        with os.fdopen(descriptor, **how) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -239,3 +257,193 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(directory))
+
+
+# --- workbooks ----------------------------------------------------------------------------------
+# Written by XlsxWriter in its constant-memory mode: rows go to temporary files as they are
+# written, so a sheet of 100,000 accounts never sits in memory as cells. Tests read the files
+# back with openpyxl.
+
+MONEY_FORMAT, SCORE_FORMAT, RATIO_FORMAT = "#,##0", "0.0", "0.0%"
+COUNT_FORMAT, DATE_FORMAT, TIME_FORMAT, TEXT_FORMAT = "#,##0", "yyyy-mm-dd", \
+    "yyyy-mm-dd hh:mm", "@"
+MAX_COLUMN_WIDTH = 50
+BLOCK_ROWS = 10_000
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# what a numeric column holds, told by its name: a ratio, money, or a 0-100 score
+_RATIO = re.compile(r"(^|_)(rate|ratio|probability|utilization|share|nrr|grr|brier|mape|"
+                    r"bias|conversion|accuracy|precision|recall)($|_)")
+_MONEY = re.compile(r"(^|_)(arr|mrr|amount|revenue|expansion|contraction|churn|acv|tcv)($|_)")
+_SCORE = re.compile(r"(^|_)(score|health_change|points)($|_)")
+
+
+def number_format(column: str, integers: bool) -> str:
+    """The Excel number format of a numeric column, from its name."""
+    name = column.lower()
+    if _RATIO.search(name):  # churn_rate is a ratio, churn an amount
+        return RATIO_FORMAT
+    if _MONEY.search(name):
+        return MONEY_FORMAT
+    if _SCORE.search(name):
+        return SCORE_FORMAT
+    return COUNT_FORMAT if integers else "General"
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A valid sheet name (31 characters, none of []:*?/\\), unique in the workbook."""
+    title = _SHEET_FORBIDDEN.sub(" ", name).strip("' ")[:31] or "Sheet"
+    base, n = title, 2
+    while title.lower() in taken:
+        suffix = f" ({n})"
+        title, n = base[:31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def xlsx_bytes(sheets: Iterable[tuple[str, pd.DataFrame]]) -> bytes:
+    """A formatted workbook, one sheet per ``(name, table)``: header row bold and frozen,
+    widths from the content, numbers as numbers with a format, dates as Excel dates, IDs and
+    other text as text (never read as a number, a date or a formula)."""
+    import tempfile
+
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    buffer = io.BytesIO()
+    try:
+        workbook = xlsxwriter.Workbook(buffer, {
+            "constant_memory": True, "strings_to_formulas": False,
+            "strings_to_numbers": False, "strings_to_urls": False})
+        formats: dict[str, object] = {}
+
+        def cell_format(spec: str):
+            if spec not in formats:
+                formats[spec] = workbook.add_format(
+                    {"bold": True} if spec == "header" else {"num_format": spec})
+            return formats[spec]
+
+        taken: set[str] = set()
+        for name, frame in sheets:
+            _write_sheet(workbook.add_worksheet(sheet_title(name, taken)), frame, cell_format)
+        if not taken:
+            workbook.add_worksheet("Empty")
+        workbook.close()
+    except (OSError, FileCreateError) as error:  # the temporary folder is full or gone
+        reason = _why(error) if isinstance(error, OSError) else str(error)
+        raise UsageError(f"cannot build the workbook in the temporary folder "
+                         f"{tempfile.gettempdir()}: {reason} (or set TMPDIR to another "
+                         "folder)",
+                         code=ProblemCode.UNWRITABLE_OUTPUT) from None
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _Column:
+    kind: str  # text, mixed, number, date, bool
+    format: str  # a number format, or "General"
+    width: int
+
+
+def _write_sheet(sheet, frame: pd.DataFrame, cell_format: Callable[[str], object]) -> None:
+    """Header, formats and widths, then the rows in order (constant-memory mode writes each
+    row out when the next one starts)."""
+    names = [str(name) for name in frame.columns]
+    columns = [_column_kind(name, frame.iloc[:, n]) for n, name in enumerate(names)]
+    sheet.freeze_panes(1, 0)
+    for n, (name, column) in enumerate(zip(names, columns, strict=True)):
+        width = min(max(len(name) + 2, column.width), MAX_COLUMN_WIDTH)
+        form = None if column.format == "General" else cell_format(column.format)
+        sheet.set_column(n, n, width, form)  # the cells below take the column's format
+        sheet.write_string(0, n, name, cell_format("header"))
+    writers = [_writer(sheet, column.kind) for column in columns]
+    for start in range(0, len(frame), BLOCK_ROWS):  # Python values for one block at a time
+        block = frame.iloc[start:start + BLOCK_ROWS]
+        values = [_values(column.kind, block.iloc[:, n]) for n, column in enumerate(columns)]
+        for row, cells in enumerate(zip(*values, strict=True), start + 1):
+            for n, value in enumerate(cells):
+                if value is not None:
+                    writers[n](row, n, value)
+
+
+def _column_kind(name: str, series: pd.Series) -> _Column:
+    """How a column is written, decided once from all its values."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return _Column("bool", "General", 7)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        stamps = _naive(series).dropna()
+        timed = bool((stamps != stamps.dt.normalize()).any())
+        return _Column("date", TIME_FORMAT if timed else DATE_FORMAT, 18 if timed else 12)
+    if pd.api.types.is_numeric_dtype(dtype):
+        numbers = series.astype("float64").to_numpy()
+        finite = numbers[np.isfinite(numbers)]
+        integers = bool(np.all(np.mod(finite, 1) == 0))
+        form = number_format(name, integers)
+        largest = float(np.max(np.abs(finite))) if len(finite) else 0.0
+        shown = f"{largest:,.0f}" if integers or form == MONEY_FORMAT else f"{largest:,.2f}"
+        return _Column("number", form, len(shown) + 2)
+    text = series.dropna()
+    # only strings (the fast path), or a mix of strings, numbers and others
+    kind = "text" if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty") \
+        else "mixed"
+    if kind == "text" and len(text) and not name.lower().endswith("id") and \
+            bool(text.astype("string").str.fullmatch(_ISO_DATE.pattern).all()):
+        return _Column("date", DATE_FORMAT, 12)
+    longest = int(text.head(5000).map(lambda v: len(str(v))).max()) if len(text) else 0
+    is_id = name.lower() == "id" or name.lower().endswith(("_id", " id"))
+    return _Column(kind, TEXT_FORMAT if is_id else "General", longest + 2)
+
+
+def _naive(series: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    stamps = pd.to_datetime(series, errors="coerce")
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps
+
+
+def _values(kind: str, series: pd.Series) -> list:
+    """One column's cells as Python values for its writer; ``None`` where a value is missing."""
+    import numpy as np
+
+    if kind == "date":
+        stamps = _naive(series)  # plain datetimes: XlsxWriter converts pandas' much slower
+        return [None if gone else stamp for stamp, gone
+                in zip(stamps.dt.to_pydatetime().tolist(), stamps.isna().tolist(), strict=True)]
+    if kind == "number":
+        numbers = series.astype("float64").to_numpy()
+        return np.where(np.isfinite(numbers), numbers, None).tolist()
+    missing = series.isna().to_numpy(dtype=bool)
+    return [None if gone else value
+            for value, gone in zip(series.tolist(), missing, strict=True)]
+
+
+def _writer(sheet, kind: str) -> Callable[[int, int, object], object]:
+    if kind == "date":
+        return sheet.write_datetime
+    if kind == "number":
+        return sheet.write_number
+    if kind == "bool":
+        return lambda row, column, value: sheet.write_boolean(row, column, bool(value))
+    if kind == "text":
+        return sheet.write_string
+    return lambda row, column, value: _write_mixed(sheet, row, column, value)
+
+
+def _write_mixed(sheet, row: int, column: int, value) -> None:
+    """A cell of a text column: text (never a formula), or a number where the value is one."""
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, (int, float)) and math.isfinite(value):
+        sheet.write_number(row, column, value)
+    elif isinstance(value, (list, tuple, dict)):
+        sheet.write_string(row, column, json.dumps(value, default=str, ensure_ascii=False))
+    else:
+        sheet.write_string(row, column, str(value))

@@ -56,9 +56,10 @@ def matches(play: Play, condition: Condition, frame: pd.DataFrame) -> pd.Series:
 
 def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
     """Stable for the same account, play, action and firing: re-running an as_of (even with
-    a corrected action text) gives the same ids; a new firing gets new ones."""
+    a corrected action text) gives the same ids; a new firing gets new ones. It starts with a
+    letter, so that no spreadsheet or CRM import reads it as a number (``1234e5`` would be)."""
     key = f"{account_id}\x1f{play_id}\x1f{index}\x1f{opened}".encode()
-    return hashlib.sha256(key).hexdigest()[:16]
+    return "a" + hashlib.sha256(key).hexdigest()[:16]
 
 
 def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
@@ -266,34 +267,132 @@ def _sorted(actions: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- CRM task-import layouts -------------------------------------------------------------------
+# HubSpot's import matches headers to task properties (title, notes, due date, priority, type)
+# and takes a user's e-mail for the owner; Salesforce Data Loader inserts Task records by API
+# field name, with OwnerId a user id (005...) and WhatId the related record's id (001...).
 
 HUBSPOT_TYPES = {"task": "TODO", "email": "EMAIL", "opportunity": "TODO"}
 SALESFORCE_PRIORITY = {"high": "High", "medium": "Normal", "low": "Low"}
 SALESFORCE_TYPES = {"task": "Other", "email": "Email", "opportunity": "Other"}
+# a Salesforce record id: 15 or 18 letters and digits, with its object's prefix
+SALESFORCE_ID = r"[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?"
+SALESFORCE_ACCOUNT_PREFIX, SALESFORCE_USER_PREFIX = "001", "005"
+# accounts columns (any header, snake_cased) that hold the account's id in the CRM
+CRM_ACCOUNT_COLUMNS = {
+    "salesforce": ("salesforce_account_id", "sfdc_account_id", "salesforce_id", "sfdc_id",
+                   "crm_account_id", "crm_record_id", "crm_id"),
+    "hubspot": ("hubspot_company_id", "hubspot_record_id", "hubspot_id", "crm_account_id",
+                "crm_record_id", "crm_id"),
+}
 
 
-def crm_layout(actions: pd.DataFrame, target: str) -> pd.DataFrame:
-    """The action list in the task-import layout of HubSpot or Salesforce."""
-    notes = (actions["play_name"] + ": " + actions["reason"]).to_numpy()
+@dataclass(frozen=True)
+class CrmImport:
+    rows: pd.DataFrame  # the task-import layout
+    notes: tuple[str, ...]  # what fell back, and how to fix it
+
+
+def crm_layout(actions: pd.DataFrame, target: str, team: pd.DataFrame | None = None,
+               accounts: pd.DataFrame | None = None, queue: str | None = None) -> CrmImport:
+    """The action list in the task-import layout of HubSpot or Salesforce. Owners and
+    accounts are given by the CRM's own ids where the exports hold them (``team``'s
+    crm_user_id, an accounts column with the CRM record id), else by e-mail and account_id,
+    with a note saying how many rows fell back. The automation ``queue`` is no CRM user: its
+    actions keep its name and are not counted as falling back."""
+    title = (actions["action"] + " – " + actions["account_name"]).to_numpy()
+    notes_text = (actions["play_name"] + ": " + actions["reason"]).to_numpy()
+    owners = actions["owner"].astype("string")
+    assigned = owners.ne(UNASSIGNED).fillna(False) & owners.notna()
+    person = assigned & owners.ne(queue or UNASSIGNED).fillna(False)
+    email = _owner_emails(owners, team)
+    record, from_account_id = _crm_account_ids(actions["account_id"], accounts, target)
+    notes = []
     if target == "hubspot":
-        return pd.DataFrame({
-            "Task Title": (actions["action"] + " – " + actions["account_name"]).to_numpy(),
-            "Task Notes": notes,
+        owner = email.where(assigned)
+        named = int((person & ~owner.str.contains("@", regex=False).fillna(False)).sum())
+        if named:
+            notes.append(f"{named} of {len(actions)} task(s) name their owner without an "
+                         "e-mail (HubSpot matches owners by e-mail): add an e-mail column to "
+                         "the team export")
+        if from_account_id:
+            notes.append(f"{from_account_id} of {len(actions)} task(s) carry csops' account_id "
+                         "as Associated Company ID: the accounts export has no HubSpot record "
+                         "id (export companies from HubSpot, or add a hubspot_company_id column)")
+        layout = pd.DataFrame({
+            "Task Title": title,
+            "Task Notes": notes_text,
             "Due Date": actions["due_date"].to_numpy(),
             "Priority": actions["priority"].str.upper().to_numpy(),
             "Task Type": actions["channel"].map(HUBSPOT_TYPES).to_numpy(),
-            "Assigned To": actions["owner"].to_numpy(),
-            "Associated Company ID": actions["account_id"].to_numpy(),
+            "Task Owner": owner.to_numpy(),
+            "Associated Company ID": record.to_numpy(),
             "External ID": actions["action_id"].to_numpy(),
         })
-    return pd.DataFrame({
-        "Subject": (actions["action"] + " – " + actions["account_name"]).to_numpy(),
-        "Description": notes,
+        return CrmImport(_byte_order_marked(layout), tuple(notes))
+    user_ids = _team_column(owners, team, "crm_user_id")
+    owner_id = user_ids.fillna(email).where(assigned)
+    fallback = int((person & user_ids.isna()).sum())
+    if fallback:
+        notes.append(f"OwnerId: {fallback} of {len(actions)} task(s) carry the owner's e-mail "
+                     "(or name) because the team export has no crm_user_id for them; add a "
+                     "crm_user_id column (Salesforce user ids, 005...) to the team export, or "
+                     "map them in Data Loader")
+    if from_account_id:
+        notes.append(f"WhatId: {from_account_id} of {len(actions)} task(s) carry csops' "
+                     "account_id: the accounts export has no Salesforce Account Id (001...); "
+                     "export accounts from Salesforce, or add a salesforce_account_id column")
+    layout = pd.DataFrame({
+        "Subject": title,
+        "Description": notes_text,
         "ActivityDate": actions["due_date"].to_numpy(),
         "Priority": actions["priority"].map(SALESFORCE_PRIORITY).to_numpy(),
         "Status": "Not Started",
         "Type": actions["channel"].map(SALESFORCE_TYPES).to_numpy(),
-        "Assigned To": actions["owner"].to_numpy(),
-        "WhatId": actions["account_id"].to_numpy(),
+        "OwnerId": owner_id.to_numpy(),
+        "WhatId": record.to_numpy(),
         "External_Id__c": actions["action_id"].to_numpy(),
     })
+    return CrmImport(_byte_order_marked(layout), tuple(notes))
+
+
+def _byte_order_marked(layout: pd.DataFrame) -> pd.DataFrame:
+    """Marked to be written as UTF-8 with a byte order mark: Excel, which opens these files
+    before they are imported, reads accents right only then."""
+    layout.attrs["byte_order_mark"] = True
+    return layout
+
+
+def _team_column(owners: pd.Series, team: pd.DataFrame | None, column: str) -> pd.Series:
+    """Each owner's value of a team column (matched without case), missing where none."""
+    if team is None or column not in team.columns:
+        return pd.Series(pd.NA, index=owners.index, dtype="string")
+    values = team[column].astype("string").str.strip().replace("", pd.NA)
+    lookup = dict(zip(team["owner"].astype("string").str.strip().str.lower(), values,
+                      strict=True))
+    found = owners.str.strip().str.lower().map(lambda owner: lookup.get(owner, pd.NA))
+    return found.astype("string")
+
+
+def _owner_emails(owners: pd.Series, team: pd.DataFrame | None) -> pd.Series:
+    """The owner's e-mail from the team export; else the owner as written (an e-mail when the
+    exports name owners by e-mail)."""
+    return _team_column(owners, team, "owner_email").fillna(owners)
+
+
+def _crm_account_ids(account_ids: pd.Series, accounts: pd.DataFrame | None, target: str
+                     ) -> tuple[pd.Series, int]:
+    """The CRM record id of each action's account and how many rows fell back to csops'
+    account_id. An accounts column named for the CRM id wins; an account_id that has the
+    CRM's id shape (read from that CRM's export) is that id."""
+    ids = account_ids.astype("string")
+    record = pd.Series(pd.NA, index=ids.index, dtype="string")
+    if accounts is not None:
+        for column in CRM_ACCOUNT_COLUMNS[target]:
+            if column in accounts.columns:
+                values = accounts[column].astype("string").str.strip().replace("", pd.NA)
+                values.index = accounts.index.astype("string")
+                record = record.fillna(ids.map(values))
+    shaped = ids.str.fullmatch(r"\d+") if target == "hubspot" else \
+        ids.str.fullmatch(SALESFORCE_ID) & ids.str.startswith(SALESFORCE_ACCOUNT_PREFIX)
+    fallback = record.isna() & ~shaped.fillna(False)
+    return record.fillna(ids), int(fallback.sum())

@@ -62,6 +62,9 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("owner", "text", True),
         Column("role", "text"),
         Column("manager", "text"),
+        # the owner's user id in the CRM (Salesforce: 005...), for task imports
+        Column("crm_user_id", "id"),
+        Column("owner_email", "text"),
     ),
 }
 
@@ -118,6 +121,10 @@ GENERIC_ALIASES: dict[str, dict[str, str]] = {
     "team": {
         "name": "owner", "email": "owner", "user": "owner", "title": "role",
         "reportsto": "manager", "managername": "manager",
+        "crmuserid": "crm_user_id", "salesforceuserid": "crm_user_id",
+        "sfdcuserid": "crm_user_id",
+        "emailaddress": "owner_email", "workemail": "owner_email", "useremail": "owner_email",
+        "owneremail": "owner_email",
     },
 }
 

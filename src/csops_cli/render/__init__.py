@@ -55,15 +55,18 @@ class View:
     record: Callable[[Any], Any] | None = None  # JSON-ready values
     markdown: Callable[[Any], str] | None = None
     html: Callable[[Any], str] | None = None  # a whole page
+    # several tables, each a sheet of a workbook: [(sheet name, DataFrame)]; else `rows`
+    sheets: Callable[[Any], list[tuple[str, Any]]] | None = None
 
 
 def emit(result: Any, fmt: str, out: Path | None = None) -> None:
     """Write ``result`` in ``fmt`` to ``out`` (stdout when None or '-'), atomically to a file."""
-    from ..output import csv_text, json_text, write_text
+    from ..output import csv_text, json_text
 
     view = view_of(result)
     form = {"table": view.table, "csv": view.rows, "json": view.record,
-            "markdown": view.markdown, "html": view.html}[fmt]
+            "markdown": view.markdown, "html": view.html,
+            "xlsx": view.sheets or view.rows}[fmt]
     if form is None:
         from ..errors import UsageError
 
@@ -71,16 +74,38 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
     to_file = out is not None and str(out) != "-"
     # on stdout, any progress display on stderr is gone before the text is written
     with progress.phase(f"writing {out.name}" if to_file else "formatting"):
-        if fmt == "csv":
-            text = csv_text(form(result))
+        if fmt == "xlsx":
+            from ..output import xlsx_bytes
+
+            sheets = form(result) if view.sheets else [(sheet_name(result), form(result))]
+            data: str | bytes = xlsx_bytes(sheets)
+        elif fmt == "csv":
+            data = csv_text(form(result))
         elif fmt == "json":
-            text = json_text(form(result))
+            data = json_text(form(result))
         else:
-            text = form(result)
+            data = form(result)
         if to_file:
-            write_text(out, text)
+            write(out, data)
     if not to_file:
-        write_text(out, text)
+        write(out, data)
+
+
+def write(out: Path | None, data: str | bytes) -> None:
+    """Text or a workbook's bytes to ``out``: atomically to a file, else to stdout."""
+    from ..output import write_bytes, write_text
+
+    if isinstance(data, bytes):
+        write_bytes(out, data)
+    else:
+        write_text(out, data)
+
+
+def sheet_name(result: Any) -> str:
+    """What a one-table result is, as a sheet name: HealthReport -> "Health"."""
+    words = re.findall(r"[A-Z][a-z]*", type(result).__name__)
+    words = [w for w in words if w not in ("Report", "Result")] or words
+    return " ".join([words[0], *[w.lower() for w in words[1:]]])
 
 
 def view_of(result: Any) -> View:

@@ -103,4 +103,15 @@ def table(result: Audit) -> str:
     return captured(Markdown(markdown(result)))
 
 
-VIEW = View(Audit, table=table, rows=rows, record=record, markdown=markdown)
+def sheets(result: Audit) -> list[tuple[str, pd.DataFrame]]:
+    """The findings, each metric's definition and each export's date range, a sheet each."""
+    metrics = pd.DataFrame([{**asdict(m), "excluded": ", ".join(
+        f"{n} {reason}" for reason, n in m.excluded.items())} for m in result.metrics])
+    coverage = pd.DataFrame([{"table": table, "first": first, "last": last, "days": days}
+                             for table, (first, last, days) in result.coverage.items()],
+                            columns=["table", "first", "last", "days"])
+    return [("Findings", rows(result)), ("Metric definitions", metrics),
+            ("Export coverage", coverage)]
+
+
+VIEW = View(Audit, table=table, rows=rows, record=record, markdown=markdown, sheets=sheets)

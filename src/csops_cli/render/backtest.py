@@ -278,4 +278,14 @@ def rows(report: BacktestReport) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-VIEW = View(BacktestReport, table=table, rows=rows, record=record)
+def sheets(report: BacktestReport) -> list[tuple[str, pd.DataFrame]]:
+    """The headline per config, horizon and cohort, then its figures by band."""
+    bands = rows(report)
+    summary = bands.drop_duplicates(["config", "horizon", "cohort"])[
+        ["config", "horizon", "cohort", "auc", "auc_low", "auc_high", "base_rate"]] \
+        if len(bands) else bands
+    by_band = bands.drop(columns=["auc", "auc_low", "auc_high", "base_rate"], errors="ignore")
+    return [("Backtest summary", summary.reset_index(drop=True)), ("By band", by_band)]
+
+
+VIEW = View(BacktestReport, table=table, rows=rows, record=record, sheets=sheets)

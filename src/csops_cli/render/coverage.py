@@ -57,4 +57,10 @@ def record(report: CoverageReport) -> dict:
             "books": records(model.books), "unassigned": records(model.unassigned)}
 
 
-VIEW = View(CoverageReport, table=table, rows=rows, record=record)
+def sheets(report: CoverageReport) -> list[tuple[str, object]]:
+    model = report.model
+    return [("Segments", model.segments), ("Books", model.books),
+            ("Unassigned", model.unassigned)]
+
+
+VIEW = View(CoverageReport, table=table, rows=rows, record=record, sheets=sheets)

@@ -225,4 +225,9 @@ def record(diff: ConfigDiff) -> dict:
     }
 
 
-VIEW = View(ConfigDiff, table=table, rows=rows, record=record)
+def sheets(diff: ConfigDiff) -> list[tuple[str, pd.DataFrame]]:
+    return [("Band changes", diff.band_changes), ("Band transitions", diff.transitions),
+            ("Actions per play", diff.plays), ("Actions per owner", diff.owners)]
+
+
+VIEW = View(ConfigDiff, table=table, rows=rows, record=record, sheets=sheets)

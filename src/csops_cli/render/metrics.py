@@ -159,4 +159,18 @@ def _bridge(report):
     return table
 
 
-VIEW = View(MetricsResult, table=table, rows=rows, record=record)
+def sheets(result: MetricsResult) -> list[tuple[str, pd.DataFrame]]:
+    """The metrics against targets, then each metric by segment (or owner)."""
+    report = result.report
+    overall = pd.DataFrame([{"metric": metric_id, "name": metric.name, "unit": metric.unit,
+                             "value": metric.value, "target": metric.target,
+                             "met": metric.met, "included": metric.overall.included,
+                             "note": metric.overall.note}
+                            for metric_id, metric in report.metrics.items()])
+    by_group = rows(result)
+    by_group = by_group[by_group[report.group_by] != "(all)"] if len(by_group) else by_group
+    return [("Metrics", overall),
+            (f"By {report.group_by}", by_group.reset_index(drop=True))]
+
+
+VIEW = View(MetricsResult, table=table, rows=rows, record=record, sheets=sheets)

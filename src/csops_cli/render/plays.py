@@ -91,4 +91,8 @@ def record(result: PlaysResult) -> list[dict]:
     return records(result.rows)
 
 
-VIEW = View((PlaysResult, PlaysSummary), table=table, rows=rows, record=record)
+def sheets(result: PlaysResult) -> list[tuple[str, object]]:
+    return [("Actions", result.rows)]
+
+
+VIEW = View((PlaysResult, PlaysSummary), table=table, rows=rows, record=record, sheets=sheets)

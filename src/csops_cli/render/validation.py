@@ -90,4 +90,36 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
     return shown
 
 
-VIEW = View(Validation, table=table)
+def rows(result: Validation):
+    """Every problem found, one row each: file, line, column, value, what, fix."""
+    import pandas as pd
+
+    return pd.DataFrame([{"file": p.file or error.message, "line": p.line, "column": p.column,
+                          "value": p.value, "problem": p.message, "fix": p.fix,
+                          "code": str(p.code)}
+                         for error in result.failures for p in error.problems],
+                        columns=["file", "line", "column", "value", "problem", "fix", "code"])
+
+
+def sheets(result: Validation) -> list[tuple[str, object]]:
+    """The exports as read, every problem, the rows that fail the audit's error checks and
+    the assumptions made reading the files: a sheet each."""
+    import pandas as pd
+
+    exports = pd.DataFrame([{"table": c.table, "file": c.file, "rows": c.rows,
+                             "read_as": c.read_as, "columns": c.columns, "failed": c.failed}
+                            for c in result.tables],
+                           columns=["table", "file", "rows", "read_as", "columns", "failed"])
+    errors = pd.DataFrame([{"check": f.check, "rows": f.count, "file": e.file, "line": e.line,
+                            "example": e.detail, "fix": f.fix}
+                           for f in result.data_errors for e in f.examples],
+                          columns=["check", "rows", "file", "line", "example", "fix"])
+    assumptions = pd.DataFrame([{"table": c.table, "file": c.file, "rows": count,
+                                 "assumption": text}
+                                for c in result.tables for text, count in c.assumptions],
+                               columns=["table", "file", "rows", "assumption"])
+    return [("Exports", exports), ("Problems", rows(result)), ("Data errors", errors),
+            ("Assumptions", assumptions)]
+
+
+VIEW = View(Validation, table=table, rows=rows, sheets=sheets)
