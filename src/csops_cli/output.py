@@ -99,15 +99,51 @@ def _json_converter() -> Callable[[object], object]:
     return jsonable
 
 
+# JSON carries each number to the precision it is defined with, never float noise
+# (93.7, not 93.70000000000002): scores one decimal, money two, ratios and anything else four
+SCORE_DECIMALS, MONEY_DECIMALS, OTHER_DECIMALS = 1, 2, 4
+_MONEY_FIELDS = {"arr", "starting_arr", "ending_arr", "expansion", "contraction", "churn"}
+
+
+def decimals_for(name: object) -> int:
+    """The decimals a number named ``name`` (a column or a JSON key) is written with."""
+    name = str(name).lower()
+    if "score" in name or name.endswith("health_change"):
+        return SCORE_DECIMALS
+    if name in _MONEY_FIELDS or name.endswith("_arr"):
+        return MONEY_DECIMALS
+    return OTHER_DECIMALS
+
+
 def records(frame: pd.DataFrame) -> list[dict]:
+    import pandas as pd
+
     jsonable = _json_converter()
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
+    if floats:  # rounded a column at a time: fast on large tables
+        frame = frame.assign(**{str(c): frame[c].round(decimals_for(c)) for c in floats})
     columns = list(frame.columns)
     return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)}
             for row in frame.itertuples(index=False, name=None)]
 
 
+def _rounded(value, name: object = ""):
+    """``value`` with every float in it rounded by :func:`decimals_for` of its key."""
+    if isinstance(value, float):
+        return value if math.isnan(value) or math.isinf(value) else round(
+            value, decimals_for(name))
+    if isinstance(value, dict):
+        return {key: _rounded(item, key) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item, name) for item in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):  # a numpy scalar
+        return _rounded(value.item(), name)
+    return value
+
+
 def json_text(payload) -> str:
-    return json.dumps(payload, indent=2, default=_json_converter(), ensure_ascii=False) + "\n"
+    return json.dumps(_rounded(payload), indent=2, default=_json_converter(),
+                      ensure_ascii=False) + "\n"
 
 
 def format_for(out: Path | None, requested: str | None) -> str:

@@ -13,7 +13,7 @@ SEGMENT_COLUMNS = [Column("Segment", flex="ellipsis", min_width=10),
                    Column("Motion", flex="fold", min_width=12, priority=1),
                    Column("Accounts", "right"), Column("ARR", "right"), Column("Red", "right"),
                    Column("CSMs", "right")]
-BOOK_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10, max_width=24),
+BOOK_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10),
                 Column("Role", priority=3), Column("Manager", flex="ellipsis", priority=1),
                 Column("Accounts", "right"), Column("ARR", "right"), Column("Red", "right"),
                 Column("Segments", flex="fold", min_width=10, priority=2)]

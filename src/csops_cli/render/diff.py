@@ -87,7 +87,7 @@ def _plays(diff: ConfigDiff) -> list:
                   _count(int(diff.plays["old_actions"].sum()),
                          int(diff.plays["new_actions"].sum())),
                   _signed(int(diff.plays["change"].sum()))])
-    columns = [Column("Play", flex="ellipsis", min_width=16, max_width=30),
+    columns = [Column("Play", flex="ellipsis", min_width=16),
                Column("Accounts", "right", priority=1), Column("Actions", "right"),
                Column("Change", "right")]
     return fit(columns, cells, title="Actions per play, old -> new").shown()
@@ -99,7 +99,7 @@ def _owners(diff: ConfigDiff, limit: int | None) -> list:
     shown, more = limited(diff.owners, limit)
     cells = [[data_text(row.owner), f"{row.old_actions:,}", f"{row.new_actions:,}",
               _signed(row.change)] for row in shown.itertuples(index=False)]
-    columns = [Column("Owner", flex="ellipsis", min_width=12, max_width=30),
+    columns = [Column("Owner", flex="ellipsis", min_width=12),
                Column("Old", "right"), Column("New", "right"), Column("Change", "right")]
     return fit(columns, cells, title="Actions per owner, largest change first").shown(more)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from rich import box
 from rich.text import Text
 
 from ..jobs import AccountExplanation
@@ -120,7 +121,9 @@ def _score(out, explanation, account, trend) -> None:
                           "missing" if line.score is None else number(line.score),
                           f"{line.weight:.0%}", f"{line.points:.1f}"])
         sections.add(len(cells) - 1)
-    for part in fit(columns, cells, sections=sections).shown():
+    # boxed: the one table of this page, read row by row
+    for part in fit(columns, cells, sections=sections, box=box.HEAVY_HEAD, pad_edge=True,
+                    collapse_padding=False).shown():
         out.print(part)
     if len(trend):
         history = " → ".join(f"{row.as_of}: {row.health_score:.1f}"

@@ -8,10 +8,10 @@ from .renewals import percent
 
 CATEGORY_TITLES = {"commit": "Commit", "at_risk": "At risk", "likely_lost": "Likely lost"}
 COLUMNS = [Column("Renewal"), Column("Days", "right"),
-           Column("Account", flex="ellipsis", min_width=10, max_width=28),
+           Column("Account", flex="ellipsis", min_width=10),
            Column("ARR", "right"), Column("Health"), Column("P", "right"),
            Column("Forecast", "right"),
-           Column("Owner", flex="ellipsis", min_width=8, max_width=20, priority=2),
+           Column("Owner", flex="ellipsis", min_width=8, priority=2),
            Column("Segment", priority=1)]
 
 

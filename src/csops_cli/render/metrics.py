@@ -55,7 +55,7 @@ def table(result: MetricsResult, limit: int | None = None) -> str:
     shown = groups if side_by_side else []
     # the overall value, its target and met/missed stay; the count of accounts gives way
     # first (JSON has it), then the segments, the last first
-    columns = [Column("Metric", flex="ellipsis", min_width=21, max_width=32),
+    columns = [Column("Metric", flex="ellipsis", min_width=21),
                Column("Value", "right"), Column("Target", "right"), Column(""),
                *[Column(data_text(group), "right", priority=len(shown) - index + 1)
                  for index, group in enumerate(shown)],
@@ -163,7 +163,7 @@ def _bridge(report) -> list | None:
                                   ("= Ending ARR", d["ending_arr"])]]
     fitted = fit([Column(""), Column("", "right")], cells, title="NRR bridge",
                  show_header=False, caption="accounts that had ARR 12 months earlier",
-                 caption_justify="left", sections={3})
+                 caption_justify="left")
     return fitted.shown()
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..jobs import PlaysResult
 from . import Column, View, captured, console, data_text, fit, limited, money
 
-SUMMARY_COLUMNS = [Column("Play", flex="ellipsis", min_width=20, max_width=30),
+SUMMARY_COLUMNS = [Column("Play", flex="ellipsis", min_width=20),
                    Column("Fired", "right"), Column("Already open", "right", priority=2),
                    Column("ARR covered", "right"), Column("Actions", "right"),
                    Column("Owners", "right", priority=3),
@@ -16,9 +16,9 @@ SUMMARY_COLUMNS = [Column("Play", flex="ellipsis", min_width=20, max_width=30),
 ACTION_COLUMNS = [Column("Due"), Column("Priority", "right"),
                   Column("Account", flex="ellipsis", min_width=10, max_width=24),
                   Column("Play"), Column("Action", flex="fold", min_width=14),
-                  Column("Owner", flex="ellipsis", min_width=8, max_width=20, priority=3),
+                  Column("Owner", flex="ellipsis", min_width=8, priority=3),
                   Column("Channel", priority=1), Column("Status", priority=2)]
-OWNER_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10, max_width=30),
+OWNER_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10),
                  Column("Actions", "right"), Column("New", "right"), Column("Queued", "right")]
 
 

@@ -7,10 +7,10 @@ from . import Column, View, band_text, captured, data_text, fit, limited, money,
 
 # dates, days, money and bands stay whole; names shrink, then step and score give way
 COLUMNS = [Column("Renewal"), Column("Days", "right"),
-           Column("Account", flex="ellipsis", min_width=10, max_width=28),
+           Column("Account", flex="ellipsis", min_width=10),
            Column("ARR", "right"), Column("Health"), Column("Score", "right", priority=2),
            Column("P", "right"), Column("Forecast", "right"),
-           Column("Owner", flex="ellipsis", min_width=8, max_width=20, priority=3),
+           Column("Owner", flex="ellipsis", min_width=8, priority=3),
            Column("Step", flex="ellipsis", min_width=12, priority=1)]
 
 

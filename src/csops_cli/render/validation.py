@@ -3,6 +3,7 @@ it (with how many rows each touches), the files it could not place, and every pr
 
 from __future__ import annotations
 
+from rich import box
 from rich.text import Text
 
 from ..loading.recognise import FileMatch
@@ -26,7 +27,8 @@ def table(result: Validation, limit: int | None = None) -> str:
         else:
             cells.append([check.table, data_text(check.file), f"{check.rows:,}",
                           data_text(check.read_as), data_text(check.columns)])
-    summary = fit(SUMMARY_COLUMNS, cells, title=Text("Exports in ") + data_text(result.folder))
+    summary = fit(SUMMARY_COLUMNS, cells, title=Text("Exports in ") + data_text(result.folder),
+                  box=box.HEAVY_HEAD, pad_edge=True, collapse_padding=False)
     shown: list = [Text("config: ") + data_text(result.config_label) + Text(" (valid)"),
                    *summary.shown()]
     return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced),
