@@ -123,11 +123,13 @@ class Column:
 
 @dataclass
 class Fitted:
-    """A table built for the terminal's width, and the names of the columns it hides."""
+    """A table built for the terminal's width, its title, and the names of the columns it
+    hides."""
 
     table: Table
     hidden: list[str]
     width: int
+    title: str | Text | None = None
 
     def note(self) -> str | None:
         if not self.hidden:
@@ -139,7 +141,13 @@ class Fitted:
         """The table, the line saying how many rows it leaves out (``more``, from
         :func:`limited`), then the note naming the columns it hides: what a command prints."""
         note = self.note()
-        return [self.table, *([more] if more is not None else []),
+        # the title above the table, not in it: a title wider than a narrow table stays on
+        # one line
+        title = [] if self.title is None else [
+            self.title if isinstance(self.title, Text) else Text(self.title)]
+        for line in title:
+            line.stylize("table.title")
+        return [*title, self.table, *([more] if more is not None else []),
                 *([Text(note, style="dim")] if note is not None else [])]
 
 
@@ -164,18 +172,20 @@ def fit(columns: list[Column], rows: list[list], title: str | Text | None = None
         widths = {i: natural[i] if columns[i].flex is None
                   else min(natural[i], columns[i].min_width, columns[i].max_width or natural[i])
                   for i in shown}
-        spare = width - _measured(columns, widths, title, options)
+        spare = width - _measured(columns, widths, options)
         droppable = [i for i in shown if columns[i].priority is not None]
         if spare >= 0 or not droppable:
             break
         shown.remove(min(droppable, key=lambda i: (columns[i].priority, -i)))
+    if spare < 0:  # nothing left to hide: names and texts go below their minimum
+        _squeeze(-spare, columns, widths)
     _share(spare, columns, natural, widths)
-    table = _built(columns, widths, title, options)
+    table = _built(columns, widths, options)
     for position, row in enumerate(rows):
         table.add_row(*[row[i] for i in shown],
                       end_section=sections is not None and position in sections)
     hidden = [str(columns[i].name) for i in range(len(columns)) if i not in shown]
-    return Fitted(table, hidden, width)
+    return Fitted(table, hidden, width, title)
 
 
 def _cells(value) -> int:
@@ -184,8 +194,8 @@ def _cells(value) -> int:
     return max((cell_len(line) for line in str(value).split("\n")), default=0)
 
 
-def _built(columns: list[Column], widths: dict[int, int], title, options) -> Table:
-    table = grid(title, show_footer=any(column.footer for column in columns), **options)
+def _built(columns: list[Column], widths: dict[int, int], options) -> Table:
+    table = grid(None, show_footer=any(column.footer for column in columns), **options)
     for index, width in widths.items():
         column = columns[index]
         table.add_column(column.name, footer=column.footer, justify=column.justify,
@@ -194,11 +204,26 @@ def _built(columns: list[Column], widths: dict[int, int], title, options) -> Tab
     return table
 
 
-def _measured(columns: list[Column], widths: dict[int, int], title, options) -> int:
+def _measured(columns: list[Column], widths: dict[int, int], options) -> int:
     """The width rich needs for these columns at these widths, padding and rules included."""
-    table = _built(columns, widths, title, options)
+    table = _built(columns, widths, options)
     wide = console()
     return table.__rich_measure__(wide, wide.options.update_width(10**6)).maximum
+
+
+def _squeeze(excess: int, columns: list[Column], widths: dict[int, int],
+             floor: int = 4) -> None:
+    """Take ``excess`` characters from the columns that may shrink, evenly, down to
+    ``floor``."""
+    while excess > 0:
+        shrinking = [i for i in widths if columns[i].flex is not None and widths[i] > floor]
+        if not shrinking:
+            return
+        for index in shrinking:
+            if excess == 0:
+                return
+            widths[index] -= 1
+            excess -= 1
 
 
 def _share(spare: int, columns: list[Column], natural: list[int],
