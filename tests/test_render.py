@@ -214,3 +214,13 @@ def test_nrr_bridge_has_no_double_minus(cli, tmp_path):
                 if len(cells) > 1 and cells[0].strip()}
     assert labelled["− Contraction"][0].isdigit() and labelled["− Churn"][0].isdigit()
     assert "-" not in labelled["− Contraction"] + labelled["− Churn"]
+
+
+def test_json_rounds_floats_in_mixed_columns():
+    from csops_cli.output import records
+
+    frame = pd.DataFrame({"signal": ["a", "b", "c"], "value": [0.123456789, "left", None],
+                          "points": [4.6000000001, 0.0, 1.25]})
+    assert records(frame) == [{"signal": "a", "value": 0.1235, "points": 4.6},
+                              {"signal": "b", "value": "left", "points": 0.0},
+                              {"signal": "c", "value": None, "points": 1.25}]

@@ -47,7 +47,7 @@ def _header(result: Backtest) -> list:
     first, last = result.dates[0], result.dates[-1]
     return [
         Text(f"Backtest as of {result.as_of:%Y-%m-%d}", style="bold"),
-        f"{len(result.dates)} date(s), {first:%Y-%m-%d} to {last:%Y-%m-%d}; health rebuilt at "
+        f"{len(result.dates):,} date(s), {first:%Y-%m-%d} to {last:%Y-%m-%d}; health rebuilt at "
         "each from what was known then",
         Text(f"config: {result.config_label}", style="dim"),
     ]
