@@ -30,7 +30,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stder
 LimitOpt = Annotated[int | None, typer.Option(
     "--limit", min=1, help="Show at most N rows, worst or most urgent first (default: 25 in a "
                            "terminal, all when piped or written to a file; given, it also "
-                           "limits CSV and JSON).")]
+                           "limits the rows of CSV and a JSON list).")]
 AllOpt = Annotated[bool, typer.Option("--all", help="Show every row, even in a terminal.")]
 TERMINAL_ROWS = 25
 DEFAULT_HISTORY = Path(".csops/history.db")
