@@ -53,13 +53,6 @@ def table(result: MetricsResult, limit: int | None = None) -> str:
     # a few segments side by side; owners (or many segments) get a table of their own
     side_by_side = report.group_by == "segment" and len(groups) <= MAX_SIDE_BY_SIDE
     shown = groups if side_by_side else []
-    # the overall value, its target and met/missed stay; the count of accounts gives way
-    # first (JSON has it), then the segments, the last first
-    columns = [Column("Metric", flex="ellipsis", min_width=21),
-               Column("Value", "right"), Column("Target", "right"), Column(""),
-               *[Column(data_text(group), "right", priority=len(shown) - index + 1)
-                 for index, group in enumerate(shown)],
-               Column("Accounts", "right", priority=1)]
     cells = []
     notes = []
     for metric in report.metrics.values():
@@ -72,6 +65,15 @@ def table(result: MetricsResult, limit: int | None = None) -> str:
                       f"{metric.overall.included:,}"])
         if metric.overall.note:
             notes.append(f"{metric.name}: n/a, {metric.overall.note}")
+    # the overall value, its target and met/missed stay; a segment without values gives way
+    # first, then the count of accounts (JSON has it), then the segments showing fewest values
+    shows = [sum(row[4 + index] not in ("", "n/a") for row in cells)
+             for index in range(len(shown))]
+    columns = [Column("Metric", flex="ellipsis", min_width=21),
+               Column("Value", "right"), Column("Target", "right"), Column(""),
+               *[Column(data_text(group), "right", priority=2 + count if count else 0)
+                 for group, count in zip(shown, shows, strict=True)],
+               Column("Accounts", "right", priority=1)]
     out = console()
     with out.capture() as capture:
         for part in fit(columns, cells,
