@@ -282,37 +282,32 @@ def show_error(error: CsopsError) -> None:
         if file:
             # one line however long: a terminal wraps it, nothing cuts it
             err.print(data_text(file, style="bold") + Text(":"), soft_wrap=True)
-        err.print(_problem_table(group))
+        err.print(_problem_table(group, err.width))
     if error.total > len(problems):
         err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
 
 
-def _problem_table(problems: list[Problem]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+def _problem_table(problems: list[Problem], width: int | None = None) -> Table:
+    """The problems of one file; line numbers whole, values, messages and fixes wrap."""
     has = {name: any(getattr(p, name) not in (None, "") for p in problems)
            for name in ("line", "column", "value", "fix")}
-    if has["line"]:
-        table.add_column("line", justify="right")
-    if has["column"]:
-        table.add_column("column")
-    if has["value"]:
-        table.add_column("value", overflow="fold", max_width=30)
-    table.add_column("problem", overflow="fold")
-    if has["fix"]:
-        table.add_column("fix", overflow="fold")
-    for problem in problems:
-        row = []
-        if has["line"]:
-            row.append("" if problem.line is None else str(problem.line))
-        if has["column"]:
-            row.append(problem.column or "")
-        if has["value"]:
-            row.append(problem.value or "")
-        row.append(problem.message)
-        if has["fix"]:
-            row.append(problem.fix or "")
-        table.add_row(*[data_text(cell) for cell in row])  # values come from files
-    return table
+    columns = {"line": Column("line", "right"), "column": Column("column", flex="fold"),
+               "value": Column("value", flex="fold", max_width=30),
+               "problem": Column("problem", flex="fold", min_width=20),
+               "fix": Column("fix", flex="fold", min_width=16)}
+    shown = [name for name in columns if name == "problem" or has[name]]
+    cells = [[data_text(_problem_cell(problem, name)) for name in shown]  # from files
+             for problem in problems]
+    return fit([columns[name] for name in shown], cells, width=width, box=None,
+               show_edge=False, header_style="bold").table
+
+
+def _problem_cell(problem: Problem, name: str) -> str:
+    if name == "line":
+        return "" if problem.line is None else str(problem.line)
+    if name == "problem":
+        return problem.message
+    return getattr(problem, name) or ""
 
 
 def band_text(band) -> Text:
