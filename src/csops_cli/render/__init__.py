@@ -299,7 +299,7 @@ def _problem_table(problems: list[Problem], width: int | None = None) -> Table:
     cells = [[data_text(_problem_cell(problem, name)) for name in shown]  # from files
              for problem in problems]
     return fit([columns[name] for name in shown], cells, width=width, box=None,
-               show_edge=False, header_style="bold").table
+               collapse_padding=False, show_edge=False).table
 
 
 def _problem_cell(problem: Problem, name: str) -> str:
