@@ -307,7 +307,7 @@ def test_json_figures_are_the_cores(cli, tmp_path, default_config):
     cohort = rows[rows["in_renewal"]]
     positive = cohort["renewal_outcome"].isin(["churned", "contracted"]).to_numpy()
     expected = pairwise_auc(cohort["health_score"].round(1).to_numpy(), positive)
-    assert data["horizons"]["90"]["auc"] == pytest.approx(expected)
+    assert data["horizons"]["90"]["auc"] == pytest.approx(expected, abs=5e-5)  # 4 decimals
 
 
 def test_misses_name_the_explain_command_for_their_date(cli, tmp_path):

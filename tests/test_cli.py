@@ -194,7 +194,7 @@ def test_explain_account_without_arr(cli, five):
     lines = result.stdout.splitlines()
     assert lines[:3] == [
         "Delta (004)",
-        "as of 2026-06-30 · segment Commercial · stage missing · ARR 0.00 · renewal missing · "
+        "as of 2026-06-30 · segment Commercial · stage missing · ARR 0 · renewal missing · "
         "CSM missing",
         "No ARR on 2026-06-30 (churned or not started): no health score."]
     assert [line.split(":")[0] for line in lines[3:]] == [

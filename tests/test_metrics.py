@@ -239,8 +239,8 @@ def test_metrics_report_shows_targets_and_bridge(cli, folder):
     ]
     bridge = cells.index(["NRR bridge"])
     assert cells[bridge + 2:bridge + 7] == [
-        ["Starting ARR", "200,000"], ["+ Expansion", "30,000"], ["− Contraction", "-10,000"],
-        ["− Churn", "-20,000"], ["= Ending ARR", "200,000"]]
+        ["Starting ARR", "200,000"], ["+ Expansion", "30,000"], ["− Contraction", "10,000"],
+        ["− Churn", "20,000"], ["= Ending ARR", "200,000"]]
 
 
 # --- an independent NRR / GRR: a plain loop over accounts and contracts ------------------------

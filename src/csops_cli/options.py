@@ -29,6 +29,12 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write to this file (format from its suffix); '-' for stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]
+LimitOpt = Annotated[int | None, typer.Option(
+    "--limit", min=1, help="Show at most N rows, worst or most urgent first (default: 25 in a "
+                           "terminal, all when piped or written to a file; given, it also "
+                           "limits the rows of CSV and a JSON list).")]
+AllOpt = Annotated[bool, typer.Option("--all", help="Show every row, even in a terminal.")]
+TERMINAL_ROWS = 25
 DEFAULT_HISTORY = Path(".csops/history.db")
 HistoryOpt = Annotated[Path, typer.Option("--history", help="History store (SQLite file).")]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Do not store this snapshot.")]
@@ -79,6 +85,24 @@ def check_as_of(text: str | None) -> None:
     if day is not None and not first <= day <= last:
         raise UsageError(f"--as-of {text} is outside the dates csops supports: give a date from "
                          f"{first:%Y-%m-%d} to {last:%Y-%m-%d}")
+
+
+def row_limit(limit: int | None, all_rows: bool, fmt: str, out: Path | None) -> int | None:
+    """How many rows a long table shows (None: all). ``--limit N`` wins in every format;
+    ``--all`` shows all; otherwise a table on a terminal shows the first TERMINAL_ROWS and
+    anything piped or written to a file shows all."""
+    import sys
+
+    from .errors import UsageError
+
+    if limit is not None and all_rows:
+        raise UsageError("--limit and --all contradict each other: give one of them")
+    if limit is not None:
+        return limit
+    to_terminal = out is None or str(out) == "-"
+    if all_rows or fmt != "table" or not to_terminal or not sys.stdout.isatty():
+        return None
+    return TERMINAL_ROWS
 
 
 _SHARED = {"data": DataArg, "config": ConfigOpt, "as_of": AsOfOpt, "quiet": QuietOpt,

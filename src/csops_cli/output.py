@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import functools
 import io
 import json
 import math
@@ -102,15 +103,66 @@ def _json_converter() -> Callable[[object], object]:
     return jsonable
 
 
+# JSON carries each number to the precision it is defined with, never float noise
+# (93.7, not 93.70000000000002): scores one decimal, money two, ratios and anything else four
+SCORE_DECIMALS, MONEY_DECIMALS, OTHER_DECIMALS = 1, 2, 4
+_MONEY_FIELDS = {"arr", "starting_arr", "ending_arr", "expansion", "contraction", "churn"}
+
+
+@functools.lru_cache(maxsize=4096)
+def decimals_for(name: object) -> int:
+    """The decimals a number named ``name`` (a column or a JSON key) is written with."""
+    name = str(name).lower()
+    if "score" in name or name.endswith("health_change"):
+        return SCORE_DECIMALS
+    if name in _MONEY_FIELDS or name.endswith("_arr"):
+        return MONEY_DECIMALS
+    return OTHER_DECIMALS
+
+
+class _Records(list):
+    """Records whose numbers :func:`records` has rounded already: not walked again."""
+
+
 def records(frame: pd.DataFrame) -> list[dict]:
+    import pandas as pd
+
     jsonable = _json_converter()
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
+    mixed = [c for c in frame.columns if frame[c].dtype == object]
+    if floats or mixed:  # rounded a column at a time: fast on large tables
+        frame = frame.assign(**{str(c): frame[c].round(decimals_for(c)) for c in floats},
+                             **{str(c): frame[c].map(functools.partial(_rounded, name=c))
+                                for c in mixed})
     columns = list(frame.columns)
-    return [{c: jsonable(v) for c, v in zip(columns, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)]
+    return _Records({c: jsonable(v) for c, v in zip(columns, row, strict=True)}
+                    for row in frame.itertuples(index=False, name=None))
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def _rounded(value, name: object = ""):
+    """``value`` with every float in it rounded by :func:`decimals_for` of its key."""
+    if type(value) is _Records:
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return value
+        return round(value, decimals_for(name))
+    if isinstance(value, dict):  # the common case first: a record of plain values
+        return {key: item if type(item) in _PLAIN else _rounded(item, key)
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [item if type(item) in _PLAIN else _rounded(item, name) for item in value]
+    if hasattr(value, "item") and not hasattr(value, "__len__"):  # a numpy scalar
+        return _rounded(value.item(), name)
+    return value
 
 
 def json_text(payload) -> str:
-    return json.dumps(payload, indent=2, default=_json_converter(), ensure_ascii=False) + "\n"
+    return json.dumps(_rounded(payload), indent=2, default=_json_converter(),
+                      ensure_ascii=False) + "\n"
 
 
 def format_for(out: Path | None, requested: str | None) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..app import command
-from ..options import FormatOpt, Inputs, OutOpt, data_options
+from ..options import AllOpt, FormatOpt, Inputs, LimitOpt, OutOpt, data_options, row_limit
 from .common import load, output_format, refuse_out_over_inputs
 
 StrictOpt = Annotated[bool, typer.Option(
@@ -21,6 +21,8 @@ def audit_command(
     strict: StrictOpt = False,
     format: FormatOpt = None,
     out: OutOpt = None,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
 ) -> None:
     """Week-1 audit: each metric's definition and coverage, and data-quality findings.
 
@@ -29,6 +31,7 @@ def audit_command(
     from ..errors import ExitCode
 
     fmt = output_format(out, format)
+    shown = row_limit(limit, all_rows, fmt, out)
     if fmt == "table" and out is not None:  # a document: Markdown, not terminal text
         fmt = "markdown"
     config, exports = load(inputs)  # first: it starts reading while pandas imports
@@ -37,7 +40,7 @@ def audit_command(
     from ..render import emit, note
 
     result = week_one_audit(exports, config, inputs.as_of)
-    emit(result, fmt, out)
+    emit(result, fmt, out, shown)
     errors = sum(f.severity == "error" for f in result.findings)
     note(f"{len(result.findings)} finding(s), {errors} error(s)", inputs.quiet)
     if strict and result.has_errors:

@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from ..app import command
-from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
+from ..options import (
+    DEFAULT_HISTORY,
+    AllOpt,
+    FormatOpt,
+    HistoryOpt,
+    Inputs,
+    LimitOpt,
+    OutOpt,
+    data_options,
+    row_limit,
+)
 from .common import load, output_format
 
 SinceOpt = Annotated[str | None, typer.Option(
@@ -40,6 +50,8 @@ def backtest_command(
     history: HistoryOpt = DEFAULT_HISTORY,
     format: FormatOpt = None,
     out: OutOpt = None,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
 ) -> None:
     """Check the health score against what happened: rebuild it at past dates and measure how
     well it ranked the accounts that churned or contracted (AUC, bands, misses).
@@ -52,6 +64,7 @@ def backtest_command(
         raise UsageError(f"--contraction-pct {contraction_pct:g}: give a percentage between 0 "
                          "and 100, e.g. 10")
     fmt = output_format(out, format)
+    shown = row_limit(limit, all_rows, fmt, out)
     config, exports = load(inputs)  # first: it starts reading while pandas imports
     from ..backtest import BacktestOptions, backtest_report, explain_arguments
     from ..config import load_config
@@ -69,7 +82,7 @@ def backtest_command(
                              History(history) if from_history else None)
     for message in report.main.notes:
         note(message, inputs.quiet)
-    emit(report, fmt, out)
+    emit(report, fmt, out, shown)
 
 
 def _date(option: str, text: str | None):

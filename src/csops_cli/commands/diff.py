@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 
 from ..app import command
-from ..options import DEFAULT_HISTORY, FormatOpt, HistoryOpt, Inputs, OutOpt, data_options
+from ..options import (
+    DEFAULT_HISTORY,
+    AllOpt,
+    FormatOpt,
+    HistoryOpt,
+    Inputs,
+    LimitOpt,
+    OutOpt,
+    data_options,
+    row_limit,
+)
 from .common import load, output_format, refuse_out_over_inputs, slow_status
 
 OldArg = Annotated[Path, typer.Argument(help="The playbooks.yaml in use.")]
@@ -27,6 +37,8 @@ def diff_command(
     no_backtest: NoBacktestOpt = False,
     format: FormatOpt = None,
     out: OutOpt = None,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
 ) -> None:
     """Show what a config change would do: accounts changing band (with ARR), actions per
     play and per owner before and after, and the backtest of each config side by side.
@@ -39,6 +51,7 @@ def diff_command(
     from ..config import load_config
 
     fmt = output_format(out, format)
+    shown = row_limit(limit, all_rows, fmt, out)
     new_config = load_config(new, inputs.data)  # both configs checked before any export
     inputs = replace(inputs, config=old)
     old_config, exports = load(inputs)  # the exports are read once, with the old config
@@ -56,4 +69,4 @@ def diff_command(
                              parse_as_of(inputs.as_of), store, backtest=not no_backtest)
     for message in result.notes:
         note(message, inputs.quiet)
-    emit(result, fmt, out)
+    emit(result, fmt, out, shown)

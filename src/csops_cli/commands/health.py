@@ -5,14 +5,17 @@ from __future__ import annotations
 from ..app import command
 from ..options import (
     DEFAULT_HISTORY,
+    AllOpt,
     FormatOpt,
     HistoryOpt,
     Inputs,
+    LimitOpt,
     NoSaveOpt,
     OutOpt,
     OwnerOpt,
     SegmentOpt,
     data_options,
+    row_limit,
 )
 from .common import load_with_history, output_format
 
@@ -27,12 +30,15 @@ def health_command(
     out: OutOpt = None,
     history: HistoryOpt = DEFAULT_HISTORY,
     no_save: NoSaveOpt = False,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
 ) -> None:
     """Score every account's health (worst first) and store the snapshot.
 
     Example: csops health sample_data --segment Strategic --out health.csv
     """
     fmt = output_format(out, format)
+    shown = row_limit(limit, all_rows, fmt, out)
     # first: it starts reading while pandas imports
     config, exports, store = load_with_history(inputs, out, history)
     from ..audit import data_errors
@@ -45,7 +51,7 @@ def health_command(
         note(message, inputs.quiet)
     if errors := data_errors(exports):
         note(data_errors_note(errors, inputs.data), inputs.quiet)
-    emit(report, fmt, out)
+    emit(report, fmt, out, shown)
     if report.saved_to is not None:
         note(f"snapshot of {report.as_of:%Y-%m-%d} stored in {report.saved_to}", inputs.quiet)
 

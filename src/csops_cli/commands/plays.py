@@ -9,13 +9,16 @@ import typer
 from ..app import command
 from ..options import (
     DEFAULT_HISTORY,
+    AllOpt,
     FormatOpt,
     HistoryOpt,
     Inputs,
+    LimitOpt,
     OutOpt,
     OwnerOpt,
     SegmentOpt,
     data_options,
+    row_limit,
 )
 from .common import load_with_history, output_format
 
@@ -35,6 +38,8 @@ def plays_command(
     target: TargetOpt = None,
     dry_run: DryRunOpt = False,
     history: HistoryOpt = DEFAULT_HISTORY,
+    limit: LimitOpt = None,
+    all_rows: AllOpt = False,
 ) -> None:
     """Evaluate the plays and write the action list: who does what, for which account, by when.
 
@@ -45,6 +50,7 @@ def plays_command(
     if target not in (None, "hubspot", "salesforce"):
         raise UsageError(f"--target {target!r}: use hubspot or salesforce")
     fmt = output_format(out, format)
+    shown = row_limit(limit, all_rows, fmt, out)
     # first: it starts reading while pandas imports
     config, exports, store = load_with_history(inputs, out, history)
     from ..jobs import run_plays
@@ -55,11 +61,11 @@ def plays_command(
                        record=not dry_run)
     to_file = out is not None and str(out) != "-"
     if fmt != "table":
-        emit(result, fmt, out)
+        emit(result, fmt, out, shown)
     if to_file:  # the file gets the list; people get the summary on screen
         emit(PlaysSummary(result), "table", out if fmt == "table" else None)
     elif fmt == "table":
-        emit(result, fmt, out)
+        emit(result, fmt, out, shown)
     else:  # the list went to stdout: what each owner got goes beside it, on stderr
         show_owners(result, inputs.quiet)
     for message in result.notes:

@@ -18,6 +18,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -59,8 +61,10 @@ class View:
     sheets: Callable[[Any], list[tuple[str, Any]]] | None = None
 
 
-def emit(result: Any, fmt: str, out: Path | None = None) -> None:
-    """Write ``result`` in ``fmt`` to ``out`` (stdout when None or '-'), atomically to a file."""
+def emit(result: Any, fmt: str, out: Path | None = None, limit: int | None = None) -> None:
+    """Write ``result`` in ``fmt`` to ``out`` (stdout when None or '-'), atomically to a file.
+    ``limit``: the rows a long table shows (None: all); in CSV, the rows written; in JSON, the
+    records of a list."""
     from ..output import csv_text, json_text
 
     view = view_of(result)
@@ -80,9 +84,13 @@ def emit(result: Any, fmt: str, out: Path | None = None) -> None:
             sheets = form(result) if view.sheets else [(sheet_name(result), form(result))]
             data: str | bytes = xlsx_bytes(sheets)
         elif fmt == "csv":
-            data = csv_text(form(result))
+            rows = form(result)
+            data = csv_text(rows if limit is None else rows.head(limit))
         elif fmt == "json":
-            data = json_text(form(result))
+            record = form(result)
+            data = json_text(record[:limit] if isinstance(record, list) else record)
+        elif fmt == "table":
+            data = form(result, limit=limit)
         else:
             data = form(result)
         if to_file:
@@ -128,6 +136,156 @@ def captured(*renderables) -> str:
     return capture.get()
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column of a terminal table and how it gives way to a narrow terminal.
+
+    Numbers, dates, bands and ids are shown whole (``flex`` None). A name may shrink with an
+    ellipsis (``flex="ellipsis"``) and a long text wraps (``flex="fold"``), down to
+    ``min_width``, before anything is hidden. When that is not enough, the column with the
+    lowest ``priority`` is hidden first; a column without one is always shown."""
+
+    name: str | Text
+    justify: str = "left"
+    flex: str | None = None
+    priority: int | None = None
+    min_width: int = 10
+    max_width: int | None = None
+    footer: str | Text = ""
+
+
+@dataclass
+class Fitted:
+    """A table built for the terminal's width, its title, and the names of the columns it
+    hides."""
+
+    table: Table
+    hidden: list[str]
+    width: int
+    title: str | Text | None = None
+
+    def note(self) -> str | None:
+        if not self.hidden:
+            return None
+        return (f"hidden at {self.width} columns: {', '.join(self.hidden)}; widen the terminal "
+                "or use --format csv")
+
+    def shown(self, more: Text | None = None) -> list:
+        """The table, the line saying how many rows it leaves out (``more``, from
+        :func:`limited`), then the note naming the columns it hides: what a command prints."""
+        note = self.note()
+        # the title above the table, not in it: a title wider than a narrow table stays on
+        # one line
+        title = [] if self.title is None else [
+            self.title if isinstance(self.title, Text) else Text(self.title)]
+        for line in title:
+            line.stylize("table.title")
+        return [*title, self.table, *([more] if more is not None else []),
+                *([Text(note, style="dim")] if note is not None else [])]
+
+
+def grid(title: str | Text | None = None, **options) -> Table:
+    """The look of every csops table: a rule under the header, one space between columns."""
+    settings = {"title": title, "title_justify": "left", "header_style": "bold",
+                "box": box.SIMPLE_HEAD, "collapse_padding": True, "pad_edge": False}
+    return Table(**{**settings, **options})
+
+
+def fit(columns: list[Column], rows: list[list], title: str | Text | None = None,
+        width: int | None = None, sections: set[int] | None = None, **options) -> Fitted:
+    """A table of ``rows`` that fits ``width`` (the console's by default): names shrink
+    first, then the least important columns are hidden; no column that shows a number, a
+    date, a band or an id is ever cut. ``sections``: row positions a rule goes under."""
+    width = width or console().width
+    natural = [max([_cells(column.name), _cells(column.footer),
+                    *(_cells(row[index]) for row in rows)])
+               for index, column in enumerate(columns)]
+    shown = list(range(len(columns)))
+    while True:
+        widths = {i: natural[i] if columns[i].flex is None
+                  else min(natural[i], columns[i].min_width, columns[i].max_width or natural[i])
+                  for i in shown}
+        spare = width - _measured(columns, widths, options)
+        droppable = [i for i in shown if columns[i].priority is not None]
+        if spare >= 0 or not droppable:
+            break
+        shown.remove(min(droppable, key=lambda i: (columns[i].priority, -i)))
+    if spare < 0:  # nothing left to hide: names and texts go below their minimum
+        _squeeze(-spare, columns, widths)
+    _share(spare, columns, natural, widths)
+    table = _built(columns, widths, options)
+    for position, row in enumerate(rows):
+        table.add_row(*[row[i] for i in shown],
+                      end_section=sections is not None and position in sections)
+    hidden = [str(columns[i].name) for i in range(len(columns)) if i not in shown]
+    return Fitted(table, hidden, width, title)
+
+
+def _cells(value) -> int:
+    if isinstance(value, Text):
+        return max((line.cell_len for line in value.split()), default=0)
+    return max((cell_len(line) for line in str(value).split("\n")), default=0)
+
+
+def _built(columns: list[Column], widths: dict[int, int], options) -> Table:
+    table = grid(None, show_footer=any(column.footer for column in columns), **options)
+    for index, width in widths.items():
+        column = columns[index]
+        table.add_column(column.name, footer=column.footer, justify=column.justify,
+                         width=width, no_wrap=column.flex != "fold",
+                         overflow=column.flex or "ellipsis")
+    return table
+
+
+def _measured(columns: list[Column], widths: dict[int, int], options) -> int:
+    """The width rich needs for these columns at these widths, padding and rules included."""
+    table = _built(columns, widths, options)
+    wide = console()
+    return table.__rich_measure__(wide, wide.options.update_width(10**6)).maximum
+
+
+def _squeeze(excess: int, columns: list[Column], widths: dict[int, int],
+             floor: int = 4) -> None:
+    """Take ``excess`` characters from the columns that may shrink, evenly, down to
+    ``floor``."""
+    while excess > 0:
+        shrinking = [i for i in widths if columns[i].flex is not None and widths[i] > floor]
+        if not shrinking:
+            return
+        for index in shrinking:
+            if excess == 0:
+                return
+            widths[index] -= 1
+            excess -= 1
+
+
+def _share(spare: int, columns: list[Column], natural: list[int],
+           widths: dict[int, int]) -> None:
+    """Give the room left over to the columns that shrank, a character at a time, evenly."""
+    while spare > 0:
+        growing = [i for i in widths if columns[i].flex is not None
+                   and widths[i] < min(natural[i], columns[i].max_width or natural[i])]
+        if not growing:
+            return
+        for index in growing:
+            if spare == 0:
+                return
+            widths[index] += 1
+            spare -= 1
+
+
+def limited(frame, limit: int | None):
+    """The first ``limit`` rows of ``frame`` (all when None) and the line saying how many
+    more there are (None when none)."""
+    if limit is None or len(frame) <= limit:
+        return frame, None
+    return frame.head(limit), more(len(frame) - limit)
+
+
+def more(count: int) -> Text:
+    return Text(f"… and {count:,} more (--all to show every row)", style="dim")
+
+
 BAND_STYLES = {"green": "bold green", "yellow": "bold yellow", "red": "bold red"}
 
 
@@ -157,37 +315,32 @@ def show_error(error: CsopsError) -> None:
         if file:
             # one line however long: a terminal wraps it, nothing cuts it
             err.print(data_text(file, style="bold") + Text(":"), soft_wrap=True)
-        err.print(_problem_table(group))
+        err.print(_problem_table(group, err.width))
     if error.total > len(problems):
         err.print(f"... and {error.total - len(problems)} more ({error.total} in all)")
 
 
-def _problem_table(problems: list[Problem]) -> Table:
-    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+def _problem_table(problems: list[Problem], width: int | None = None) -> Table:
+    """The problems of one file; line numbers whole, values, messages and fixes wrap."""
     has = {name: any(getattr(p, name) not in (None, "") for p in problems)
            for name in ("line", "column", "value", "fix")}
-    if has["line"]:
-        table.add_column("line", justify="right")
-    if has["column"]:
-        table.add_column("column")
-    if has["value"]:
-        table.add_column("value", overflow="fold", max_width=30)
-    table.add_column("problem", overflow="fold")
-    if has["fix"]:
-        table.add_column("fix", overflow="fold")
-    for problem in problems:
-        row = []
-        if has["line"]:
-            row.append("" if problem.line is None else str(problem.line))
-        if has["column"]:
-            row.append(problem.column or "")
-        if has["value"]:
-            row.append(problem.value or "")
-        row.append(problem.message)
-        if has["fix"]:
-            row.append(problem.fix or "")
-        table.add_row(*[data_text(cell) for cell in row])  # values come from files
-    return table
+    columns = {"line": Column("line", "right"), "column": Column("column", flex="fold"),
+               "value": Column("value", flex="fold", max_width=30),
+               "problem": Column("problem", flex="fold", min_width=20),
+               "fix": Column("fix", flex="fold", min_width=16)}
+    shown = [name for name in columns if name == "problem" or has[name]]
+    cells = [[data_text(_problem_cell(problem, name)) for name in shown]  # from files
+             for problem in problems]
+    return fit([columns[name] for name in shown], cells, width=width, box=None,
+               collapse_padding=False, show_edge=False).table
+
+
+def _problem_cell(problem: Problem, name: str) -> str:
+    if name == "line":
+        return "" if problem.line is None else str(problem.line)
+    if name == "problem":
+        return problem.message
+    return getattr(problem, name) or ""
 
 
 def band_text(band) -> Text:

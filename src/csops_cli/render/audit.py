@@ -61,26 +61,30 @@ def _value(metric) -> str:
     return metric_value(metric.unit, metric.value)
 
 
-def markdown(result: Audit) -> str:
-    """The audit as Markdown: what a CS leader reads, and what the terminal shows. Text from
-    the exports or the config goes through :func:`md`; csops' own formulas and notes do not."""
+def markdown(result: Audit, limit: int | None = None) -> str:
+    """The audit as Markdown: what a CS leader reads, and what the terminal shows (its first
+    ``limit`` findings; all when None). Text from the exports or the config goes through
+    :func:`md`; csops' own formulas and notes do not."""
     lines = [f"# Week-1 audit, as of {result.as_of:%Y-%m-%d}", ""]
     errors = [f for f in result.findings if f.severity == "error"]
     warnings = [f for f in result.findings if f.severity == "warning"]
-    lines += [f"{len(result.findings)} data-quality finding(s): {len(errors)} error(s), "
-              f"{len(warnings)} warning(s). Errors change what the metrics say; fix them "
+    lines += [f"{len(result.findings):,} data-quality finding(s): {len(errors):,} error(s), "
+              f"{len(warnings):,} warning(s). Errors change what the metrics say; fix them "
               "first.", ""]
     lines += ["## Data quality", ""]
     if not result.findings:
         lines += ["No findings.", ""]
-    for finding in result.findings:
+    for finding in result.findings[:limit]:
         lines += [f"### {finding.severity.upper()}: {md(finding.title)} ({finding.count:,})", "",
                   f"Fix: {md(finding.fix)}", ""]
         if finding.examples:
             lines += ["| file | line | example |", "| --- | ---: | --- |"]
-            lines += [f"| {md(e.file)} | {e.line or ''} | {md(e.detail)} |"
-                      for e in finding.examples]
+            lines += [f"| {md(e.file)} | {'' if e.line is None else f'{e.line:,}'} | "
+                      f"{md(e.detail)} |" for e in finding.examples]
             lines.append("")
+    if limit is not None and len(result.findings) > limit:
+        lines += [f"… and {len(result.findings) - limit:,} more finding(s) (--all to show "
+                  "every row)", ""]
     lines += ["## Export coverage", "", "| export | first date | last date | days |",
               "| --- | --- | --- | ---: |"]
     lines += [f"| {md(table)} | {md(first)} | {md(last)} | {days:,} |"
@@ -97,10 +101,10 @@ def markdown(result: Audit) -> str:
     return "\n".join(lines)
 
 
-def table(result: Audit) -> str:
+def table(result: Audit, limit: int | None = None) -> str:
     from rich.markdown import Markdown
 
-    return captured(Markdown(markdown(result)))
+    return captured(Markdown(markdown(result, limit)))
 
 
 def sheets(result: Audit) -> list[tuple[str, pd.DataFrame]]:

@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from ..backtest import BANDS, Backtest, BacktestReport, Cohort
-from . import View, band_text, captured, money
+from . import Column, View, band_text, captured, data_text, fit, money
 
-MISSES_SHOWN = 5  # per kind of miss, in the table; JSON has more
 BAR_TEXT = {
     "red_lift": "red churns at >= 3x the base rate",
     "churners_below_green": "churners below green 60-90 days before >= 2/3",
@@ -50,89 +47,81 @@ def _header(result: Backtest) -> list:
     first, last = result.dates[0], result.dates[-1]
     return [
         Text(f"Backtest as of {result.as_of:%Y-%m-%d}", style="bold"),
-        f"{len(result.dates)} date(s), {first:%Y-%m-%d} to {last:%Y-%m-%d}; health rebuilt at "
+        f"{len(result.dates):,} date(s), {first:%Y-%m-%d} to {last:%Y-%m-%d}; health rebuilt at "
         "each from what was known then",
         Text(f"config: {result.config_label}", style="dim"),
     ]
 
 
-def _table(title: str | None = None) -> Table:
-    return Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                 pad_edge=False)
-
-
-def _bands(cohort: Cohort) -> Table:
-    table = _table()
-    table.add_column("Band", no_wrap=True)
-    for name in ("Accounts", "ARR", "Outcomes", "Rate", "Lift"):
-        table.add_column(name, justify="right", no_wrap=True)
+def _bands(cohort: Cohort) -> list:
+    cells = []
     for band, row in cohort.by_band.iterrows():
         lift = "" if pd.isna(row["lift"]) else f"{row['lift']:.2f}x"
-        table.add_row(band_text(band), f"{int(row['accounts']):,}", money(row["arr"]),
-                      f"{int(row['outcomes']):,}", _pct(row["churn_rate"]), lift)
-    return table
+        cells.append([band_text(band), f"{int(row['accounts']):,}", money(row["arr"]),
+                      f"{int(row['outcomes']):,}", _pct(row["churn_rate"]), lift])
+    columns = [Column("Band"), *[Column(name, "right") for name in
+                                 ("Accounts", "ARR", "Outcomes", "Rate", "Lift")]]
+    return fit(columns, cells).shown()
 
 
-def _bars(cohort: Cohort) -> Table:
-    table = _table("Practitioners' bars")
-    table.add_column("Bar")
-    table.add_column("Value", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
-    for bar in cohort.bars:
-        table.add_row(BAR_TEXT[bar.name], _bar_value(bar), _bar_status(bar))
-    return table
+def _bars(cohort: Cohort) -> list:
+    cells = [[BAR_TEXT[bar.name], _bar_value(bar), _bar_status(bar)] for bar in cohort.bars]
+    columns = [Column("Bar", flex="fold", min_width=20), Column("Value", "right"), Column("")]
+    return fit(columns, cells, title="Practitioners' bars").shown()
 
 
-def _calibration(cohort: Cohort) -> Table | None:
+def _calibration(cohort: Cohort) -> list:
     if cohort.calibration.empty:
-        return None
-    table = _table("Calibration by score decile (1 = lowest)")
-    for name in ("Decile", "Scores", "Accounts", "Observed"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for row in cohort.calibration.itertuples(index=False):
-        table.add_row(str(row.decile), f"{row.score_low:.1f}-{row.score_high:.1f}",
-                      f"{row.accounts:,}", _pct(row.observed_rate))
-    return table
+        return []
+    cells = [[f"{row.decile:,}", f"{row.score_low:.1f}-{row.score_high:.1f}",
+              f"{row.accounts:,}", _pct(row.observed_rate)]
+             for row in cohort.calibration.itertuples(index=False)]
+    columns = [Column(name, "right") for name in ("Decile", "Scores", "Accounts", "Observed")]
+    return fit(columns, cells, title="Calibration by score decile (1 = lowest)").shown()
 
 
-def _signals(cohort: Cohort) -> Table:
-    table = _table("Each bucket and signal alone")
-    table.add_column("Bucket or signal", no_wrap=True, overflow="ellipsis", max_width=28)
-    table.add_column("AUC", justify="right", no_wrap=True)
-    table.add_column("Accounts", justify="right", no_wrap=True)
-    table.add_column("")
+def _signals(cohort: Cohort) -> list:
+    cells = []
     for row in cohort.signal_auc.itertuples(index=False):
         verdict = ""
         if row.auc is not None and row.auc == row.auc:
             verdict = ("no information" if not row.informative
                        else "reversed" if row.auc < 0.5 else "")
         name = row.name if row.kind == "signal" else f"[{row.name}]"
-        table.add_row(Text(name, style="bold" if row.kind == "bucket" else ""),
+        cells.append([Text(name, style="bold" if row.kind == "bucket" else ""),
                       _auc(None if row.auc != row.auc else row.auc), f"{row.accounts:,}",
-                      Text(verdict, style="yellow"))
-    return table
+                      Text(verdict, style="yellow")])
+    columns = [Column("Bucket or signal", flex="ellipsis", min_width=16, max_width=28),
+               Column("AUC", "right"), Column("Accounts", "right"), Column("")]
+    return fit(columns, cells, title="Each bucket and signal alone").shown()
 
 
-def _misses(cohort: Cohort) -> list:
+def _misses(cohort: Cohort, limit: int | None) -> list:
+    """The misses of each kind, largest ARR first: ``limit`` of each (all when None)."""
     misses = cohort.misses
     if misses.empty:
         return [Text("Misses: none", style="bold")]
     lines: list = [Text("Misses, largest ARR first: why did the score miss them?",
                         style="bold")]
     for kind, group in misses.groupby("miss", sort=True):
-        for row in group.head(MISSES_SHOWN).itertuples(index=False):
-            lines.append(Text(f"{row.miss:<12} {row.account_id} ")
-                         + Text(str(row.account_name)[:24])  # text from data: not markup
-                         + Text(f"  {row.as_of}  {row.health_score:.1f}  "
-                                f"{money(row.arr)}  {row.outcome}"))
-            lines.append(Text(f"    {row.explain}", style="dim"))
-        more = cohort.missed_accounts.get(kind, 0) - min(len(group), MISSES_SHOWN)
+        shown = group if limit is None else group.head(limit)
+        cells = [[row.miss, data_text(row.account_id), data_text(row.account_name),
+                  str(row.as_of), f"{row.health_score:.1f}", money(row.arr), row.outcome]
+                 for row in shown.itertuples(index=False)]
+        columns = [Column("Miss"), Column("Account"),
+                   Column("Name", flex="ellipsis", max_width=24), Column("As of"),
+                   Column("Score", "right"), Column("ARR", "right"), Column("Outcome")]
+        lines += fit(columns, cells).shown()
+        lines += [Text("Why: ", style="dim") + data_text(row.explain, style="dim")
+                  for row in shown.itertuples(index=False)]
+        more = cohort.missed_accounts.get(kind, 0) - len(shown)
         if more > 0:
-            lines.append(Text(f"    ... and {more:,} more account(s) {kind}", style="dim"))
+            lines.append(Text(f"… and {more:,} more account(s) {kind} (--all to show every "
+                              "row; --format json has them)", style="dim"))
     return lines
 
 
-def _horizon(result: Backtest, days: int) -> list:
+def _horizon(result: Backtest, days: int, limit: int | None) -> list:
     horizon = result.horizons[days]
     head, everyone = horizon.headline, horizon.all_accounts
     parts: list = [
@@ -145,14 +134,9 @@ def _horizon(result: Backtest, days: int) -> list:
     if head.warning:
         parts.append(Text(f"warning: {head.warning}", style="bold yellow"))
     parts += [
-        _bands(head),
+        *_bands(head),
         f"Red band: precision {_pct(head.red_precision)}, recall {_pct(head.red_recall)}",
-        _bars(head),
-    ]
-    calibration = _calibration(head)
-    if calibration is not None:
-        parts.append(calibration)
-    parts += [_signals(head), *_misses(head),
+        *_bars(head), *_calibration(head), *_signals(head), *_misses(head, limit),
               Text(f"\n{days}-day horizon, all accounts (secondary)", style="bold"),
               everyone.definition,
               f"AUC {_auc(everyone.auc)}; {everyone.accounts:,} account-date(s), "
@@ -171,16 +155,12 @@ def _side_by_side(report: BacktestReport) -> list:
     if names[0] == names[1]:  # two playbooks.yaml in different folders
         names = [main.config_label, other.config_label]
     for days in sorted(set(main.horizons) | set(other.horizons)):
-        table = _table(f"{days}-day horizon, renewal cohort")
-        table.add_column("")
-        for name in names:
-            table.add_column(Text(name), justify="right", no_wrap=True, overflow="ellipsis",
-                             max_width=24)
         cohorts = [r.horizons[days].headline if days in r.horizons else None
                    for r in (main, other)]
+        cells = []
 
-        def row(label, show, cohorts=cohorts, table=table):
-            table.add_row(label, *["" if c is None else show(c) for c in cohorts])
+        def row(label, show, cohorts=cohorts, cells=cells):
+            cells.append([label, *["" if c is None else show(c) for c in cohorts]])
 
         row("AUC", lambda c: _auc(c.auc))
         row("95% interval", lambda c: "" if c.auc_low is None
@@ -194,11 +174,14 @@ def _side_by_side(report: BacktestReport) -> list:
         row("Red recall", lambda c: _pct(c.red_recall))
         row("Bars passed", lambda c: f"{sum(bool(b.passed) for b in c.bars)} of "
             f"{len(c.bars)}")
-        parts.append(table)
+        # a config's name shrinks; the figures under it do not
+        columns = [Column(""), *[Column(data_text(name), "right", flex="ellipsis",
+                                        min_width=12, max_width=24) for name in names]]
+        parts += fit(columns, cells, title=f"{days}-day horizon, renewal cohort").shown()
     return parts
 
 
-def table(report: BacktestReport) -> str:
+def table(report: BacktestReport, limit: int | None = None) -> str:
     main = report.main
     parts = _header(main)
     if report.compare is not None:
@@ -206,7 +189,7 @@ def table(report: BacktestReport) -> str:
                   *_side_by_side(report), Text(f"\nIn detail: {main.config_label}",
                                                style="bold")]
     for days in sorted(main.horizons):
-        parts += _horizon(main, days)
+        parts += _horizon(main, days, limit)
     return captured(*parts)
 
 

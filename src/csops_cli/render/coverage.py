@@ -2,46 +2,44 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
-
 from ..jobs import CoverageReport
-from . import View, blank_if_missing, captured, data_text, money
+from . import Column, View, band_text, blank_if_missing, captured, data_text, fit, limited, money
 
 MOTIONS = {"csm_led": "CSM-led, manual", "co_owned": "AE/AM co-own with the CSM",
            "tech_touch": "tech-touch, automated"}
 
 
-def table(report: CoverageReport) -> str:
+SEGMENT_COLUMNS = [Column("Segment", flex="ellipsis", min_width=10),
+                   Column("Motion", flex="fold", min_width=12, priority=1),
+                   Column("Accounts", "right"), Column("ARR", "right"), Column("Red", "right"),
+                   Column("CSMs", "right")]
+BOOK_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10),
+                Column("Role", priority=3), Column("Manager", flex="ellipsis", priority=1),
+                Column("Accounts", "right"), Column("ARR", "right"), Column("Red", "right"),
+                Column("Segments", flex="fold", min_width=10, priority=2)]
+UNASSIGNED_COLUMNS = [Column("Account"), Column("Name", flex="ellipsis", max_width=24),
+                      Column("Segment", priority=1), Column("ARR", "right"), Column("Band")]
+
+
+def table(report: CoverageReport, limit: int | None = None) -> str:
     model = report.model
-    segments = Table(title=f"Coverage model as of {report.as_of:%Y-%m-%d}",
-                     title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-    for name, justify in [("Segment", "left"), ("Motion", "left"), ("Accounts", "right"),
-                          ("ARR", "right"), ("Red", "right"), ("CSMs", "right")]:
-        segments.add_column(name, justify=justify)
-    for row in model.segments.itertuples():
-        segments.add_row(data_text(row.segment), data_text(MOTIONS.get(row.motion, row.motion)),
-                         str(row.accounts), money(row.arr), str(row.red), str(row.owners))
-    books = Table(title="Owners' books", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD)
-    for name, justify in [("Owner", "left"), ("Role", "left"), ("Manager", "left"),
-                          ("Accounts", "right"), ("ARR", "right"), ("Red", "right"),
-                          ("Segments", "left")]:
-        books.add_column(name, justify=justify)
-    for row in model.books.itertuples():
-        books.add_row(data_text(row.owner), data_text(row.role), blank_if_missing(row.manager),
-                      str(row.accounts), money(row.arr), str(row.red), data_text(row.segments))
-    shown = [segments, books]
+    cells = [[data_text(row.segment), data_text(MOTIONS.get(row.motion, row.motion)),
+              f"{row.accounts:,}", money(row.arr), f"{row.red:,}", f"{row.owners:,}"]
+             for row in model.segments.itertuples()]
+    shown = fit(SEGMENT_COLUMNS, cells,
+                title=f"Coverage model as of {report.as_of:%Y-%m-%d}").shown()
+    books, more = limited(model.books, limit)
+    cells = [[data_text(row.owner), data_text(row.role), blank_if_missing(row.manager),
+              f"{row.accounts:,}", money(row.arr), f"{row.red:,}", data_text(row.segments)]
+             for row in books.itertuples()]
+    shown += fit(BOOK_COLUMNS, cells, title="Owners' books").shown(more)
     if len(model.unassigned):
-        unassigned = Table(title=f"Unassigned accounts ({len(model.unassigned)})",
-                           title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-        for name in ("Account", "Name", "Segment", "ARR", "Band"):
-            unassigned.add_column(name)
-        for row in model.unassigned.itertuples():
-            unassigned.add_row(data_text(row.account_id), data_text(row.account_name),
-                               data_text(row.segment), money(row.arr),
-                               data_text(row.health_band))
-        shown.append(unassigned)
+        unassigned, more = limited(model.unassigned, limit)
+        cells = [[data_text(row.account_id), data_text(row.account_name),
+                  data_text(row.segment), money(row.arr), band_text(row.health_band)]
+                 for row in unassigned.itertuples()]
+        shown += fit(UNASSIGNED_COLUMNS, cells,
+                     title=f"Unassigned accounts ({len(model.unassigned):,})").shown(more)
     return captured(*shown)
 
 

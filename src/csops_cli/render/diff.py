@@ -4,25 +4,17 @@ before and after, and the backtests' headlines side by side."""
 from __future__ import annotations
 
 import pandas as pd
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from ..backtest import Backtest, Cohort
 from ..config_diff import ConfigDiff, band_order
-from . import View, band_text, captured, data_text, money
+from . import Column, View, band_text, captured, data_text, fit, limited, money
 
-SHOWN_CHANGES = 25  # accounts changing band in the table; CSV and JSON have them all
 BAR_TEXT = {
     "red_lift": "red churns >= 3x base",
     "churners_below_green": "churners below green >= 2/3",
     "green_share": "accounts green <= 80%",
 }
-
-
-def _table(title: str) -> Table:
-    return Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                 pad_edge=False)
 
 
 def _count(old: int, new: int) -> str:
@@ -49,77 +41,67 @@ def _header(diff: ConfigDiff) -> list:
     ]
 
 
-def _matrix(diff: ConfigDiff) -> Table:
-    table = _table("Band transitions: accounts (ARR)")
+def _matrix(diff: ConfigDiff) -> list:
     transitions = diff.transitions
     rows = band_order(transitions["old_band"])
-    columns = band_order(transitions["new_band"])
-    cells = {(r.old_band, r.new_band): (r.accounts, r.arr)
+    bands = band_order(transitions["new_band"])
+    found = {(r.old_band, r.new_band): (r.accounts, r.arr)
              for r in transitions.itertuples(index=False)}
-    table.add_column("Old \\ New", no_wrap=True)
-    for band in columns:
-        table.add_column(band_text(band), justify="right", no_wrap=True)
+    cells = []
     for old in rows:
-        row = []
-        for new in columns:
-            accounts, arr = cells.get((old, new), (0, 0.0))
+        row = [band_text(old)]
+        for new in bands:
+            accounts, arr = found.get((old, new), (0, 0.0))
             text = f"{accounts:,} ({money(arr)})" if accounts else "-"
             row.append(Text(text, style="bold" if accounts and old != new else ""))
-        table.add_row(band_text(old), *row)
-    return table
+        cells.append(row)
+    columns = [Column("Old \\ New"), *[Column(band_text(band), "right") for band in bands]]
+    return fit(columns, cells, title="Band transitions: accounts (ARR)").shown()
 
 
-def _changes(diff: ConfigDiff) -> list:
+# ids, bands, scores and ARR are never cut; names shrink, the segment gives way
+CHANGE_COLUMNS = [Column("Account"), Column("Name", flex="ellipsis", max_width=24),
+                  Column("Segment", priority=1), Column("ARR", "right"), Column("Band"),
+                  Column("Score", "right")]
+
+
+def _changes(diff: ConfigDiff, limit: int | None) -> list:
     changes = diff.band_changes
     if changes.empty:
         return [Text("No account changes band.", style="bold")]
-    table = _table("Accounts changing band (to red first, then largest ARR)")
-    # ids, names and segments wrap to give way; numbers, bands and scores are never cut
-    table.add_column("Account", overflow="fold")
-    table.add_column("Name", overflow="fold", max_width=24)
-    table.add_column("Segment", overflow="fold")
-    table.add_column("ARR", justify="right", no_wrap=True)
-    table.add_column("Band", no_wrap=True)
-    table.add_column("Score", justify="right", no_wrap=True)
-    for row in changes.head(SHOWN_CHANGES).itertuples(index=False):
-        table.add_row(data_text(row.account_id), data_text(row.account_name),
-                      data_text("" if pd.isna(row.segment) else row.segment), money(row.arr),
-                      band_text(row.old_band) + Text(" -> ") + band_text(row.new_band),
-                      f"{_score(row.old_score)} -> {_score(row.new_score)}")
-    parts: list = [table]
-    if len(changes) > SHOWN_CHANGES:
-        parts.append(f"... and {len(changes) - SHOWN_CHANGES:,} more: --format csv for all")
-    return parts
+    shown, more = limited(changes, limit)
+    cells = [[data_text(row.account_id), data_text(row.account_name),
+              data_text("" if pd.isna(row.segment) else row.segment), money(row.arr),
+              band_text(row.old_band) + Text(" -> ") + band_text(row.new_band),
+              f"{_score(row.old_score)} -> {_score(row.new_score)}"]
+             for row in shown.itertuples(index=False)]
+    return fit(CHANGE_COLUMNS, cells,
+               title="Accounts changing band (to red first, then largest ARR)").shown(more)
 
 
-def _plays(diff: ConfigDiff) -> Table:
-    table = _table("Actions per play, old -> new")
-    table.add_column("Play", overflow="fold")
-    table.add_column("Accounts", justify="right", no_wrap=True)
-    table.add_column("Actions", justify="right", no_wrap=True)
-    table.add_column("Change", justify="right", no_wrap=True)
-    for row in diff.plays.itertuples(index=False):
-        table.add_row(data_text(row.play_name), _count(row.old_accounts, row.new_accounts),
-                      _count(row.old_actions, row.new_actions), _signed(row.change))
-    table.add_row(Text("All plays", style="bold"), "",
+def _plays(diff: ConfigDiff) -> list:
+    cells = [[data_text(row.play_name), _count(row.old_accounts, row.new_accounts),
+              _count(row.old_actions, row.new_actions), _signed(row.change)]
+             for row in diff.plays.itertuples(index=False)]
+    cells.append([Text("All plays", style="bold"), "",
                   _count(int(diff.plays["old_actions"].sum()),
                          int(diff.plays["new_actions"].sum())),
-                  _signed(int(diff.plays["change"].sum())))
-    return table
+                  _signed(int(diff.plays["change"].sum()))])
+    columns = [Column("Play", flex="ellipsis", min_width=16),
+               Column("Accounts", "right", priority=1), Column("Actions", "right"),
+               Column("Change", "right")]
+    return fit(columns, cells, title="Actions per play, old -> new").shown()
 
 
-def _owners(diff: ConfigDiff) -> Table | Text:
+def _owners(diff: ConfigDiff, limit: int | None) -> list:
     if diff.owners.empty:
-        return Text("No actions for any owner under either config.")
-    table = _table("Actions per owner, largest change first")
-    table.add_column("Owner", overflow="fold")
-    table.add_column("Old", justify="right", no_wrap=True)
-    table.add_column("New", justify="right", no_wrap=True)
-    table.add_column("Change", justify="right", no_wrap=True)
-    for row in diff.owners.itertuples(index=False):
-        table.add_row(data_text(row.owner), f"{row.old_actions:,}", f"{row.new_actions:,}",
-                      _signed(row.change))
-    return table
+        return [Text("No actions for any owner under either config.")]
+    shown, more = limited(diff.owners, limit)
+    cells = [[data_text(row.owner), f"{row.old_actions:,}", f"{row.new_actions:,}",
+              _signed(row.change)] for row in shown.itertuples(index=False)]
+    columns = [Column("Owner", flex="ellipsis", min_width=12),
+               Column("Old", "right"), Column("New", "right"), Column("Change", "right")]
+    return fit(columns, cells, title="Actions per owner, largest change first").shown(more)
 
 
 def _auc(cohort: Cohort) -> str:
@@ -151,26 +133,26 @@ def _backtests(diff: ConfigDiff) -> list:
     for days in horizons:
         cohorts = [b.horizons[days].headline if b is not None and days in b.horizons else None
                    for b in (old, new)]
-        table = _table(f"Backtest, {days}-day horizon, renewal cohort")
-        table.add_column("")
-        table.add_column("Old", justify="right", no_wrap=True)
-        table.add_column("New", justify="right", no_wrap=True)
+        cells = []
 
-        def row(label, show, cohorts=cohorts, table=table):
-            table.add_row(label, *["" if c is None else show(c) for c in cohorts])
+        def row(label, show, cohorts=cohorts, cells=cells):
+            cells.append([label, *["" if c is None else show(c) for c in cohorts]])
 
         row("AUC (95% interval)", _auc)
         row("Outcomes", lambda c: f"{c.outcomes:,} of {c.accounts:,}")
         row("Red lift", _red_lift)
         for name, text in BAR_TEXT.items():
             row(text, lambda c, name=name: _bar(c, name))
-        parts.append(table)
+        columns = [Column("", flex="fold", min_width=14), Column("Old", "right"),
+                   Column("New", "right")]
+        parts += fit(columns, cells,
+                     title=f"Backtest, {days}-day horizon, renewal cohort").shown()
     return parts
 
 
-def table(diff: ConfigDiff) -> str:
-    return captured(*_header(diff), _matrix(diff), *_changes(diff), _plays(diff),
-                    _owners(diff), *_backtests(diff))
+def table(diff: ConfigDiff, limit: int | None = None) -> str:
+    return captured(*_header(diff), *_matrix(diff), *_changes(diff, limit), *_plays(diff),
+                    *_owners(diff, limit), *_backtests(diff))
 
 
 def rows(diff: ConfigDiff) -> pd.DataFrame:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
-from rich.table import Table
+from rich import box
 from rich.text import Text
 
 from ..jobs import AccountExplanation
-from . import View, band_text, console, data_text, number
+from . import Column, View, band_text, console, data_text, fit, money, number
+
+# signals that count whole things: days, users, logins, meetings, features
+_WHOLE = re.compile(r"(^|_)(days|count)(_|$)|_\d+d$")
 
 BUCKET_TITLES = {"product_usage": "Product usage", "relationship_depth": "Relationship depth",
                  "commercial_context": "Commercial context"}
@@ -53,18 +58,24 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _value_text(value) -> str:
+def _value_text(value, name: str = "") -> str:
+    """A signal's value as people read it: ARR as money, counts of days, users or events as
+    whole numbers, ratios with two decimals."""
     value = _plain(value)
     if value is None:
         return "missing"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
+    if isinstance(value, (int, float)):
+        if name == "arr" or name.endswith("_arr"):
+            return money(value)
+        if (_WHOLE.search(name) and "_per_" not in name) or isinstance(value, int):
+            return f"{value:,.0f}"
         return f"{value:,.2f}" if abs(value) < 10 else f"{value:,.0f}"
     return str(value)
 
 
-def table(result: AccountExplanation) -> str:
+def table(result: AccountExplanation, limit: int | None = None) -> str:
     explanation = result.explanation
     account = explanation.account
     out = console()
@@ -75,7 +86,7 @@ def table(result: AccountExplanation) -> str:
         out.print(data_text(f"as of {result.as_of:%Y-%m-%d}"
                        f" · segment {_value_text(account.get('segment'))}"
                        f" · stage {_value_text(account.get('derived_stage'))}"
-                       f" · ARR {_value_text(account.get('arr'))}"
+                       f" · ARR {_value_text(account.get('arr'), 'arr')}"
                        f" · renewal {_value_text(account.get('renewal_date'))}"
                        f" · CSM {_value_text(account.get('csm_owner'))}"))  # data: not markup
         if not explanation.scored:
@@ -95,23 +106,25 @@ def _score(out, explanation, account, trend) -> None:
     if account.get("partial"):
         header += Text("  (partial: a whole bucket has no data)", style="yellow")
     out.print(header)
-    table = Table(header_style="bold", show_footer=True)
-    table.add_column("Bucket", footer="Total")
-    table.add_column("Signal")
-    table.add_column("Value", justify="right")
-    table.add_column("Score 0-100", justify="right")
-    table.add_column("Weight", justify="right", footer="100%")
-    table.add_column("Points", justify="right", footer=number(explanation.health_score))
+    columns = [Column("Bucket", flex="fold", min_width=12, footer="Total"),
+               Column("Signal"), Column("Value", "right"), Column("Score 0-100", "right"),
+               Column("Weight", "right", footer="100%"),
+               Column("Points", "right", footer=number(explanation.health_score))]
+    cells, sections = [], set()
     for bucket in BUCKET_TITLES:
         lines = [line for line in explanation.lines if line.bucket == bucket]
         for index, line in enumerate(lines):
             bucket_score = number(explanation.bucket_scores.get(bucket))
             label = f"{BUCKET_TITLES[bucket]} {bucket_score}" if index == 0 else ""
-            table.add_row(label, data_text(line.signal), data_text(_value_text(line.value)),
+            cells.append([label, data_text(line.signal),
+                          data_text(_value_text(line.value, line.signal)),
                           "missing" if line.score is None else number(line.score),
-                          f"{line.weight:.0%}", f"{line.points:.1f}")
-        table.add_section()
-    out.print(table)
+                          f"{line.weight:.0%}", f"{line.points:.1f}"])
+        sections.add(len(cells) - 1)
+    # boxed: the one table of this page, read row by row
+    for part in fit(columns, cells, sections=sections, box=box.HEAVY_HEAD, pad_edge=True,
+                    collapse_padding=False).shown():
+        out.print(part)
     if len(trend):
         history = " → ".join(f"{row.as_of}: {row.health_score:.1f}"
                              for row in trend.itertuples() if row.health_score is not None)

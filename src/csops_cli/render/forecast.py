@@ -2,70 +2,64 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
-
 from ..forecast import CATEGORIES, Forecast
-from . import View, band_text, captured, data_text, money
-from .renewals import add_columns, percent
+from . import Column, View, band_text, captured, data_text, fit, limited, money
+from .renewals import percent
 
 CATEGORY_TITLES = {"commit": "Commit", "at_risk": "At risk", "likely_lost": "Likely lost"}
+COLUMNS = [Column("Renewal"), Column("Days", "right"),
+           Column("Account", flex="ellipsis", min_width=10),
+           Column("ARR", "right"), Column("Health"), Column("P", "right"),
+           Column("Forecast", "right"),
+           Column("Owner", flex="ellipsis", min_width=8, priority=2),
+           Column("Segment", priority=1)]
 
 
-def _grid(title: str) -> Table:
-    return Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-
-
-def table(result: Forecast) -> str:
+def table(result: Forecast, limit: int | None = None) -> str:
     frame = result.renewals
-    renewals = _grid(f"Renewal forecast: due within {result.days} days of "
-                     f"{result.as_of:%Y-%m-%d}")
-    cells = [[f"{row.renewal_date:%Y-%m-%d}", str(row.days_to_renewal),
-               data_text(row.account_name), money(row.arr), band_text(row.health_band),
-               percent(row.renewal_probability), money(row.forecast_arr),
-               data_text(row.owner)] for row in frame.itertuples()]
-    add_columns(renewals, cells, [("Renewal", "left"), ("Days", "right"), ("Account", None),
-                                  ("ARR", "right"), ("Health", "left"), ("P", "right"),
-                                  ("Forecast", "right"), ("Owner", None)])
-    for row in cells:
-        renewals.add_row(*row)
+    shown, more = limited(frame, limit)
+    cells = [[f"{row.renewal_date:%Y-%m-%d}", f"{row.days_to_renewal:,}",
+              data_text(row.account_name), money(row.arr), band_text(row.health_band),
+              percent(row.renewal_probability), money(row.forecast_arr),
+              data_text(row.owner), data_text("" if row.segment != row.segment
+                                              else row.segment)]
+             for row in shown.itertuples()]
+    renewals = fit(COLUMNS, cells, title=f"Renewal forecast: due within {result.days:,} days "
+                                         f"of {result.as_of:%Y-%m-%d}")
     rates = ", ".join(f"{band} {percent(r.rate)} ({r.source})"
                       for band, r in result.rates.iterrows())
-    parts = [renewals, f"{len(frame)} renewal(s), ARR {money(frame['arr'].sum())}, forecast "
-                       f"ARR {money(frame['forecast_arr'].sum())}; renewal rates: {rates}"]
+    parts = [*renewals.shown(more),
+             f"{len(frame):,} renewal(s), ARR {money(frame['arr'].sum())}, forecast "
+             f"ARR {money(frame['forecast_arr'].sum())}; renewal rates: {rates}"]
     for by, title in (("month", "Month"), ("segment", "Segment")):
-        parts.append(_totals(result, by, title))
-    parts.append(_accuracy(result))
+        parts += _totals(result, by, title)
+    parts += _accuracy(result)
     return captured(*parts)
 
 
-def _totals(result: Forecast, by: str, title: str) -> Table:
-    grid = _grid(f"Forecast ARR by {by}")
-    grid.add_column(title, justify="left")
-    for name in CATEGORIES.values():
-        grid.add_column(CATEGORY_TITLES[name], justify="right", no_wrap=True)
-    grid.add_column("ARR", justify="right", no_wrap=True)
-    grid.add_column("Forecast", justify="right", no_wrap=True)
-    for row in result.__getattribute__(f"by_{by}").to_dict("records"):
-        grid.add_row(data_text(row[by]),
-                     *[money(row[f"{name}_forecast_arr"]) for name in CATEGORIES.values()],
-                     money(row["arr"]), money(row["forecast_arr"]))
-    return grid
+def _totals(result: Forecast, by: str, title: str) -> list:
+    columns = [Column(title, flex="ellipsis", min_width=8),
+               *[Column(CATEGORY_TITLES[name], "right") for name in CATEGORIES.values()],
+               Column("ARR", "right", priority=1), Column("Forecast", "right")]
+    cells = [[data_text(row[by]),
+              *[money(row[f"{name}_forecast_arr"]) for name in CATEGORIES.values()],
+              money(row["arr"]), money(row["forecast_arr"])]
+             for row in getattr(result, f"by_{by}").to_dict("records")]
+    return fit(columns, cells, title=f"Forecast ARR by {by}").shown()
 
 
-def _accuracy(result: Forecast):
+def _accuracy(result: Forecast) -> list:
     if result.accuracy.empty:
-        return ("Accuracy: none yet; it is measured once the renewal date of a recorded "
-                "forecast has passed.")
-    grid = _grid("Accuracy of recorded forecasts, by days before the renewal")
-    for name in ("Days", "Renewals", "Renewed", "Forecast", "Realised", "WAPE", "Bias",
-                 "Brier"):
-        grid.add_column(name, justify="right", no_wrap=True)
-    for row in result.accuracy.to_dict("records"):
-        grid.add_row(str(row["checkpoint"]), f"{row['renewals']:,}", f"{row['renewed']:,}",
-                     money(row["forecast_arr"]), money(row["realised_arr"]),
-                     percent(row["wape"]), _signed(row["bias"]), f"{row['brier']:.3f}")
-    return grid
+        return ["Accuracy: none yet; it is measured once the renewal date of a recorded "
+                "forecast has passed."]
+    columns = [Column(name, "right") for name in ("Days", "Renewals", "Renewed", "Forecast",
+                                                  "Realised", "WAPE", "Bias", "Brier")]
+    cells = [[f"{row['checkpoint']:,}", f"{row['renewals']:,}", f"{row['renewed']:,}",
+              money(row["forecast_arr"]), money(row["realised_arr"]),
+              percent(row["wape"]), _signed(row["bias"]), f"{row['brier']:.3f}"]
+             for row in result.accuracy.to_dict("records")]
+    return fit(columns, cells,
+               title="Accuracy of recorded forecasts, by days before the renewal").shown()
 
 
 def _signed(value) -> str:

@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from ..initialise import Initialisation
-from . import View, captured, data_text
+from . import Column, View, captured, data_text, fit
 from .validation import assumptions_and_unplaced
 
 
-def table(result: Initialisation) -> str:
+def table(result: Initialisation, limit: int | None = None) -> str:
     unmapped = {match.path.name: ", ".join(match.unmapped) for match in result.files}
-    files = Table(title=Text("Exports recognised in ") + data_text(result.folder),
-                  title_justify="left",
-                  header_style="bold", box=box.SIMPLE_HEAD)
-    files.add_column("File", overflow="fold", min_width=20)  # a file name is never cut
-    files.add_column("Table")
-    files.add_column("Read by")
-    files.add_column("Rows", justify="right")
+    cells = []
     source_of = {match.path.name: match.source_id for match in result.files}
     for check in result.checks:
         rows = "problems: see csops validate" if check.failed else f"{check.rows:,}"
-        files.add_row(data_text(check.file), check.table,
-                      data_text(source_of.get(check.file or "") or "canonical"), rows)
+        cells.append([data_text(check.file), check.table,
+                      data_text(source_of.get(check.file or "") or "canonical"), rows])
     for match in result.files:
         if match.kind == "lookup":  # e.g. Pendo's features: names for another file's codes
-            files.add_row(data_text(match.path.name), "lookup", data_text(match.source_id), "")
+            cells.append([data_text(match.path.name), "lookup", data_text(match.source_id), ""])
         elif match.kind == "unused":
-            files.add_row(data_text(match.path.name), data_text(match.table),
-                          data_text(f"not used: {match.reason}"), "")
+            cells.append([data_text(match.path.name), data_text(match.table),
+                          data_text(f"not used: {match.reason}"), ""])
     unplaced = [match for match in result.files if match.kind == "unplaced"]
-    shown: list = [files]
+    # a file name wraps, it is never cut
+    columns = [Column("File", flex="fold", min_width=20), Column("Table"),
+               Column("Read by", flex="fold", min_width=12),
+               Column("Rows", "right", flex="fold", min_width=12)]
+    shown: list = fit(columns, cells,
+                      title=Text("Exports recognised in ") + data_text(result.folder)).shown()
     for check in result.checks:  # the columns read under another name, and those left out
         renamed = ", ".join(pair for pair in (check.columns or "").split(", ") if "←" in pair)
         details = ([f"  columns: {renamed}"] if renamed else []) + \

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from ..jobs import MetricsResult
-from . import View, console, data_text, metric_value
+from . import Column, View, console, data_text, fit, metric_value
 
 MAX_SIDE_BY_SIDE = 4
 SHORT_NAMES = {"ttfv": "TTFV", "nrr": "NRR", "grr": "GRR", "adoption_rate": "Adoption",
@@ -49,60 +47,65 @@ def show(metric, value) -> str:
     return metric_value(metric.unit, value)
 
 
-def table(result: MetricsResult) -> str:
+def table(result: MetricsResult, limit: int | None = None) -> str:
     report = result.report
     groups = sorted({g for m in report.metrics.values() for g in m.by_group})
     # a few segments side by side; owners (or many segments) get a table of their own
     side_by_side = report.group_by == "segment" and len(groups) <= MAX_SIDE_BY_SIDE
     shown = groups if side_by_side else []
-    table = Table(title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}", title_justify="left",
-                  header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("Metric", no_wrap=True)
-    table.add_column("Value", justify="right", no_wrap=True)
-    table.add_column("Target", justify="right", no_wrap=True)
-    table.add_column("")
-    for group in shown:
-        table.add_column(data_text(group), justify="right", no_wrap=True)
-    table.add_column("Accounts", justify="right")
+    cells = []
     notes = []
     for metric in report.metrics.values():
         status = {True: Text("met", style="green"), False: Text("missed", style="red"),
                   None: Text("")}[metric.met]
-        table.add_row(data_text(metric.name), show(metric, metric.value),
+        cells.append([data_text(metric.name), show(metric, metric.value),
                       show(metric, metric.target) if metric.target is not None else "",
                       status, *[show(metric, metric.by_group[g].value)
                                 if g in metric.by_group else "" for g in shown],
-                      str(metric.overall.included))
+                      f"{metric.overall.included:,}"])
         if metric.overall.note:
             notes.append(f"{metric.name}: n/a, {metric.overall.note}")
+    # the overall value, its target and met/missed stay; a segment without values gives way
+    # first, then the count of accounts (JSON has it), then the segments showing fewest values
+    shows = [sum(row[4 + index] not in ("", "n/a") for row in cells)
+             for index in range(len(shown))]
+    columns = [Column("Metric", flex="ellipsis", min_width=21),
+               Column("Value", "right"), Column("Target", "right"), Column(""),
+               *[Column(data_text(group), "right", priority=2 + count if count else 0)
+                 for group, count in zip(shown, shows, strict=True)],
+               Column("Accounts", "right", priority=1)]
     out = console()
     with out.capture() as capture:
-        out.print(table)
+        for part in fit(columns, cells,
+                        title=f"Core CS metrics as of {report.as_of:%Y-%m-%d}").shown():
+            out.print(part)
         if not side_by_side:
-            out.print(_breakdown(report, groups))
+            for part in _breakdown(report, groups):
+                out.print(part)
         details = _detail_lines(report)
         for line in details:
             out.print(data_text(line))
         bridge = _bridge(report)
         if bridge is not None:
-            out.print(bridge)
+            for part in bridge:
+                out.print(part)
         for line in notes:
             out.print(data_text(line, style="yellow"))
     return capture.get()
 
 
-def _breakdown(report, groups):
-    """One row per group (owner), one column per metric."""
-    table = Table(title=f"By {report.group_by}", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD)
-    table.add_column(report.group_by.capitalize(), no_wrap=True)
-    for metric_id in report.metrics:
-        table.add_column(SHORT_NAMES.get(metric_id, metric_id), justify="right", no_wrap=True)
-    for group in groups:
-        table.add_row(data_text(group), *[show(metric, metric.by_group[group].value)
-                               if group in metric.by_group else ""
-                               for metric in report.metrics.values()])
-    return table
+def _breakdown(report, groups) -> list:
+    """One row per group (owner), one column per metric; the last metrics give way first."""
+    count = len(report.metrics)
+    columns = [Column(report.group_by.capitalize(), flex="ellipsis", min_width=10,
+                      max_width=24),
+               *[Column(SHORT_NAMES.get(metric_id, metric_id), "right", priority=count - index)
+                 for index, metric_id in enumerate(report.metrics)]]
+    cells = [[data_text(group), *[show(metric, metric.by_group[group].value)
+                                  if group in metric.by_group else ""
+                                  for metric in report.metrics.values()]]
+             for group in groups]
+    return fit(columns, cells, title=f"By {report.group_by}").shown()
 
 
 def _detail_lines(report) -> list[str]:
@@ -114,8 +117,9 @@ def _detail_lines(report) -> list[str]:
         lines.append(
             f"TTFV: p90 {_days(ttfv.get('p90'))}; "
             f"{'n/a' if within is None else f'{within:.0%}'} reached value within target; "
-            f"{ttfv.get('reached_value')} reached value, {ttfv.get('still_onboarding')} still "
-            f"onboarding, {ttfv.get('waiting_past_target')} waiting past target")
+            f"{_count(ttfv.get('reached_value'))} reached value, "
+            f"{_count(ttfv.get('still_onboarding'))} still onboarding, "
+            f"{_count(ttfv.get('waiting_past_target'))} waiting past target")
     adoption = metrics["adoption_rate"].overall.details
     if adoption.get("mean_license_utilization") is not None:
         lines.append(f"Adoption: mean license utilization "
@@ -123,8 +127,9 @@ def _detail_lines(report) -> list[str]:
     expansion = metrics["expansion_conversion"].overall.details
     if expansion:
         conversion = expansion.get("signal_conversion")
-        lines.append(f"Expansion: {expansion.get('expanded')} accounts expanded; of "
-                     f"{expansion.get('signal_accounts')} with an expansion signal earlier, "
+        lines.append(f"Expansion: {_count(expansion.get('expanded'))} accounts expanded; of "
+                     f"{_count(expansion.get('signal_accounts'))} with an expansion signal "
+                     "earlier, "
                      f"{'n/a' if conversion is None else f'{conversion:.0%}'} expanded since")
     touches = metrics["activity_to_outcome"].overall.details
     if touches:
@@ -133,30 +138,35 @@ def _detail_lines(report) -> list[str]:
     excluded = {metric.name: metric.overall.excluded for metric in metrics.values()
                 if metric.overall.excluded}
     for name, reasons in excluded.items():
-        lines.append(f"{name} excludes " + ", ".join(f"{n} ({reason})"
+        lines.append(f"{name} excludes " + ", ".join(f"{n:,} ({reason})"
                                                      for reason, n in reasons.items()))
     return lines
+
+
+def _count(value) -> str:
+    return "n/a" if value is None else f"{value:,}"
 
 
 def _days(value) -> str:
     return "n/a" if value is None else f"{value:.0f} days"
 
 
-def _bridge(report):
+def _bridge(report) -> list | None:
+    """Starting ARR, what was added and taken away, ending ARR: the sign is in the label, so
+    the amounts are shown without one."""
     nrr = report.metrics["nrr"].overall
     if nrr.value is None:
         return None
     d = nrr.details
-    table = Table(title="NRR bridge", title_justify="left", box=box.SIMPLE_HEAD,
-                  show_header=False, caption="accounts that had ARR 12 months earlier",
-                  caption_justify="left")
-    table.add_column("")
-    table.add_column("", justify="right")
-    for label, value in [("Starting ARR", d["starting_arr"]), ("+ Expansion", d["expansion"]),
-                         ("− Contraction", -d["contraction"]), ("− Churn", -d["churn"]),
-                         ("= Ending ARR", d["ending_arr"])]:
-        table.add_row(label, f"{value:,.0f}")
-    return table
+    cells = [[label, f"{abs(value):,.0f}"]
+             for label, value in [("Starting ARR", d["starting_arr"]),
+                                  ("+ Expansion", d["expansion"]),
+                                  ("− Contraction", d["contraction"]), ("− Churn", d["churn"]),
+                                  ("= Ending ARR", d["ending_arr"])]]
+    fitted = fit([Column(""), Column("", "right")], cells, title="NRR bridge",
+                 show_header=False, caption="accounts that had ARR 12 months earlier",
+                 caption_justify="left")
+    return fitted.shown()
 
 
 def sheets(result: MetricsResult) -> list[tuple[str, pd.DataFrame]]:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich import box
-from rich.table import Table
-
 from ..jobs import PlaysResult
-from . import View, captured, console, data_text, money
+from . import Column, View, captured, console, data_text, fit, limited, money
 
-SHOWN_ACTIONS = 25
+SUMMARY_COLUMNS = [Column("Play", flex="ellipsis", min_width=20),
+                   Column("Fired", "right"), Column("Already open", "right", priority=2),
+                   Column("ARR covered", "right"), Column("Actions", "right"),
+                   Column("Owners", "right", priority=3),
+                   Column("Measure", flex="fold", min_width=12, priority=1)]
+# play ids, dates and priorities whole; the action's text wraps; names shrink
+ACTION_COLUMNS = [Column("Due"), Column("Priority", "right"),
+                  Column("Account", flex="ellipsis", min_width=10, max_width=24),
+                  Column("Play"), Column("Action", flex="fold", min_width=14),
+                  Column("Owner", flex="ellipsis", min_width=8, priority=3),
+                  Column("Channel", priority=1), Column("Status", priority=2)]
+OWNER_COLUMNS = [Column("Owner", flex="ellipsis", min_width=10),
+                 Column("Actions", "right"), Column("New", "right"), Column("Queued", "right")]
 
 
 @dataclass(frozen=True)
@@ -21,64 +30,48 @@ class PlaysSummary:
     result: PlaysResult
 
 
-def table(result: PlaysResult | PlaysSummary) -> str:
+def table(result: PlaysResult | PlaysSummary, limit: int | None = None) -> str:
     listing = not isinstance(result, PlaysSummary)
     if not listing:
         result = result.result
     run, actions = result.run, result.actions
-    summary = Table(title=f"Plays as of {result.as_of:%Y-%m-%d}", title_justify="left",
-                    header_style="bold", box=box.SIMPLE_HEAD)
-    for name, justify in [("Play", "left"), ("Fired", "right"), ("Already open", "right"),
-                          ("ARR covered", "right"), ("Actions", "right"), ("Owners", "right"),
-                          ("Measure", "left")]:
-        summary.add_column(name, justify=justify)
-    for row in run.summary.itertuples():
-        summary.add_row(data_text(row.play_name), str(row.fired), str(row.already_open),
-                        money(row.arr), str(row.actions), str(row.owners),
-                        data_text(row.measure))
-    shown = [summary, owners_table(result)]
+    cells = [[data_text(row.play_name), f"{row.fired:,}", f"{row.already_open:,}",
+              money(row.arr), f"{row.actions:,}", f"{row.owners:,}", data_text(row.measure)]
+             for row in run.summary.itertuples()]
+    shown = [*fit(SUMMARY_COLUMNS, cells, title=f"Plays as of {result.as_of:%Y-%m-%d}").shown(),
+             *owners_table(result).shown()]
     resolution = result.resolution
     if len(resolution):
-        shown.append(f"Time to risk resolution: median {resolution['days'].median():.0f} days "
-                     f"over {len(resolution)} resolved risk play(s)")
+        shown.append(f"Time to risk resolution: median {resolution['days'].median():,.0f} "
+                     f"days over {len(resolution):,} resolved risk play(s)")
     if listing:
-        listed = Table(title="Actions (by due date and priority)", title_justify="left",
-                       header_style="bold", box=box.SIMPLE_HEAD)
-        for name in ("Due", "Priority", "Account", "Play", "Action", "Owner", "Channel",
-                     "Status"):
-            listed.add_column(name, no_wrap=name in ("Due", "Priority", "Status"),
-                              overflow="fold")
-        for row in actions.head(SHOWN_ACTIONS).itertuples():
-            listed.add_row(*[data_text(value) for value in (
-                row.due_date, row.priority, row.account_name, row.play_id, row.action, row.owner,
-                row.channel, row.status)])
-        shown.append(listed)
-        if len(actions) > SHOWN_ACTIONS:
-            shown.append(f"… and {len(actions) - SHOWN_ACTIONS} more: --out actions.csv for all")
+        listed, more = limited(actions, limit)
+        cells = [[data_text(value) for value in (
+            row.due_date, row.priority, row.account_name, row.play_id, row.action, row.owner,
+            row.channel, row.status)] for row in listed.itertuples()]
+        shown += fit(ACTION_COLUMNS, cells,
+                     title="Actions (by due date and priority)").shown(more)
     return captured(*shown)
 
 
-def owners_table(result: PlaysResult) -> Table:
+def owners_table(result: PlaysResult, width: int | None = None):
     """Per owner, the run's actions: how many reached them and how many wait in the queue."""
     owners = result.run.owners
     shown = owners[owners["owner"].isin(result.actions["owner"])]  # --owner, --segment
     budget = result.run.owners["budget"].dropna()
     title = "Actions per owner" + (f" (budget {int(budget.iloc[0])} per week)" if len(budget)
                                    else "")
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-    for name, justify in [("Owner", "left"), ("Actions", "right"), ("New", "right"),
-                          ("Queued", "right")]:
-        table.add_column(name, justify=justify)
-    for row in shown.itertuples():
-        table.add_row(data_text(row.owner), f"{row.actions:,}", f"{row.new:,}",
-                      f"{row.queued:,}")
-    return table
+    cells = [[data_text(row.owner), f"{row.actions:,}", f"{row.new:,}", f"{row.queued:,}"]
+             for row in shown.itertuples()]
+    return fit(OWNER_COLUMNS, cells, title=title, width=width)
 
 
 def show_owners(result: PlaysResult, quiet: bool = False) -> None:
     """The per-owner table on stderr, for when the action list goes to stdout."""
     if not quiet:
-        console(stderr=True).print(owners_table(result))
+        err = console(stderr=True)
+        for part in owners_table(result, err.width).shown():
+            err.print(part)
 
 
 def rows(result: PlaysResult):

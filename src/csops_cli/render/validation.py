@@ -4,30 +4,33 @@ it (with how many rows each touches), the files it could not place, and every pr
 from __future__ import annotations
 
 from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from ..loading.recognise import FileMatch
 from ..validation import TableCheck, Validation
-from . import View, captured, data_text
+from . import Column, View, captured, data_text, fit
+
+# file names, messages and fixes wrap (never cut); counts and line numbers stay whole
+SUMMARY_COLUMNS = [Column("Table"), Column("File", flex="fold", min_width=14),
+                   Column("Rows", "right"), Column("Read as", flex="fold", min_width=10),
+                   Column("Columns found", flex="fold", min_width=16)]
 
 
-def table(result: Validation) -> str:
-    summary = Table(title=Text("Exports in ") + data_text(result.folder), title_justify="left",
-                    header_style="bold")
-    for name in ("Table", "File", "Rows", "Read as", "Columns found"):
-        summary.add_column(name)
+def table(result: Validation, limit: int | None = None) -> str:
+    cells = []
     for check in result.tables:
         if check.file is None:
-            summary.add_row(check.table, "-", "", "", "not found: what needs it is skipped")
+            cells.append([check.table, "-", "", "", "not found: what needs it is skipped"])
         elif check.failed:
-            summary.add_row(check.table, data_text(check.file), "", "",
-                            Text("problems, see below", style="red"))
+            cells.append([check.table, data_text(check.file), "", "",
+                          Text("problems, see below", style="red")])
         else:
-            summary.add_row(check.table, data_text(check.file), f"{check.rows:,}",
-                            data_text(check.read_as), data_text(check.columns))
+            cells.append([check.table, data_text(check.file), f"{check.rows:,}",
+                          data_text(check.read_as), data_text(check.columns)])
+    summary = fit(SUMMARY_COLUMNS, cells, title=Text("Exports in ") + data_text(result.folder),
+                  box=box.HEAVY_HEAD, pad_edge=True, collapse_padding=False)
     shown: list = [Text("config: ") + data_text(result.config_label) + Text(" (valid)"),
-                   summary]
+                   *summary.shown()]
     return captured(*shown, *assumptions_and_unplaced(result.tables, result.unplaced),
                     *data_errors(result))
 
@@ -36,19 +39,20 @@ def data_errors(result: Validation) -> list:
     """The audit's errors: rows that would silently distort a number."""
     if not result.data_errors:
         return []
-    listed = Table(title="Rows that would distort the numbers (the audit's errors)",
-                   title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-    for name, justify in [("Check", "left"), ("Rows", "right"), ("File", "left"),
-                          ("Line", "right"), ("Example", "left"), ("Fix", "left")]:
-        listed.add_column(name, justify=justify, overflow="fold")
+    cells = []
     for finding in result.data_errors:  # the first examples of each, the count of all
         for index, example in enumerate(finding.examples):
             first = index == 0
-            listed.add_row(data_text(finding.title if first else ""),
-                           f"{finding.count:,}" if first else "", data_text(example.file),
-                           "" if example.line is None else str(example.line),
-                           data_text(example.detail), data_text(finding.fix if first else ""))
-    return [listed]
+            cells.append([data_text(finding.title if first else ""),
+                          f"{finding.count:,}" if first else "", data_text(example.file),
+                          "" if example.line is None else f"{example.line:,}",
+                          data_text(example.detail), data_text(finding.fix if first else "")])
+    columns = [Column("Check", flex="fold", min_width=12), Column("Rows", "right"),
+               Column("File", flex="fold", min_width=12), Column("Line", "right"),
+               Column("Example", flex="fold", min_width=12),
+               Column("Fix", flex="fold", min_width=12)]
+    return fit(columns, cells,
+               title="Rows that would distort the numbers (the audit's errors)").shown()
 
 
 def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]) -> list:
@@ -57,36 +61,27 @@ def assumptions_and_unplaced(checks: list[TableCheck], unplaced: list[FileMatch]
     shown: list = []
     assumptions = [(check, text, count) for check in checks for text, count in check.assumptions]
     if assumptions:
-        listed = Table(title="Assumptions made reading the exports (change them in sources: of "
-                             "playbooks.yaml)", title_justify="left", header_style="bold",
-                       box=box.SIMPLE_HEAD)
-        for name, justify in [("Table", "left"), ("File", "left"), ("Rows", "right"),
-                              ("Assumption", "left")]:
-            listed.add_column(name, justify=justify, overflow="fold")
-        for check, text, count in assumptions:
-            listed.add_row(check.table, data_text(check.file), f"{count:,}", data_text(text))
-        shown.append(listed)
+        cells = [[check.table, data_text(check.file), f"{count:,}", data_text(text)]
+                 for check, text, count in assumptions]
+        columns = [Column("Table"), Column("File", flex="fold", min_width=12),
+                   Column("Rows", "right"), Column("Assumption", flex="fold", min_width=20)]
+        shown += fit(columns, cells, title="Assumptions made reading the exports (change them "
+                                           "in sources: of playbooks.yaml)").shown()
     warnings = [warning for check in checks for warning in check.warnings]
     if warnings:
-        listed = Table(title="Warnings: read, but check", title_justify="left",
-                       header_style="bold", box=box.SIMPLE_HEAD)
-        for name, justify in [("File", "left"), ("Line", "right"), ("Value", "left"),
-                              ("What", "left"), ("Fix", "left")]:
-            listed.add_column(name, justify=justify, overflow="fold")
-        for warning in warnings:
-            listed.add_row(data_text(warning.file),
-                           "" if warning.line is None else str(warning.line),
-                           data_text(warning.value), data_text(warning.message),
-                           data_text(warning.fix))
-        shown.append(listed)
+        cells = [[data_text(warning.file), "" if warning.line is None else f"{warning.line:,}",
+                  data_text(warning.value), data_text(warning.message), data_text(warning.fix)]
+                 for warning in warnings]
+        columns = [Column("File", flex="fold", min_width=12), Column("Line", "right"),
+                   Column("Value", flex="fold", min_width=10),
+                   Column("What", flex="fold", min_width=14),
+                   Column("Fix", flex="fold", min_width=14)]
+        shown += fit(columns, cells, title="Warnings: read, but check").shown()
     if unplaced:
-        table = Table(title="Files not used (recognised as no export)", title_justify="left",
-                      header_style="bold", box=box.SIMPLE_HEAD)
-        table.add_column("File")
-        table.add_column("Why")
-        for match in unplaced:
-            table.add_row(data_text(match.path.name), data_text(match.reason))
-        shown.append(table)
+        cells = [[data_text(match.path.name), data_text(match.reason)] for match in unplaced]
+        columns = [Column("File", flex="fold", min_width=16),
+                   Column("Why", flex="fold", min_width=20)]
+        shown += fit(columns, cells, title="Files not used (recognised as no export)").shown()
     return shown
 
 
