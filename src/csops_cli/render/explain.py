@@ -107,7 +107,7 @@ def _score(out, explanation, account, trend) -> None:
         header += Text("  (partial: a whole bucket has no data)", style="yellow")
     out.print(header)
     columns = [Column("Bucket", flex="fold", min_width=12, footer="Total"),
-               Column("Signal"), Column("Value", "right"), Column("Score 0-100", "right"),
+               Column("Signal"), Column("Value", "right"), Column("Score", "right"),
                Column("Weight", "right", footer="100%"),
                Column("Points", "right", footer=number(explanation.health_score))]
     cells, sections = [], set()
