@@ -107,7 +107,7 @@ def test_many_business_units_give_the_same_signals_as_few(messy_sample, default_
 
 
 def test_record_positions_map_to_file_lines_across_all_parts(messy_sample, default_config,
-                                                               small_pieces):
+                                                           small_pieces):
     table = load_exports(messy_sample, default_config).usage
     assert table._frame is None
     orphans = table.usage_frame().index[table.usage_frame()["account_id"] == "NOT-IN-CRM"]
