@@ -9,7 +9,7 @@ from .errors import ProblemCode, UsageError
 
 VARIABLE = "CSOPS_THREADS"
 # Each reading thread holds its own blocks in flight: measured on 10 M events (660 MB of CSV),
-# peak memory grows by 60-80 MiB a thread (1.06 GiB at 2, 1.5 at 8, 1.6 at 16), so past 8 the
+# peak memory grows by 60-80 MiB a thread (1,061 MiB at 2, 1,524 at 8, 1,636 at 16): past 8 the
 # 2 GB budget is at risk for what a laptop's cores give back. Small files stay lower still:
 # a part is never smaller than the reader's least part size.
 MAX_THREADS = 8
