@@ -167,8 +167,11 @@ def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
     order = _ranked(actions.iloc[carried:])
     if carried:
         order = pd.concat([_ranked(actions.iloc[:carried], first=["queued_on"]), order])
-    status = pd.Series(NEW, index=actions.index, dtype="string")
-    for row, owner, play_id in zip(order.index, order["owner"], order["play_id"], strict=True):
+    # marked in a plain array: setting one row of a string Series copies the whole column
+    queued = np.zeros(len(actions), dtype=bool)
+    positions = actions.index.get_indexer(order.index)
+    for position, owner, play_id in zip(positions, order["owner"].tolist(),
+                                        order["play_id"].tolist(), strict=True):
         if owner in not_people:
             continue
         cap = budget.per_play_per_week.get(play_id)
@@ -177,7 +180,8 @@ def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
             owner_count[owner] += 1
             play_count[play_id] += 1
         else:
-            status[row] = QUEUED
+            queued[position] = True
+    status = pd.Series(np.where(queued, QUEUED, NEW), index=actions.index, dtype="string")
     return actions.assign(status=status)
 
 
