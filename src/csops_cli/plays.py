@@ -58,8 +58,15 @@ def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
     """Stable for the same account, play, action and firing: re-running an as_of (even with
     a corrected action text) gives the same ids; a new firing gets new ones. It starts with a
     letter, so that no spreadsheet or CRM import reads it as a number (``1234e5`` would be)."""
-    key = f"{account_id}\x1f{play_id}\x1f{index}\x1f{opened}".encode()
-    return "a" + hashlib.sha256(key).hexdigest()[:16]
+    return action_ids(pd.Index([account_id]), play_id, index, opened)[0]
+
+
+def action_ids(account_ids: pd.Index, play_id: str, index: int, opened: str) -> list[str]:
+    """:func:`action_id` of many accounts at once: the keys joined as one column, then one
+    digest each (neither numpy nor Arrow has SHA-256)."""
+    keys = account_ids.astype(str) + f"\x1f{play_id}\x1f{index}\x1f{opened}"
+    sha256 = hashlib.sha256
+    return ["a" + sha256(key.encode()).hexdigest()[:16] for key in keys]
 
 
 def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
@@ -240,7 +247,7 @@ def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.
                                  action.channel)
     opened = f"{as_of:%Y-%m-%d}"
     return pd.DataFrame({
-        "action_id": [action_id(a, play.id, index, opened) for a in accounts.index],
+        "action_id": action_ids(accounts.index, play.id, index, opened),
         "as_of": opened,
         "play_id": play.id,
         "play_name": play.name,
