@@ -104,8 +104,14 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
         reason = play_reasons.reasons(condition.text, accounts)
         fired_rows.append(pd.DataFrame({"account_id": accounts.index, "play_id": play.id,
                                         "risk": play.risk, "reason": reason.to_numpy()}))
-        play_actions = [_actions(play, index, action, accounts, reason, config, manager_of,
-                                 as_of) for index, action in enumerate(play.actions)]
+        routed: dict[tuple[str, str], tuple[pd.Series, pd.Series]] = {}  # per role, channel
+        for action in play.actions:
+            if (action.owner, action.channel) not in routed:
+                routed[action.owner, action.channel] = resolve_owners(
+                    action.owner, accounts, config, manager_of, action.channel)
+        play_actions = [_actions(play, index, action, accounts, reason, config,
+                                 routed[action.owner, action.channel], as_of)
+                        for index, action in enumerate(play.actions)]
         action_frames += play_actions
         holds = mask.to_numpy(dtype=bool)
         matched_rows.append(pd.DataFrame({"account_id": frame.index[holds], "play_id": play.id,
@@ -242,9 +248,9 @@ def _open_accounts(open_plays: pd.DataFrame, play: Play, as_of: pd.Timestamp,
 
 
 def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.Series,
-             config: Config, manager_of: dict[str, str], as_of: pd.Timestamp) -> pd.DataFrame:
-    owner, role = resolve_owners(action.owner, accounts, config, manager_of,
-                                 action.channel)
+             config: Config, routed: tuple[pd.Series, pd.Series], as_of: pd.Timestamp
+             ) -> pd.DataFrame:
+    owner, role = routed
     opened = f"{as_of:%Y-%m-%d}"
     return pd.DataFrame({
         "action_id": action_ids(accounts.index, play.id, index, opened),
