@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from csops_cli import audit, plays
+from csops_cli import plays
+from csops_cli.lookup import is_in
 from test_budget import with_budget
 
 # each id worked out by hand: "a" and the first 16 hex digits of the SHA-256 of
@@ -64,11 +65,17 @@ def test_the_budget_counts_what_was_issued_earlier_in_the_week(default_config):
 def test_ids_are_matched_as_pandas_matches_them(dtype):
     values = pd.Series(["A1", None, "A3", "a1", "A2"], dtype=dtype)
     known = pd.Series(["A1", "A2"], dtype="string")
-    assert audit._is_in(values, known).tolist() == [True, False, False, False, True]
+    assert is_in(values, known).tolist() == [True, False, False, False, True]
     # a missing id is known when the known ids have a missing one (as pandas' isin says)
     with_missing = pd.Series(["A1", None], dtype="string")
-    assert audit._is_in(values, with_missing).tolist() == [True, True, False, False, False]
+    assert is_in(values, with_missing).tolist() == [True, True, False, False, False]
 
 
 def test_ids_of_other_types_are_matched_by_pandas():
-    assert audit._is_in(pd.Series([1, 2, 3]), pd.Series([2])).tolist() == [False, True, False]
+    assert is_in(pd.Series([1, 2, 3]), pd.Series([2])).tolist() == [False, True, False]
+
+
+def test_an_index_is_matched_against_a_list_of_ids():
+    index = pd.Index(["A1", "A2", "A3"], dtype="str")
+    assert is_in(index, ["A3", "A1"]).tolist() == [True, False, True]
+    assert is_in(index, []).tolist() == [False, False, False]

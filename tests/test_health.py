@@ -175,6 +175,25 @@ def test_a_segment_override_replaces_its_buckets_and_bands():
             rows.loc[account, "health_score"])
 
 
+def test_accounts_of_segments_in_any_order_keep_their_own_scores():
+    # SMB rows first, then the shared model's, then SMB again: each row's score is the one
+    # of the hand-computed example above (SMB 62.5 green, the others 63.75 yellow)
+    model = parse_config(SEGMENT_MODEL)
+    segments = ["SMB", "Commercial", "SMB", "Commercial", "SMB"]
+    signals = pd.DataFrame({
+        "license_utilization": [0.5] * 5, "core_feature_adoption": [0.9] * 5,
+        "days_since_last_touch": [15] * 5, "champion_status": ["none"] * 5,
+        "arr_change_12m": [0.1] * 5, "segment": pd.array(segments, dtype="string"),
+    }, index=["s1", "c1", "s2", "c2", "s3"])
+    health = score(signals, model)
+    assert list(health.scores.index) == ["s1", "c1", "s2", "c2", "s3"]
+    expected = {"SMB": (62.5, "green"), "Commercial": (63.75, "yellow")}
+    for account, segment in zip(signals.index, segments, strict=True):
+        assert health.scores.loc[account, "health_score"] == pytest.approx(expected[segment][0])
+        assert health.scores.loc[account, "health_band"] == expected[segment][1]
+        assert health.contributions.loc[account].sum() == pytest.approx(expected[segment][0])
+
+
 def test_an_override_for_a_segment_nobody_is_in_changes_nothing(model):
     signals = pd.DataFrame({"license_utilization": [0.5], "core_feature_adoption": [0.9],
                             "days_since_last_touch": [15], "champion_status": ["none"],

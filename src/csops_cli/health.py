@@ -65,14 +65,20 @@ def score(signals: pd.DataFrame, config: Config) -> Health:
     groups = [(health, ~overridden)] + [
         (health.for_segment(name), (segment == name).fillna(False).to_numpy(bool))
         for name in health.segments]
-    parts = [_score_model(signals[rows], model) for model, rows in groups if rows.any()]
+    groups = [(model, rows) for model, rows in groups if rows.any()]
+    parts = [_score_model(signals[rows], model) for model, rows in groups]
     if len(parts) < 2:
         return parts[0] if parts else _score_model(signals, health)
     columns = list(dict.fromkeys(c for part in parts for c in part.signal_scores.columns))
+    # the groups split the rows: put each part's rows back in place by position, not by id
+    # (a look-up of 100,000 text ids costs more than the scoring)
+    back = np.argsort(np.concatenate([np.flatnonzero(rows) for _, rows in groups]))
 
     def joined(name: str) -> pd.DataFrame:
         frame = pd.concat([getattr(part, name) for part in parts])
-        return frame.reindex(index=signals.index, columns=columns if name != "scores" else None)
+        if name != "scores":
+            frame = frame.reindex(columns=columns)
+        return frame.iloc[back].set_axis(signals.index)
 
     return Health(joined("scores"), joined("signal_scores"), joined("weights"),
                   joined("contributions").fillna(0.0))

@@ -18,6 +18,7 @@ from .coverage import Coverage, coverage
 from .explain import Explanation, explain, find_account
 from .history import History
 from .loading import Exports
+from .lookup import is_in
 from .metrics import MetricsReport
 from .plays import NEW, QUEUED, PlayRun, crm_layout, evaluate, narrowed
 from .vocabulary import UNASSIGNED
@@ -48,7 +49,7 @@ def health_report(exports: Exports, config: Config, as_of: str | None, history: 
     if save:
         with progress.phase("storing the snapshot"):
             history.save(result.as_of, result.scored)
-    table = result.scored[result.scored.index.isin(shown)]
+    table = result.scored[is_in(result.scored.index, shown)]
     table = table.sort_values(["health_score", "arr"], ascending=[True, False])
     return HealthReport(result.as_of, health_columns(table, result.as_of), result.without_arr,
                         result.skipped, history.path if save else None)
@@ -174,7 +175,7 @@ def coverage_report(exports: Exports, config: Config, as_of: str | None,
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     shown = filters.select(result.signals, segment)
     team = exports.team.frame if exports.team is not None else None
-    accounts = result.signals[result.signals.index.isin(shown)]
+    accounts = result.signals[is_in(result.signals.index, shown)]
     return CoverageReport(result.as_of, coverage(accounts, config, team))
 
 
