@@ -412,10 +412,11 @@ def _activity_signals(activities: pd.DataFrame, ids: pd.Index, today: int) -> pd
 
 def segment_by_arr(arr: pd.Series, config: Config) -> pd.Series:
     """The first configured segment (by min_arr, highest first) the ARR reaches."""
-    by_arr = pd.Series(pd.NA, index=arr.index, dtype="string")
+    values = pd.to_numeric(arr).to_numpy(dtype=np.float64, na_value=np.nan)
+    by_arr = np.full(len(values), None, dtype=object)
     for segment in sorted(config.segments, key=lambda s: s.min_arr):
-        by_arr = by_arr.mask(arr >= segment.min_arr, segment.name)
-    return by_arr
+        by_arr[values >= segment.min_arr] = segment.name
+    return pd.Series(by_arr, index=arr.index, dtype="string")
 
 
 def _first_value(frame: pd.DataFrame, today: int, context: _Context) -> None:
