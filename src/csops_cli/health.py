@@ -85,47 +85,61 @@ def score(signals: pd.DataFrame, config: Config) -> Health:
 
 
 def _score_model(signals: pd.DataFrame, health: HealthConfig) -> Health:
-    signal_scores = {}
-    signal_shares = {}
-    bucket_scores = {}
-    bucket_weights = {}
-    for bucket_name, bucket in health.buckets.items():
-        scored = pd.DataFrame({
-            name: (scale(signals[name], spec) if name in signals
-                   else pd.Series(np.nan, index=signals.index))
-            for name, spec in bucket.signals.items()
-        })
-        weights = pd.Series({name: spec.weight for name, spec in bucket.signals.items()})
-        available = scored.notna()
-        weight_sum = available.mul(weights, axis=1).sum(axis=1)
-        share = available.mul(weights, axis=1).div(weight_sum.where(weight_sum > 0), axis=0)
-        lost = _export_missing(signals, list(bucket.signals))
-        share = share.mul(~lost, axis=0)
-        bucket_scores[bucket_name] = (scored.fillna(0) * share).sum(axis=1, min_count=1).where(
-            (weight_sum > 0) & ~lost)
-        bucket_weights[bucket_name] = bucket.weight
-        for name in bucket.signals:
-            signal_scores[(bucket_name, name)] = scored[name]
-            signal_shares[(bucket_name, name)] = share[name].fillna(0.0)
+    """Scores by one model, in numpy arrays (rows: accounts): a signal's share of its bucket
+    is its weight over the weights of the bucket's available signals, a bucket's share of
+    the score likewise among the available buckets."""
+    n = len(signals)
+    keys: list[tuple[str, str]] = []
+    signal_columns: list[np.ndarray] = []
+    share_columns: list[np.ndarray] = []
+    share_bucket: list[int] = []  # the bucket of each signal column
+    bucket_names = list(health.buckets)
+    bucket_scores = np.full((n, len(bucket_names)), np.nan)
+    for position, (bucket_name, bucket) in enumerate(health.buckets.items()):
+        scored = np.column_stack([
+            scale(signals[name], spec).to_numpy(dtype=np.float64, na_value=np.nan)
+            if name in signals else np.full(n, np.nan)
+            for name, spec in bucket.signals.items()]).reshape(n, len(bucket.signals))
+        weighted = ~np.isnan(scored) * np.array([s.weight for s in bucket.signals.values()])
+        weight_sum = weighted.sum(axis=1)
+        lost = _export_missing(signals, list(bucket.signals)).to_numpy(dtype=bool)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = weighted / np.where(weight_sum > 0, weight_sum, np.nan)[:, None]
+        share = share * ~lost[:, None]
+        scoring = (weight_sum > 0) & ~lost
+        total = (np.nan_to_num(scored, nan=0.0) * np.nan_to_num(share, nan=0.0)).sum(axis=1)
+        bucket_scores[:, position] = np.where(scoring, total, np.nan)
+        for column, name in enumerate(bucket.signals):
+            keys.append((bucket_name, name))
+            signal_columns.append(scored[:, column])
+            share_columns.append(np.nan_to_num(share[:, column], nan=0.0))
+            share_bucket.append(position)
 
-    buckets = pd.DataFrame(bucket_scores)
-    weights = pd.Series(bucket_weights)
-    available = buckets.notna()
-    weight_sum = available.mul(weights, axis=1).sum(axis=1)
-    bucket_share = available.mul(weights, axis=1).div(weight_sum.where(weight_sum > 0), axis=0)
-    total = (buckets.fillna(0) * bucket_share).sum(axis=1).where(weight_sum > 0)
+    available = ~np.isnan(bucket_scores)
+    weighted = available * np.array([bucket.weight for bucket in health.buckets.values()])
+    weight_sum = weighted.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bucket_share = weighted / np.where(weight_sum > 0, weight_sum, np.nan)[:, None]
+    bucket_share = np.nan_to_num(bucket_share, nan=0.0)
+    total = (np.nan_to_num(bucket_scores, nan=0.0) * bucket_share).sum(axis=1)
+    total = np.where(weight_sum > 0, total, np.nan)
 
-    weights = pd.DataFrame(signal_shares)
-    for bucket_name, name in weights.columns:
-        weights[(bucket_name, name)] *= bucket_share[bucket_name].fillna(0.0)
-    signal_frame = pd.DataFrame(signal_scores)
-    points = signal_frame.fillna(0.0) * weights
+    index = signals.index
+    columns = pd.MultiIndex.from_tuples(keys)
+    signal_frame = pd.DataFrame(np.column_stack(signal_columns).reshape(n, len(keys)),
+                                index=index, columns=columns)
+    weights = pd.DataFrame(
+        (np.column_stack(share_columns).reshape(n, len(keys))
+         * bucket_share[:, share_bucket]), index=index, columns=columns)
+    points = pd.DataFrame(np.nan_to_num(signal_frame.to_numpy(), nan=0.0) * weights.to_numpy(),
+                          index=index, columns=columns)
 
-    scores = pd.DataFrame(index=signals.index)
+    scores = pd.DataFrame(index=index)
     scores["health_score"] = total
-    scores["health_band"] = band(total, health)
+    scores["health_band"] = band(scores["health_score"], health)
     for bucket_name, column in BUCKET_COLUMNS.items():
-        scores[column] = buckets[bucket_name] if bucket_name in buckets else np.nan
+        scores[column] = (bucket_scores[:, bucket_names.index(bucket_name)]
+                          if bucket_name in health.buckets else np.nan)
     scores["partial"] = ~available.all(axis=1)
     return Health(scores, signal_frame, weights, points)
 
