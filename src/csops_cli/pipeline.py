@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -22,10 +23,11 @@ class AccountHealth:
     health: health_model.Health  # the accounts with ARR on as_of
     skipped: tuple[str, ...]
 
-    @property
+    @cached_property
     def scored(self) -> pd.DataFrame:
-        """Accounts with ARR on as_of: the health table's rows."""
-        return self.signals.loc[self.health.scores.index]
+        """Accounts with ARR on as_of: the health table's rows (the paying rows, which
+        ``health`` scored in the same order)."""
+        return self.signals[self.signals["paying"].to_numpy(dtype=bool)]
 
     @property
     def without_arr(self) -> int:
