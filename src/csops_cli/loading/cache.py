@@ -78,6 +78,8 @@ class UsageCache:
         temporary = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
         try:
             _write(temporary, key, result)
+            if final.exists():  # an entry found damaged: this one replaces it
+                shutil.rmtree(final, ignore_errors=True)
             try:
                 os.replace(temporary, final)
             except OSError:  # written meanwhile by another command: keep that one
