@@ -118,9 +118,10 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(cli, data, parses, damage):
         account.write_bytes(account.read_bytes()[:-100])
     elif damage == "garbage manifest":
         (entry / "manifest.json").write_bytes(b"\x00\xff not json")
-    elif damage == "codes out of range":  # same shape and type, codes past the accounts
+    elif damage == "codes out of range":  # same shape, type and unknown accounts
         codes = np.load(entry / "account.npy")
-        np.save(entry / "account.npy", codes + 1000)
+        codes[np.flatnonzero(codes != codes.max())[0]] = codes.max() + 5
+        np.save(entry / "account.npy", codes)
     elif damage == "foreign key":
         manifest = json.loads((entry / "manifest.json").read_text())
         manifest["key"]["format"] = 999
@@ -132,6 +133,15 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(cli, data, parses, damage):
     if damage != "foreign key":  # that one's folder is another key's: left to pruning
         assert health(cli, data).stdout == reference
         assert len(parses) == 3  # rebuilt: read from the cache now
+
+
+def test_accounts_in_another_order_code_the_events_again(cli, data, parses):
+    health(cli, data)
+    accounts = data / "accounts.csv"
+    header, *rows = accounts.read_text().splitlines()
+    accounts.write_text("\n".join([header, *reversed(rows)]) + "\n")
+    assert health(cli, data).stdout == health(cli, data, "--no-cache").stdout
+    assert len(parses) == 3
 
 
 def test_no_cache_neither_reads_nor_writes_it(cli, data, parses):
