@@ -1,13 +1,17 @@
 """The two usage backends answer the same query with the same aggregates, exactly: the fast
-tally over coded event chunks, and the plain group-by over a canonical usage frame (the
-reference). On the five-account example, on sample_data, and on generated event sets."""
+tally over coded event chunks (on any number of threads), and the plain group-by over a
+canonical usage frame (the reference). On the five-account example, on sample_data, and on
+generated event sets."""
 
+import os
 from dataclasses import fields, replace
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -54,16 +58,21 @@ def test_backends_agree_on_the_five_accounts(five, default_config):
     assert june.logins.tolist() == [1, 2, 0, 0, 0]
 
 
-def test_backends_agree_on_sample_data(default_config):
+@pytest.mark.parametrize("threads", [1, 2, 3, 5])
+def test_backends_agree_on_sample_data(default_config, monkeypatch, threads):
     exports = load_exports(SAMPLE_DATA, default_config)
     assert not exports.usage.has_frame  # the fast reader's events
     query = query_for(exports, default_config, ["2026-11-20", "2026-08-22", "2026-01-05"])
-    assert_agree(query, TallyBackend(exports.usage.events),
-                 FrameBackend(exports.usage.usage_frame()))
+    events = in_pieces(exports.usage.events, 997)  # enough chunks for every thread
+    assert len(events.chunks) > 5
+    monkeypatch.setenv("CSOPS_THREADS", str(threads))
+    assert_agree(query, TallyBackend(events), FrameBackend(exports.usage.usage_frame()))
 
 
 def in_pieces(events: UsageEvents, size: int) -> UsageEvents:
     """The events cut into chunks of ``size`` rows, as the fast reader cuts them."""
+    if len(events.chunks) > 1:
+        events = replace(events, chunks=[joined(events.chunks)])
     (chunk,) = events.chunks
     n = len(events.ids)
     unknown_before = np.cumsum(np.append(0, chunk.account == n))
@@ -80,6 +89,21 @@ def in_pieces(events: UsageEvents, size: int) -> UsageEvents:
         piece.unknown_ids = chunk.unknown_ids.slice(first, last - first)
         pieces.append(piece)
     return replace(events, chunks=pieces)
+
+
+def joined(chunks: list[EventChunk]) -> EventChunk:
+    """Consecutive chunks as one."""
+    def join(name):
+        values = [getattr(chunk, name) for chunk in chunks]
+        return None if values[0] is None else np.concatenate(values)
+
+    whole = EventChunk(join("account"), join("day"))
+    for name in ("feature", "business_unit", "count", "active_users"):
+        setattr(whole, name, join(name))
+    if chunks[0].user_id is not None:
+        whole.user_id = pa.concat_arrays([chunk.user_id for chunk in chunks])
+    whole.unknown_ids = pa.concat_arrays([chunk.unknown_ids for chunk in chunks])
+    return whole
 
 
 IDS = pd.Index(["A1", "A2", "A3", "A4"], name="account_id")
@@ -100,14 +124,15 @@ rows = st.tuples(
                            min_size=4, max_size=4),
        columns=st.sets(st.sampled_from(["user_id", "feature", "business_unit", "count",
                                         "active_users"])),
-       chunk_size=st.integers(1, 8))
+       chunk_size=st.integers(1, 8),
+       threads=st.sampled_from([1, 2, 3, 5]))
 @example(events=[("A1", AS_OF, "u1", "login", "Finance", 1.0, 0.0),
                  ("A1", AS_OF - 40, " u1 ", "reports", "Sales", np.nan, 2.0),
                  ("A1", AS_OF - 1, " u1 ", "reports", "Sales", 3.0, 2.0)],
          onboarding=[AS_OF - 50, np.nan, np.nan, np.nan],
          columns={"user_id", "feature", "business_unit", "count", "active_users"},
-         chunk_size=1)
-def test_backends_agree_on_generated_events(events, onboarding, columns, chunk_size):
+         chunk_size=1, threads=3)
+def test_backends_agree_on_generated_events(events, onboarding, columns, chunk_size, threads):
     account, day, user, feature, unit, count, active = zip(*events, strict=True)
     frame = pd.DataFrame({
         "account_id": pd.array(account, dtype="string"),
@@ -124,7 +149,8 @@ def test_backends_agree_on_generated_events(events, onboarding, columns, chunk_s
                        value_features=frozenset({"reports", "export"}),
                        onboarding_start=np.asarray(onboarding, dtype=float))
     tally = TallyBackend(in_pieces(events_from_frame(frame, IDS), chunk_size))
-    assert_agree(query, tally, FrameBackend(frame))
+    with mock.patch.dict(os.environ, {"CSOPS_THREADS": str(threads)}):
+        assert_agree(query, tally, FrameBackend(frame))
 
 
 def test_user_ids_are_counted_as_text(default_config):

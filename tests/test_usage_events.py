@@ -1,6 +1,7 @@
-"""The fast usage reader (a CSV parsed in two halves straight into codes) against the general
-reader (checked pandas frame, then codes): same events, same signals, same lines; and it steps
-aside, so that the general reader reports the problem, whenever the file is not plain."""
+"""The fast usage reader (a CSV parsed in parts, a thread each, straight into codes) against the
+general reader (checked pandas frame, then codes): same events, same signals, same lines, for
+any number of parts; and it steps aside, so that the general reader reports the problem,
+whenever the file is not plain."""
 
 import time
 
@@ -20,11 +21,27 @@ from csops_cli.usage.tally import _FirstSeen
 AS_OF = pd.Timestamp("2026-11-20")
 
 
-@pytest.fixture
-def small_pieces(monkeypatch):
-    """Two halves and many batches even for a small file."""
-    monkeypatch.setattr(events_module, "PARALLEL_FROM_BYTES", 1)
+@pytest.fixture(params=[1, 2, 3, 5], ids=lambda threads: f"CSOPS_THREADS={threads}")
+def small_pieces(request, monkeypatch):
+    """As many parts as threads, and many batches, even for a small file: the threads given."""
+    monkeypatch.setenv("CSOPS_THREADS", str(request.param))
+    monkeypatch.setattr(events_module, "MIN_PART_BYTES", 1)
     monkeypatch.setattr(events_module, "BLOCK_BYTES", 64 * 1024)
+    return request.param
+
+
+@pytest.fixture
+def parts_read(monkeypatch):
+    """The byte ranges each fast read cut its file into, in the order of the reads."""
+    seen: list[list[tuple[int, int]]] = []
+    pieces = events_module._Reader._pieces
+
+    def spy(reader):
+        seen.append(pieces(reader))
+        return seen[-1]
+
+    monkeypatch.setattr(events_module._Reader, "_pieces", spy)
+    return seen
 
 
 @pytest.fixture
@@ -50,8 +67,10 @@ def general_events(folder, config, ids):
 
 
 def test_fast_reader_gives_the_general_readers_table(messy_sample, default_config,
-                                                     small_pieces):
+                                                     small_pieces, parts_read):
     exports = load_exports(messy_sample, default_config)
+    [parts] = parts_read
+    assert len(parts) == small_pieces  # a part per thread
     table = exports.usage
     assert table._frame is None and len(table.events.chunks) > 10  # the fast reader ran
     ids = account_index(exports.accounts.frame)
@@ -87,8 +106,8 @@ def test_many_business_units_give_the_same_signals_as_few(messy_sample, default_
     assert dense["new_business_unit"].any() and dense["new_feature_used"].any()
 
 
-def test_record_positions_map_to_file_lines_across_both_halves(messy_sample, default_config,
-                                                               small_pieces):
+def test_record_positions_map_to_file_lines_across_all_parts(messy_sample, default_config,
+                                                           small_pieces):
     table = load_exports(messy_sample, default_config).usage
     assert table._frame is None
     orphans = table.usage_frame().index[table.usage_frame()["account_id"] == "NOT-IN-CRM"]

@@ -138,14 +138,14 @@ def run_plays(exports: Exports, config: Config, as_of: str | None, history: Hist
     notes = []
     unassigned = int((actions["owner"] == UNASSIGNED).sum())
     if unassigned:
-        notes.append(f"{unassigned} action(s) have no owner (marked (unassigned)); see csops "
+        notes.append(f"{unassigned:,} action(s) have no owner (marked (unassigned)); see csops "
                      "coverage")
     queued = int((actions["status"] == QUEUED).sum())
     released = len(run.carried & set(actions.loc[actions["status"] == NEW, "action_id"]))
-    notes.append(f"{len(actions)} action(s) for {actions['account_id'].nunique()} account(s): "
-                 f"{len(actions) - queued} new, {queued} queued over the budget of "
+    notes.append(f"{len(actions):,} action(s) for {actions['account_id'].nunique():,} account(s): "
+                 f"{len(actions) - queued:,} new, {queued:,} queued over the budget of "
                  f"{config.budget.per_owner_per_week} per owner per week"
-                 + (f"; {released} released from earlier weeks" if released else "")
+                 + (f"; {released:,} released from earlier weeks" if released else "")
                  + ("; nothing recorded (--dry-run)" if not record
                     else f"; plays recorded in {history.path}"))
     rows = actions

@@ -58,8 +58,15 @@ def action_id(account_id: str, play_id: str, index: int, opened: str) -> str:
     """Stable for the same account, play, action and firing: re-running an as_of (even with
     a corrected action text) gives the same ids; a new firing gets new ones. It starts with a
     letter, so that no spreadsheet or CRM import reads it as a number (``1234e5`` would be)."""
-    key = f"{account_id}\x1f{play_id}\x1f{index}\x1f{opened}".encode()
-    return "a" + hashlib.sha256(key).hexdigest()[:16]
+    return action_ids(pd.Index([account_id]), play_id, index, opened)[0]
+
+
+def action_ids(account_ids: pd.Index, play_id: str, index: int, opened: str) -> list[str]:
+    """:func:`action_id` of many accounts at once: the keys joined as one column, then one
+    digest each (neither numpy nor Arrow has SHA-256)."""
+    keys = account_ids.astype(str) + f"\x1f{play_id}\x1f{index}\x1f{opened}"
+    sha256 = hashlib.sha256
+    return ["a" + sha256(key.encode()).hexdigest()[:16] for key in keys]
 
 
 def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
@@ -97,8 +104,14 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
         reason = play_reasons.reasons(condition.text, accounts)
         fired_rows.append(pd.DataFrame({"account_id": accounts.index, "play_id": play.id,
                                         "risk": play.risk, "reason": reason.to_numpy()}))
-        play_actions = [_actions(play, index, action, accounts, reason, config, manager_of,
-                                 as_of) for index, action in enumerate(play.actions)]
+        routed: dict[tuple[str, str], tuple[pd.Series, pd.Series]] = {}  # per role, channel
+        for action in play.actions:
+            if (action.owner, action.channel) not in routed:
+                routed[action.owner, action.channel] = resolve_owners(
+                    action.owner, accounts, config, manager_of, action.channel)
+        play_actions = [_actions(play, index, action, accounts, reason, config,
+                                 routed[action.owner, action.channel], as_of)
+                        for index, action in enumerate(play.actions)]
         action_frames += play_actions
         holds = mask.to_numpy(dtype=bool)
         matched_rows.append(pd.DataFrame({"account_id": frame.index[holds], "play_id": play.id,
@@ -167,8 +180,11 @@ def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
     order = _ranked(actions.iloc[carried:])
     if carried:
         order = pd.concat([_ranked(actions.iloc[:carried], first=["queued_on"]), order])
-    status = pd.Series(NEW, index=actions.index, dtype="string")
-    for row, owner, play_id in zip(order.index, order["owner"], order["play_id"], strict=True):
+    # marked in a plain array: setting one row of a string Series copies the whole column
+    queued = np.zeros(len(actions), dtype=bool)
+    positions = actions.index.get_indexer(order.index)
+    for position, owner, play_id in zip(positions, order["owner"].tolist(),
+                                        order["play_id"].tolist(), strict=True):
         if owner in not_people:
             continue
         cap = budget.per_play_per_week.get(play_id)
@@ -177,7 +193,8 @@ def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
             owner_count[owner] += 1
             play_count[play_id] += 1
         else:
-            status[row] = QUEUED
+            queued[position] = True
+    status = pd.Series(np.where(queued, QUEUED, NEW), index=actions.index, dtype="string")
     return actions.assign(status=status)
 
 
@@ -231,12 +248,12 @@ def _open_accounts(open_plays: pd.DataFrame, play: Play, as_of: pd.Timestamp,
 
 
 def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.Series,
-             config: Config, manager_of: dict[str, str], as_of: pd.Timestamp) -> pd.DataFrame:
-    owner, role = resolve_owners(action.owner, accounts, config, manager_of,
-                                 action.channel)
+             config: Config, routed: tuple[pd.Series, pd.Series], as_of: pd.Timestamp
+             ) -> pd.DataFrame:
+    owner, role = routed
     opened = f"{as_of:%Y-%m-%d}"
     return pd.DataFrame({
-        "action_id": [action_id(a, play.id, index, opened) for a in accounts.index],
+        "action_id": action_ids(accounts.index, play.id, index, opened),
         "as_of": opened,
         "play_id": play.id,
         "play_name": play.name,

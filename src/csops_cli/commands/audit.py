@@ -42,6 +42,6 @@ def audit_command(
     result = week_one_audit(exports, config, inputs.as_of)
     emit(result, fmt, out, shown)
     errors = sum(f.severity == "error" for f in result.findings)
-    note(f"{len(result.findings)} finding(s), {errors} error(s)", inputs.quiet)
+    note(f"{len(result.findings):,} finding(s), {errors:,} error(s)", inputs.quiet)
     if strict and result.has_errors:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -55,4 +55,4 @@ def forecast_command(
                       save=not no_save)
     emit(result, fmt, out, shown)
     if result.recorded:
-        note(f"{result.recorded} forecast(s) recorded in {store.path}", inputs.quiet)
+        note(f"{result.recorded:,} forecast(s) recorded in {store.path}", inputs.quiet)

@@ -39,9 +39,9 @@ def validate_command(
         show_error(error)
     found = []
     if result.failures:
-        found.append(f"{result.problems} problem(s) in {len(result.failures)} export(s)")
+        found.append(f"{result.problems:,} problem(s) in {len(result.failures)} export(s)")
     if result.data_errors:
-        found.append(f"{result.rows_in_error} row(s) fail the audit's error checks (listed "
+        found.append(f"{result.rows_in_error:,} row(s) fail the audit's error checks (listed "
                      "above)")
     if found:
         raise InputError("; ".join(found))

@@ -5,13 +5,14 @@ its feature and business unit as codes into short name lists; user ids stay Arro
 since they are counted only inside a window. Signals at any as_of, and the audit's checks,
 work from these arrays.
 
-A well-formed CSV export is read by :class:`UsageRead`: the file is memory-mapped, cut in two
-at a line boundary, and both halves are parsed at once, one thread each, batch by batch; their
-accounts are then coded with one hash look-up per half. No column of ten million Python strings
-is ever built. Commands start this read before pandas is imported and while the other exports
-load. Anything unusual (a missing value, a date format the reader does not know, a ragged row,
-another encoding) makes it step aside: the general reader then reads the file and reports each
-problem with its line. This module needs no pandas until a frame is asked for.
+A well-formed CSV export is read by :class:`UsageRead`: the file is memory-mapped, cut at line
+boundaries into a part per core (see :mod:`csops_cli.threads`; small files stay whole), and the
+parts are parsed at once, one thread each, batch by batch; their accounts are then coded with
+one hash look-up per part. No column of ten million Python strings is ever built. Commands
+start this read before pandas is imported and while the other exports load. Anything unusual
+(a missing value, a date format the reader does not know, a ragged row, another encoding)
+makes it step aside: the general reader then reads the file and reports each problem with its
+line. This module needs no pandas until a frame is asked for.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ import pyarrow.csv as pacsv
 
 from ..dates import as_datetimes, day_numbers
 from ..errors import InputError
+from ..threads import thread_count
 from .columns import find_exports, table_mapping
 from .csvtext import csv_layout, csv_line_mapper, is_footer
 from .recognise import FileMatch, tables_of
@@ -43,7 +46,9 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: reading starts w
     from .cache import UsageCache, _Entry
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-PARALLEL_FROM_BYTES = 32 << 20  # smaller files are read in one piece
+# the least a part of the file read on its own thread holds: below this, starting a thread
+# and coding a part's accounts cost more than the part's parse
+MIN_PART_BYTES = 32 << 20
 BLOCK_BYTES = 16 << 20
 DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 TEXT_COLUMNS = {"feature": str.lower, "business_unit": None}  # coded, with their cleaning
@@ -398,7 +403,7 @@ class _Reader:
             try:
                 parts = list(pool.map(lambda piece: self._read_piece(mapped, piece), pieces))
             except BaseException:
-                self.cancelled.set()  # the other half stops too
+                self.cancelled.set()  # the other parts stop too
                 raise
         chunks = [chunk for part in parts for chunk in part]  # in file order
         columns = tuple(canonical for canonical in self.mapping)
@@ -406,17 +411,19 @@ class _Reader:
                            list(self.names["business_unit"]), columns)
 
     def _pieces(self) -> list[tuple[int, int]]:
-        """Byte ranges (after the header) that end at line ends."""
+        """Byte ranges (after the header) that end at line ends: one per thread, but none
+        smaller than MIN_PART_BYTES, so a small file is read in one piece."""
         size = self.path.stat().st_size
         with self.path.open("rb") as handle:
-            first = handle.readline()
-            body = len(first)
-            if size - body < PARALLEL_FROM_BYTES:
-                return [(body, size)]
-            handle.seek(body + (size - body) // 2)
-            handle.readline()  # finish the line the middle falls in
-            middle = handle.tell()
-        return [(body, middle), (middle, size)]
+            body = len(handle.readline())
+            parts = max(1, min(thread_count(), (size - body) // MIN_PART_BYTES))
+            cuts = [body]
+            for part in range(1, parts):
+                handle.seek(max(body + (size - body) * part // parts, cuts[-1]))
+                handle.readline()  # finish the line the cut falls in
+                cuts.append(handle.tell())
+        cuts.append(size)
+        return [(start, stop) for start, stop in pairwise(cuts) if stop > start]
 
     def _read_piece(self, mapped: _MappedFile, piece: tuple[int, int]) -> list[EventChunk]:
         start, stop = piece

@@ -135,7 +135,7 @@ def read_file(path: Path, wanted: Wanted, big: bool = False) -> RawFile:
             raise failed[0]
         problems = [problem for error in failed for problem in error.problems]
         total = sum(error.total for error in failed)
-        raise InputError(f"{path}: {total} problem(s) in {len(failed)} of its files",
+        raise InputError(f"{path}: {total:,} problem(s) in {len(failed):,} of its files",
                          problems[:MAX_PROBLEMS_SHOWN], total)
     frame = pd.concat(frames).reindex(columns=list(types))
     for name, kind in types.items():
@@ -509,7 +509,7 @@ def _read_csv(path: Path, layout: tuple[str, str, list[str]], types: dict[str, s
         check_quotes(path, encoding, delimiter)
     if bad_rows:
         problems = ragged_problems(path, len(headers), delimiter, encoding)
-        raise InputError(f"{path}: {len(problems)} row(s) with the wrong number of fields",
+        raise InputError(f"{path}: {len(problems):,} row(s) with the wrong number of fields",
                          problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
     part.warnings.extend(encoding_warnings(path, encoding, part.label))
     return _drop_blank_and_footer_rows(frame), line_of

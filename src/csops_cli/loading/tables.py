@@ -303,7 +303,7 @@ def _repeated_contracts(frame: pd.DataFrame, raw: RawFile) -> pd.DataFrame:
                 fix=f"keep one row per contract ID: correct or delete line {first_line} or "
                     f"line {line}", code=ProblemCode.DUPLICATE_ID))
         problems.sort(key=lambda problem: problem.line or 0)
-        raise InputError(f"{raw.path}: {len(problems)} contract ID(s) on rows that differ",
+        raise InputError(f"{raw.path}: {len(problems):,} contract ID(s) on rows that differ",
                          problems[:MAX_PROBLEMS_SHOWN], total=len(problems))
     for contract_id, group in rows.groupby("contract_id", sort=False, observed=True):
         lines = [places[position][1] for position in group.index]
@@ -446,7 +446,7 @@ def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputEr
                         code=code)
                 for (_, header, value, code, message, fix), (file, line) in zip(
                     shown, places, strict=True)]
-    return InputError(f"{path}: {len(pending)} problem(s)", problems, total=len(pending))
+    return InputError(f"{path}: {len(pending):,} problem(s)", problems, total=len(pending))
 
 
 def load_exports(folder: Path | None, config: Config,
@@ -556,7 +556,7 @@ def _merged(errors: list[InputError]) -> InputError:
     total = sum(error.total for error in errors)
     files = ", ".join(str(p.file) for p in {e.problems[0].file: e.problems[0]
                                              for e in errors if e.problems}.values())
-    return InputError(f"{total} problem(s) in {len(errors)} files ({files})", problems, total)
+    return InputError(f"{total:,} problem(s) in {len(errors)} files ({files})", problems, total)
 
 
 def _combined(name: str, parts: list[FileMatch], config: Config, big: bool,

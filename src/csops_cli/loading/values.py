@@ -244,7 +244,7 @@ def _to_day(values: pd.Series) -> pd.Series:
 _ZONE_NAME = r"\s*(?:UTC|GMT)$"  # BigQuery's "2026-11-20 14:05:00.123 UTC": naive is UTC here
 # "3/4/2025, 10:22 AM" and "Aug 23, 2026, 10:22 AM": the comma after the year goes
 _COMMA_AFTER_YEAR = r"^(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2}, \d{4}),\s*"
-_NUMERIC = r"[-+]?\d+(?:\.\d+)?"
+_NUMERIC = r"[-+]?[0-9]+(?:\.[0-9]+)?"  # ASCII digits: pandas reads no others
 
 
 def _parse_date_text(text: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Series]:

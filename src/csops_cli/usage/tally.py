@@ -1,14 +1,15 @@
 """The fast backend: usage events already coded as small integer arrays (see
 :mod:`csops_cli.loading.events`) tallied chunk by chunk.
 
-The chunks are split between two threads (numpy and Arrow release the GIL); each thread keeps a
-partial tally per as_of day, and the partial tallies are merged. Events of unknown accounts, or
-after as_of, go to an extra account slot ``n`` that is dropped at the end. Every chunk is read
-once, whatever the number of as_of days.
+The chunks are dealt out to a thread per core (numpy and Arrow release the GIL; see
+:mod:`csops_cli.threads`); each thread keeps a partial tally per as_of day, and the partial
+tallies are merged. Events of unknown accounts, or after as_of, go to an extra account slot
+``n`` that is dropped at the end. Every chunk is read once, whatever the number of as_of days.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,9 +21,13 @@ import pyarrow.compute as pc
 
 from ..dates import NEVER
 from ..loading.events import EventChunk, UsageEvents
+from ..threads import thread_count
 from .rules import UsageAggregates, UsageQuery
 
 USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
+MAX_USER_PARTS = 64  # more threads than this hash users in this many parts
+# the partial tallies of all threads together stay below this: past it, fewer threads
+TALLY_MEMORY_BYTES = 1 << 30
 
 
 class TallyBackend:
@@ -42,9 +47,13 @@ class TallyBackend:
 
         stop = threading.Event()  # set when the caller is gone (Ctrl-C): threads end early
 
+        threads = thread_count()
+        user_parts = min(max(USER_PARTS, threads), MAX_USER_PARTS)
+        widths = len(query.core_features), len(events.business_units)
+        workers = _workers(threads, len(events.chunks), n, widths, len(dates))
+
         def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
-            tallies = [_UsageTally(lookups, window, len(query.core_features),
-                                   len(events.business_units)) for window in dates]
+            tallies = [_UsageTally(lookups, window, *widths, user_parts) for window in dates]
             for chunk in chunks:
                 if stop.is_set():
                     break
@@ -52,17 +61,19 @@ class TallyBackend:
                     partial.add(chunk)
             return tallies
 
-        halves = [events.chunks[0::2], events.chunks[1::2]]
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        # dealt in turn: exports run in time order, so each thread gets old and recent chunks
+        shares = [events.chunks[worker::workers] for worker in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             try:
-                first, second = pool.map(tally, halves)
+                partials = list(pool.map(tally, shares))
             except BaseException:
                 stop.set()
                 raise
-        return {window.today: self._aggregates(one.merge(other), n)
-                for window, one, other in zip(dates, first, second, strict=True)}
+        merged = [functools.reduce(_UsageTally.merge, by_date)
+                  for by_date in zip(*partials, strict=True)]
+        return {tally.window.today: self._aggregates(tally, n, threads) for tally in merged}
 
-    def _aggregates(self, tally: _UsageTally, n: int) -> UsageAggregates:
+    def _aggregates(self, tally: _UsageTally, n: int, threads: int) -> UsageAggregates:
         events = self.events
         has_feature = events.has("feature")
         first_value = None
@@ -71,7 +82,8 @@ class TallyBackend:
                                    tally.first_value[:n])
         return UsageAggregates(
             as_of_day=tally.window.today,
-            distinct_users=_distinct_users(tally.users, n) if events.has("user_id") else None,
+            distinct_users=(_distinct_users(tally.users, n, threads)
+                            if events.has("user_id") else None),
             busiest_day_users=tally.busiest[:n] if events.has("active_users") else None,
             logins=tally.logins[:n] if has_feature else None,
             core_features_used=tally.core.used_in_window(n) if has_feature else None,
@@ -79,6 +91,17 @@ class TallyBackend:
             new_business_unit=(tally.units.new_in_window(n) & tally.used_before[:n]
                                if events.has("business_unit") else None),
             first_value_day=first_value)
+
+
+def _workers(threads: int, chunks: int, n: int, widths: tuple[int, int], dates: int) -> int:
+    """Threads for the tally: one per core, but no more than there are chunks to share, and
+    few enough that their partial tallies (one per as_of day each) fit the memory budget."""
+    slots = n + 1
+    dense = sum(slots * (width + 1) * 2 for width in widths
+                if slots * (width + 1) <= _FirstSeen.DENSE_LIMIT)  # seen in / before the window
+    per_thread = dates * (slots * 21 + dense)  # logins, busiest: 8 bytes; first value: 4 ...
+    affordable = max(1, TALLY_MEMORY_BYTES // max(per_thread, 1))
+    return max(1, min(threads, chunks, max(affordable, min(threads, 2))))
 
 
 def _by_code(names: list[str], rule) -> np.ndarray:
@@ -107,7 +130,8 @@ class _UsageTally:
     """Per-account partial results of some chunks, as of one day. Tallies of disjoint chunks
     merge."""
 
-    def __init__(self, lookups: _Lookups, window: _Window, width_core: int, width_units: int):
+    def __init__(self, lookups: _Lookups, window: _Window, width_core: int, width_units: int,
+                 user_parts: int):
         slots = window.n + 1
         self.lookups, self.window = lookups, window
         self.logins = np.zeros(slots)
@@ -117,7 +141,7 @@ class _UsageTally:
         self.used_before = np.zeros(slots, dtype=bool)
         self.units = _FirstSeen(slots, width_units)
         # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
-        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(USER_PARTS)]
+        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(user_parts)]
 
     def add(self, chunk: EventChunk) -> None:
         window = self.window
@@ -172,9 +196,10 @@ class _UsageTally:
         """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
         users = pc.utf8_trim_whitespace(users)
         present = pc.fill_null(pc.not_equal(users, ""), False).to_numpy(zero_copy_only=False)
-        part_of = np.where(present, accounts % USER_PARTS, USER_PARTS).astype(np.uint8)
+        parts = len(self.users)
+        part_of = np.where(present, accounts % parts, parts).astype(np.uint8)
         order = np.argsort(part_of, kind="stable")  # a radix sort: rows grouped by part
-        bounds = np.searchsorted(part_of[order], np.arange(USER_PARTS + 1))
+        bounds = np.searchsorted(part_of[order], np.arange(parts + 1))
         accounts, users = accounts[order], users.take(pa.array(order))
         for part, pieces in enumerate(self.users):
             start, stop = bounds[part], bounds[part + 1]
@@ -255,9 +280,10 @@ class _FirstSeen:
         return result[:n]
 
 
-def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> np.ndarray:
+def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int,
+                    threads: int) -> np.ndarray:
     """Distinct user ids per account. Accounts are split in parts by code, so each part's
-    users are hashed on their own, in two threads."""
+    users are hashed on their own, the parts spread over the threads."""
     def count(pieces: list[tuple[np.ndarray, pa.Array]]) -> np.ndarray:
         if not pieces:
             return np.zeros(n + 1, dtype=np.int64)
@@ -272,5 +298,5 @@ def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int) -> n
         pairs = accounts.astype(np.int64) * width + codes
         return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=min(threads, len(parts))) as pool:
         return sum(pool.map(count, parts), np.zeros(n + 1, dtype=np.int64))[:n]
