@@ -114,20 +114,20 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(cli, data, parses, damage):
     health(cli, data)
     entry = entries()[0]
     if damage == "truncated":
-        account = entry / "account.npy"
+        account = entry / "chunk.account.npy"
         account.write_bytes(account.read_bytes()[:-100])
     elif damage == "garbage manifest":
         (entry / "manifest.json").write_bytes(b"\x00\xff not json")
     elif damage == "codes out of range":  # same shape, type and unknown accounts
-        codes = np.load(entry / "account.npy")
+        codes = np.load(entry / "chunk.account.npy")
         codes[np.flatnonzero(codes != codes.max())[0]] = codes.max() + 5
-        np.save(entry / "account.npy", codes)
+        np.save(entry / "chunk.account.npy", codes)
     elif damage == "foreign key":
         manifest = json.loads((entry / "manifest.json").read_text())
         manifest["key"]["format"] = 999
         (entry / "manifest.json").write_text(json.dumps(manifest))
     else:
-        (entry / "day.npy").unlink()
+        (entry / "chunk.day.npy").unlink()
     assert health(cli, data).stdout == reference
     assert len(parses) == 3  # --no-cache, the first, and again for the damaged entry
     if damage != "foreign key":  # that one's folder is another key's: left to pruning
@@ -159,18 +159,19 @@ def test_the_cache_lies_beside_the_history_store(cli, data, tmp_path):
 
 
 def test_an_interrupted_write_leaves_no_entry(cli, data, parses, monkeypatch):
-    real = cache_module._write
+    real = cache_module._write_events
 
-    def failing(folder, key, result):
-        real(folder, key, result)
-        (folder / "account.npy").write_bytes(b"half")
+    def failing(folder, result):
+        real(folder, result)
+        (folder / "chunk.account.npy").write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(cache_module, "_write", failing)
+    monkeypatch.setattr(cache_module, "_write_events", failing)
     reference = health(cli, data, "--no-cache").stdout
     assert health(cli, data).stdout == reference  # the command still succeeds
-    assert list(CACHE.iterdir()) == []  # neither an entry nor its temporary folder
-    monkeypatch.setattr(cache_module, "_write", real)
+    # neither a usage entry nor its temporary folder (the small tables' entries are there)
+    assert [p.name for p in CACHE.iterdir() if not p.name.startswith("table-")] == []
+    monkeypatch.setattr(cache_module, "_write_events", real)
     health(cli, data)
     health(cli, data)
     assert len(parses) == 3

@@ -113,21 +113,15 @@ def test_out_naming_an_input_is_refused_and_the_input_kept(cli, tmp_path, case, 
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "usage.csv").write_bytes((data / "usage.csv").read_bytes())
     assert cli("health", data, "--history", "h.db", "-q").exit_code == 0  # h.db exists
-    before = written(tmp_path)
+    before = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
     result = cli("health", data, "--out", out, *options, "-q")
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: --out "), result.stderr
     assert " is an export this run reads " in result.stderr or " is the " in result.stderr
     assert "choose another output file" in result.stderr
-    assert written(tmp_path) == before
+    after = {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()}
+    assert after == before
     assert not (tmp_path / "new.db").exists()
-
-
-def written(folder):
-    """Every file under ``folder`` and its bytes, but the cache of parsed exports (a run
-    refused for its --out has read them)."""
-    return {path: path.read_bytes() for path in folder.rglob("*")
-            if path.is_file() and "cache" not in path.relative_to(folder).parts}
 
 
 @pytest.mark.parametrize("command", ["health", "plays", "renewals", "coverage", "metrics",

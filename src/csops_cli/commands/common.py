@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 
 def load(inputs: Inputs, history: Path | None = None) -> tuple[Config, Exports]:
-    """The configuration and every export, with a note of each on stderr. The parsed usage
-    export is cached beside the ``history`` store (default: .csops/), unless --no-cache."""
+    """The configuration and every export, with a note of each on stderr. Parsed exports are
+    cached beside the ``history`` store (default: .csops/), unless --no-cache."""
     from ..config import load_config
-    from ..loading.cache import UsageCache
+    from ..loading.cache import ExportCache, new_command
     from ..options import DEFAULT_HISTORY
     from ..render import note
 
@@ -39,13 +39,14 @@ def load(inputs: Inputs, history: Path | None = None) -> tuple[Config, Exports]:
     from ..loading.recognise import recognise
 
     matches = recognise(inputs.data, config, inputs.files())
-    cache = None if inputs.no_cache else UsageCache.beside(history or DEFAULT_HISTORY)
+    cache = None if inputs.no_cache else ExportCache.beside(history or DEFAULT_HISTORY)
+    new_command()
     with slow_status("reading exports", quiet), \
             usage_read(inputs.data, inputs.files(), config, matches, cache) as early:
         from ..loading import load_exports  # pandas imports while the usage read runs
 
         exports = load_exports(inputs.data, config, inputs.files(), early=early,
-                               matches=matches)
+                               matches=matches, cache=cache)
     for table in exports.tables():
         for warning in table.warnings:  # read, but a person should check
             note(f"warning: {warning.file}, line {warning.line}: {warning.message}", quiet)

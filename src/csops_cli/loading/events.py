@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: reading starts w
     import pandas as pd
 
     from ..config import Config
-    from .cache import UsageCache, _Entry
+    from .cache import Entry, ExportCache
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # the least a part of the file read on its own thread holds: below this, starting a thread
@@ -224,9 +224,9 @@ class UsageRead:
         self._cancelled = threading.Event()
         self._started = False
         # the parsed-export cache: where to look and store, the key taken before reading
-        self._cache: UsageCache | None = None
+        self._cache: ExportCache | None = None
         self._cache_key: dict | None = None
-        self._cached: _Entry | None = None
+        self._cached: Entry | None = None
 
     @classmethod
     def of(cls, path: Path, config: Config) -> UsageRead | None:
@@ -246,7 +246,7 @@ class UsageRead:
         read = cls.of(path, config)
         return None if read is None else read.begin()
 
-    def use_cache(self, cache: UsageCache, config: Config) -> None:
+    def use_cache(self, cache: ExportCache, config: Config) -> None:
         """Read the file's events from ``cache`` when an entry matches; else parse it and
         store them there. Call before :meth:`begin`."""
         from .cache import UNREADABLE, entry_key
@@ -256,7 +256,7 @@ class UsageRead:
         except UNREADABLE:
             return  # the file cannot be keyed (gone, unreadable): parsed, not stored
         self._cache = cache
-        self._cached = cache.lookup(self.path, self._cache_key)
+        self._cached = cache.lookup("usage", self.path, self._cache_key)
 
     def begin(self) -> UsageRead:
         if self._cached is not None:
@@ -280,7 +280,7 @@ class UsageRead:
             account_ids = ids()
             encoding, delimiter, headers = self.layout
             line_of = csv_line_mapper(self.path, encoding, delimiter, len(headers))
-            found = None if account_ids is None else entry.load(account_ids, line_of)
+            found = None if account_ids is None else entry.events(account_ids, line_of)
             if found is not None:
                 return found
             self.begin()  # a damaged entry, or other accounts: parsed after all
@@ -288,9 +288,11 @@ class UsageRead:
             self._ids.set_result(ids())
         result = self._result.result()
         if result is not None and self._cache is not None and self._cache_key is not None:
+            from .cache import NotCacheable, store_events
+
             try:
-                self._cache.store(self.path, self._cache_key, result)
-            except OSError:
+                store_events(self._cache, self.path, self._cache_key, result)
+            except (OSError, NotCacheable):
                 pass  # a cache that cannot be written: the next command parses again
         return result
 
@@ -334,7 +336,7 @@ def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | Non
 
 @contextmanager
 def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
-               matches: list[FileMatch] | None = None, cache: UsageCache | None = None
+               matches: list[FileMatch] | None = None, cache: ExportCache | None = None
                ) -> Iterator[UsageRead | None]:
     """The usage export's read, started in the background (None when there is nothing to
     read fast) and stopped on leaving the block, however it is left (an error, Ctrl-C, or the
