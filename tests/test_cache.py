@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from csops_cli.loading import cache as cache_module
@@ -223,3 +224,225 @@ def test_every_command_says_the_same_with_and_without_the_cache(cli, data, parse
     assert [code for code, _, _ in without] == [0] * len(COMMANDS)
     assert cold == without
     assert warm == without
+
+
+# --- the small tables --------------------------------------------------------------------------
+
+def assert_same_table(cached, parsed) -> None:
+    """Frame (values, dtypes, index type), preset, mapping, assumptions, warnings, lines."""
+    pd.testing.assert_frame_equal(cached.frame, parsed.frame, check_exact=True,
+                                  check_index_type=True, check_column_type=True,
+                                  check_categorical=True)
+    assert list(cached.frame.dtypes) == list(parsed.frame.dtypes)
+    assert type(cached.frame.index) is type(parsed.frame.index)
+    assert (cached.name, cached.path, cached.preset, cached.source_columns, cached.source_id,
+            cached.raw.headers) == (parsed.name, parsed.path, parsed.preset,
+                                    parsed.source_columns, parsed.source_id, parsed.raw.headers)
+    assert cached.assumptions == parsed.assumptions
+    assert cached.warnings == parsed.warnings
+    positions = list(parsed.frame.index[:3])
+    assert cached.lines(positions) == parsed.lines(positions)
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The small-table files read by a loader (not from the cache), by name."""
+    from csops_cli.loading import tables as tables_module
+
+    read: list[str] = []
+    real = tables_module.read_file
+
+    def counting(path, *args, **kwargs):
+        read.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(tables_module, "read_file", counting)
+    return read
+
+
+def test_the_small_tables_come_back_from_the_cache_exactly(data, reads, tmp_path):
+    from csops_cli.config import load_config
+    from csops_cli.loading import load_exports
+
+    contracts = data / "contracts.csv"
+    header, first, *rest = contracts.read_text().splitlines()
+    contracts.write_text("\n".join([header, first, first, *rest]) + "\n")  # a repeated row
+    accounts = data / "accounts.csv"
+    lines = accounts.read_text().splitlines()
+    # an extra column: numbers with a blank, kept for play conditions
+    accounts.write_text("\n".join([lines[0] + ",seats"] + [
+        line + ("," if n == 2 else f",{n}") for n, line in enumerate(lines[1:])]) + "\n")
+    _, config = load_config(None, data)
+    cache = cache_module.ExportCache(tmp_path / "cache")
+    parsed = load_exports(data, config)
+    read_before = len(reads)
+    load_exports(data, config, cache=cache)
+    assert len(reads) == 2 * read_before
+    cached = load_exports(data, config, cache=cache)
+    assert len(reads) == 2 * read_before  # nothing read a third time
+    assert sorted(reads[:read_before]) == ["accounts.csv", "activities.csv", "contracts.csv",
+                                          "team.csv"]
+    assert [warning.code for warning in cached.contracts.warnings] == ["duplicate_id"]
+    assert parsed.accounts.frame["seats"].isna().sum() == 1
+    for name in ("accounts", "contracts", "activities", "team"):
+        assert_same_table(getattr(cached, name), getattr(parsed, name))
+
+
+def test_a_source_read_table_keeps_its_assumptions(tmp_path, default_config, reads):
+    from csops_cli.loading import load_exports
+    from test_sources import HUBSPOT_DEALS, hubspot_folder, write
+
+    folder = hubspot_folder(tmp_path)
+    write(folder, "hubspot-crm-exports-all-deals-2026-11-20.csv", HUBSPOT_DEALS)
+    cache = cache_module.ExportCache(tmp_path / "cache")
+    parsed = load_exports(folder, default_config)
+    load_exports(folder, default_config, cache=cache)
+    count = len(reads)
+    cached = load_exports(folder, default_config, cache=cache)
+    assert len(reads) == count
+    found = {a.text: a.count for a in cached.contracts.assumptions}
+    assert found["open or lost deals left out"] == 2  # two deals are not Closed Won
+    for name in ("accounts", "contracts"):
+        assert_same_table(getattr(cached, name), getattr(parsed, name))
+
+
+def test_a_cache_hit_says_every_warning_again_in_the_same_words(cli, data, reads):
+    contracts = data / "contracts.csv"
+    header, first, *rest = contracts.read_text().splitlines()
+    contracts.write_text("\n".join([header, first, first, *rest]) + "\n")
+    parsed = health(cli, data)
+    count = len(reads)
+    cached = health(cli, data)
+    assert len(reads) == count
+    contract_id = first.split(",")[0].strip('"')
+    assert f"warning: {contracts}, line 3: contract {contract_id} is on 2 identical rows " \
+           "(lines 2, 3): counted once" in cached.stderr
+    assert cached.stderr == parsed.stderr
+    assert cached.stdout == parsed.stdout
+
+
+def test_a_file_refused_is_never_cached_and_a_refused_command_leaves_no_entry(cli, data):
+    accounts = data / "accounts.csv"
+    good = accounts.read_text()
+    lines = good.splitlines()
+    date_column = [name.strip('"') for name in lines[0].split(",")].index("created_date")
+    cells = lines[1].split(",")
+    cells[date_column] = "not a date"
+    accounts.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    result = cli("health", data, "--as-of", AS_OF, "--no-save")
+    assert result.exit_code == 2
+    assert "not a date" in result.stderr
+    assert not CACHE.exists() or list(CACHE.iterdir()) == []
+    accounts.write_text(good)
+    result = cli("metrics", data, "--as-of", AS_OF, "--out", data / "team.csv")
+    assert result.exit_code == 2 and "--out" in result.stderr
+    assert list(CACHE.iterdir()) == []  # written while loading, removed when refused
+    result = cli("health", data, "--as-of", AS_OF, "--no-save", "--segment", "Nowhere")
+    assert result.exit_code == 2 and "Nowhere" in result.stderr
+    assert list(CACHE.iterdir()) == []
+
+
+def test_frames_of_every_dtype_round_trip_exactly(tmp_path):
+    frame = pd.DataFrame({
+        "arrow_text": pd.array(["a", None, "ç"], dtype="string[pyarrow]"),
+        "python_text": pd.array(["x", None, "y"], dtype=pd.StringDtype("python")),
+        "str": pd.Series(["p", None, "q"], dtype="str"),
+        "category": pd.Categorical(["b", None, "b"], categories=pd.Index(
+            ["b", "unused"], dtype="string[pyarrow]")),
+        "ordered": pd.Categorical(["lo", "hi", "lo"], categories=["lo", "hi"], ordered=True)
+        .set_categories(pd.Index(["lo", "hi"], dtype="string"), ordered=True),
+        "seconds": pd.Series(["2026-01-02", None, "1969-12-31 23:59:59"],
+                             dtype="datetime64[s]"),
+        "nanoseconds": pd.to_datetime(["2026-01-02 03:04:05.000000001", None,
+                                       "2020-02-29 00:00:00.5"]),
+        "zoned": pd.to_datetime(["2026-01-02", None, "2026-03-04"]).tz_localize("UTC"),
+        "nullable_int": pd.array([1, None, -(2**40)], dtype="Int64"),
+        "nullable_bool": pd.array([True, None, False], dtype="boolean"),
+        "nullable_float": pd.array([0.5, None, 2.0], dtype="Float64"),
+        "float": [1.5, np.nan, -0.0],
+        "int": np.array([1, 2, 3], dtype=np.int16),
+        "bool": [True, False, True],
+    }, index=pd.Index([4, 9, 12], dtype="int64"))
+    spec = cache_module.write_frame(tmp_path / "frame.arrow", frame)
+    back = cache_module.read_frame(tmp_path / "frame.arrow", json.loads(json.dumps(spec)))
+    pd.testing.assert_frame_equal(back, frame, check_exact=True, check_index_type=True,
+                                  check_categorical=True)
+    assert list(back.dtypes) == list(frame.dtypes)
+    assert list(back["category"].cat.categories) == ["b", "unused"]
+    assert np.signbit(back["float"].iloc[2])
+    ranged = frame.reset_index(drop=True)
+    spec = cache_module.write_frame(tmp_path / "ranged.arrow", ranged)
+    assert isinstance(cache_module.read_frame(tmp_path / "ranged.arrow", spec).index,
+                      pd.RangeIndex)
+    with pytest.raises(cache_module.NotCacheable):  # Python objects: not cached at all
+        cache_module.write_frame(tmp_path / "objects.arrow",
+                                 pd.DataFrame({"x": pd.Series([[1], "a"], dtype=object)}))
+
+
+# --- the events, whatever their fields' types --------------------------------------------------
+
+def events_read(chunks, features=("login",), units=()):
+    ids = pd.Index(["A1", "A2", "A3"], name="account_id")
+    events = events_module.UsageEvents(ids, chunks, list(features), list(units),
+                                       ("account_id", "timestamp", "user_id", "feature"))
+    return events_module.EventsRead(events, ["account_id", "timestamp", "user_id", "feature"],
+                                    lambda positions: [None] * len(positions))
+
+
+def test_each_field_of_the_events_is_stored_by_its_name_and_type(tmp_path):
+    """A field of another type (user ids as int32 codes, days as int16) or a new field
+    needs no change to the cache: numpy arrays come back as numpy arrays of their dtype,
+    Arrow arrays as Arrow arrays."""
+    Chunk = events_module.EventChunk
+    chunks = [Chunk(np.array([0, 3, 1], np.int32), np.array([20000, 20001, 19000], np.int16),
+                    feature=np.array([0, -1, 0], np.int32),
+                    user_id=np.array([7, 7, 2**20], np.int32),
+                    count=np.array([np.nan, 2.0, 1e300]),
+                    unknown_ids=pa.array(["Z9"])),
+              Chunk(np.array([2], np.int32), np.array([20002], np.int16),
+                    feature=np.array([0], np.int32), user_id=np.array([5], np.int32),
+                    count=np.array([3.0]))]
+    cache = cache_module.ExportCache(tmp_path / "cache")
+    source = tmp_path / "usage.csv"
+    source.write_text("x\n")
+    key = {"k": 1}
+    cache_module.store_events(cache, source, key, events_read(chunks))
+    entry = cache.lookup("usage", source, key)
+    back = entry.events(pd.Index(["A1", "A2", "A3"], name="account_id"), None)
+    assert len(back.events.chunks) == 2
+    for got, put in zip(back.events.chunks, chunks, strict=True):
+        for name in ("account", "day", "feature", "user_id", "count"):
+            assert getattr(got, name).dtype == getattr(put, name).dtype, name
+            np.testing.assert_array_equal(getattr(got, name), getattr(put, name))
+        assert got.unknown_ids.equals(put.unknown_ids)
+        assert got.business_unit is None and got.active_users is None
+    assert back.events.features == ["login"] and back.events.columns[0] == "account_id"
+    # on disk the codes are narrow: days in 16 bits, features in 8
+    folder = entry.folder
+    assert np.load(folder / "chunk.feature.npy").dtype == np.int8
+    assert np.load(folder / "chunk.user_id.npy").dtype == np.int32
+    assert np.load(folder / "chunk.count.npy").dtype == np.float64  # 1e300 needs 64 bits
+    # coded against other accounts: a miss
+    assert entry.events(pd.Index(["A1", "A3", "A2"]), None) is None
+
+
+def test_narrowing_keeps_every_value():
+    days = np.array([-5, 20000, 32767], np.int32)
+    assert cache_module.narrow(days).dtype == np.int16
+    assert cache_module.narrow(np.array([0, 2**31 - 1], np.int64)).dtype == np.int32
+    assert cache_module.narrow(np.array([0, 2**31], np.int64)).dtype == np.int64
+    counts = np.array([1.0, np.nan, 2048.0])
+    assert cache_module.narrow(counts).dtype == np.float16
+    assert cache_module.narrow(np.array([2049.0])).dtype == np.float32
+    assert cache_module.narrow(np.array([0.1])).dtype == np.float64
+    for values in (days, counts, np.array([0.1, 1e-40])):
+        np.testing.assert_array_equal(cache_module.narrow(values).astype(values.dtype), values)
+
+
+def test_an_entry_of_other_parsing_code_is_a_miss(cli, data, parses, reads, monkeypatch):
+    health(cli, data)
+    count = len(reads)
+    monkeypatch.setattr(cache_module, "code_digest", lambda: "another reader")
+    health(cli, data)
+    assert len(parses) == 2
+    assert len(reads) == 2 * count

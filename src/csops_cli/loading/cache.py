@@ -578,7 +578,7 @@ def _column(values, dtype) -> tuple[dict, pa.Array]:
         raise NotCacheable(f"a column of {dtype}")
     name = str(dtype)
     if hasattr(dtype, "__from_arrow__") and pd.api.types.pandas_dtype(name) == dtype:
-        return {"dtype": "extension", "name": name}, pa.array(values)  # Int64, boolean, tz
+        return {"dtype": "extension", "extension": name}, pa.array(values)  # Int64, boolean
     raise NotCacheable(f"a column of {dtype}")
 
 
@@ -600,7 +600,7 @@ def _series(array: pa.Array, spec: dict, index: pd.Index) -> pd.Series:
         dtype = pd.StringDtype(storage=spec["storage"], na_value=na)
         return pd.Series(dtype.__from_arrow__(array.cast(pa.large_string())), index=index)
     if kind == "extension":
-        dtype = pd.api.types.pandas_dtype(spec["name"])
+        dtype = pd.api.types.pandas_dtype(spec["extension"])
         return pd.Series(dtype.__from_arrow__(array), index=index)
     dtype = np.dtype(kind)
     raw = array.to_numpy(zero_copy_only=False).copy()
