@@ -170,8 +170,8 @@ def test_an_interrupted_write_leaves_no_entry(cli, data, parses, monkeypatch):
     monkeypatch.setattr(cache_module, "_write_events", failing)
     reference = health(cli, data, "--no-cache").stdout
     assert health(cli, data).stdout == reference  # the command still succeeds
-    # neither a usage entry nor its temporary folder (the small tables' entries are there)
-    assert [p.name for p in CACHE.iterdir() if not p.name.startswith("table-")] == []
+    # neither a usage entry nor its temporary folder (other entries are there)
+    assert [p.name for p in CACHE.iterdir() if p.name.startswith(("usage-", ".writing"))] == []
     monkeypatch.setattr(cache_module, "_write_events", real)
     health(cli, data)
     health(cli, data)
@@ -446,3 +446,72 @@ def test_an_entry_of_other_parsing_code_is_a_miss(cli, data, parses, reads, monk
     health(cli, data)
     assert len(parses) == 2
     assert len(reads) == 2 * count
+
+
+# --- the usage aggregates of a day ------------------------------------------------------------
+
+@pytest.fixture
+def tallied(monkeypatch) -> list[tuple[int, ...]]:
+    """The as_of days the tally was asked for (not found in the cache), call by call."""
+    from csops_cli.usage import tally
+
+    asked: list[tuple[int, ...]] = []
+    real = tally.TallyBackend.aggregate
+
+    def counting(self, query):
+        asked.append(query.as_of_days)
+        return real(self, query)
+
+    monkeypatch.setattr(tally.TallyBackend, "aggregate", counting)
+    return asked
+
+
+def as_of_day() -> int:
+    return int(np.datetime64(AS_OF, "D").astype(np.int64))
+
+
+def test_a_day_tallied_once_is_read_by_the_next_command(cli, data, tallied):
+    first = health(cli, data)
+    assert as_of_day() in tallied[0]
+    second = health(cli, data)
+    assert len(tallied) == 1  # nothing tallied again
+    assert second.stdout == first.stdout
+    plays = cli("plays", data, "--as-of", AS_OF, "--dry-run")
+    assert plays.exit_code == 0, plays.output
+    assert all(as_of_day() not in days for days in tallied[1:])
+    assert len(list(CACHE.glob("aggregates-*"))) == len(set(tallied[0]))
+
+
+def test_changed_features_accounts_or_events_tally_again(cli, data, tallied, tmp_path):
+    from csops_cli.config import default_config_text
+
+    other = tmp_path / "core.yaml"
+    other.write_text(default_config_text().replace(
+        "core_features: [dashboards, reports, integrations, automations, alerts]",
+        "core_features: [dashboards, reports]"))
+    health(cli, data)
+    assert len(tallied) == 1
+    changed = health(cli, data, "--config", other)
+    assert len(tallied) == 2
+    assert changed.stdout == health(cli, data, "--config", other, "--no-cache").stdout
+    assert len(tallied) == 3
+    accounts = data / "accounts.csv"
+    header, *rows = accounts.read_text().splitlines()
+    accounts.write_text("\n".join([header, *rows[:-1]]) + "\n")  # one account fewer
+    fewer = health(cli, data)
+    assert len(tallied) == 4
+    assert fewer.stdout == health(cli, data, "--no-cache").stdout
+    usage = data / "usage.csv"
+    usage.write_text(usage.read_text() + usage.read_text().splitlines()[1] + "\n")
+    more = health(cli, data)
+    assert len(tallied) == 6
+    assert more.stdout == health(cli, data, "--no-cache").stdout
+
+
+def test_a_damaged_aggregates_entry_is_tallied_again(cli, data, tallied):
+    reference = health(cli, data).stdout
+    for entry in CACHE.glob("aggregates-*"):
+        for array in entry.glob("*.npy"):
+            np.save(array, np.load(array)[:-1])  # one account short
+    assert health(cli, data).stdout == reference
+    assert len(tallied) == 2

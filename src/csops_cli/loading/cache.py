@@ -56,7 +56,8 @@ SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
-KINDS = ("usage", "table")  # the entries' name prefixes
+KINDS = ("usage", "table", "aggregates")  # the entries' name prefixes
+MAX_ENTRIES = 256  # and beyond this many entries in all
 # integer codes are stored in the narrowest of these that holds their range
 NARROW_INTEGERS = (np.int8, np.int16, np.int32)
 NARROW_FLOATS = (np.float16, np.float32)  # floats only where every value survives exactly
@@ -82,7 +83,7 @@ class ExportCache:
     def beside(cls, history: Path) -> ExportCache:
         return cls(history.parent / "cache")
 
-    def lookup(self, kind: str, path: Path, key: dict) -> Entry | None:
+    def lookup(self, kind: str, path: Path | str, key: dict) -> Entry | None:
         """The entry for this read of the file, if one is stored and its manifest matches;
         its data are checked when loaded."""
         try:
@@ -94,7 +95,8 @@ class ExportCache:
             return None
         return Entry(folder, manifest)
 
-    def store(self, kind: str, path: Path, key: dict, write: Callable[[Path], dict]) -> None:
+    def store(self, kind: str, path: Path | str, key: dict, write: Callable[[Path], dict]
+              ) -> None:
         """Write an entry: ``write(folder)`` writes its files and returns what the manifest
         holds besides the key. Raises NotCacheable or OSError, leaving nothing behind."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -186,9 +188,11 @@ def fingerprint(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def entry_name(kind: str, path: Path, key: dict) -> str:
-    """``<kind>-<file>-<key>``: entries of one file share the first two parts (pruning)."""
-    of_path = hashlib.blake2b(str(path.resolve()).encode(), digest_size=8).hexdigest()
+def entry_name(kind: str, path: Path | str, key: dict) -> str:
+    """``<kind>-<file>-<key>``: entries of one file share the first two parts (pruning).
+    ``path``: the input file, or a text that names what the entries are of."""
+    of = str(path.resolve()) if isinstance(path, Path) else path
+    of_path = hashlib.blake2b(of.encode(), digest_size=8).hexdigest()
     of_key = hashlib.blake2b(json.dumps(key, sort_keys=True).encode(),
                              digest_size=8).hexdigest()
     return f"{kind}-{of_path}-{of_key}"
@@ -613,9 +617,11 @@ def _series(array: pa.Array, spec: dict, index: pd.Index) -> pd.Series:
 
 # --- pruning -----------------------------------------------------------------------------------
 
-def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BYTES) -> None:
-    """Keep the newest ``keep`` entries of each file and kind and at most ``max_bytes`` in
-    all (the least recently used go first); leftovers of interrupted writes go too."""
+def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BYTES,
+          max_entries: int = MAX_ENTRIES) -> None:
+    """Keep the newest ``keep`` entries of each file and kind, and at most ``max_bytes`` and
+    ``max_entries`` in all (the least recently used go first); leftovers of interrupted
+    writes go too."""
     entries = []
     for entry in folder.iterdir():
         try:
@@ -631,11 +637,11 @@ def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BY
             continue  # gone meanwhile
     entries.sort(reverse=True)  # newest first
     seen: dict[str, int] = {}
-    total = 0
+    total, kept = 0, 0
     for _, entry, size in entries:
         of_file = entry.name.rsplit("-", 1)[0]
         seen[of_file] = seen.get(of_file, 0) + 1
-        total += size
-        if seen[of_file] > keep or total > max_bytes:
+        if seen[of_file] > keep or total + size > max_bytes or kept == max_entries:
             shutil.rmtree(entry, ignore_errors=True)
-            total -= size
+        else:
+            total, kept = total + size, kept + 1

@@ -258,6 +258,12 @@ class UsageRead:
         self._cache = cache
         self._cached = cache.lookup("usage", self.path, self._cache_key)
 
+    def cached_as(self) -> tuple[ExportCache, dict, Path] | None:
+        """The cache this read used, its key and the file: None without a cache."""
+        if self._cache is None or self._cache_key is None:
+            return None
+        return self._cache, self._cache_key, self.path
+
     def begin(self) -> UsageRead:
         if self._cached is not None:
             return self  # read from the cache in finish(); nothing to parse meanwhile

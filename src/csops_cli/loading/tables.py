@@ -36,6 +36,9 @@ class Table:
     when asked for, with :meth:`usage_frame`."""
 
     warehouse = None  # a usage table aggregated in a warehouse: its WarehouseUsage
+    # a usage table read with the cache: the cache, its entry's key and the file, under
+    # which the usage aggregates are kept too
+    cached_as: tuple[ExportCache, dict, Path] | None = None
 
     def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
                  source_columns: dict[str, str], raw: RawFile,
@@ -343,7 +346,9 @@ def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:
     if result is None:
         return None
     raw = RawFile(read.path, pd.DataFrame(), result.headers, result.line_of)
-    return Table("usage", read.path, None, read.preset, read.mapping, raw, result.events)
+    table = Table("usage", read.path, None, read.preset, read.mapping, raw, result.events)
+    table.cached_as = read.cached_as()
+    return table
 
 
 def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: Config
