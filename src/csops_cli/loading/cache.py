@@ -247,12 +247,21 @@ def _save_arrow(path: Path, values: pa.Array | pa.ChunkedArray) -> None:
         writer.write_table(table)
 
 
-def _load_arrow(path: Path, mapped: bool = True) -> pa.Array:
-    with (pa.memory_map(str(path), "r") if mapped else pa.OSFile(str(path), "rb")) as source:
+def _load_arrow(path: Path) -> pa.ChunkedArray:
+    """Memory-mapped, in the batches it was written in (one per chunk of events)."""
+    with pa.memory_map(str(path), "r") as source:
         table = ipc.open_file(source).read_all()
     if table.schema.names != ["value"]:
         raise ValueError(f"{path.name}: not one column of values")
-    return table.column(0).combine_chunks()
+    return table.column(0)
+
+
+def _piece(values: pa.ChunkedArray, start: int, length: int) -> pa.Array:
+    """Rows of a chunked array: the batch itself, without a copy, when they are one."""
+    piece = values.slice(start, length)
+    if piece.num_chunks == 1:
+        return piece.chunk(0)
+    return piece.combine_chunks() if piece.num_chunks else pa.array([], values.type)
 
 
 # --- usage events ------------------------------------------------------------------------------
@@ -313,7 +322,7 @@ def _read_value(folder: Path, name: str, spec: dict):
         values = [str(item) for item in spec["value"]]
         return tuple(values) if spec["tuple"] else values
     if spec["kind"] == "arrow":
-        return _load_arrow(folder / f"{name}.arrow")
+        return _load_arrow(folder / f"{name}.arrow").combine_chunks()
     raise ValueError(f"{name}: kind {spec['kind']}")
 
 
@@ -384,7 +393,7 @@ class Entry:
             for name, (values, lengths) in columns.items():
                 start, length = starts[name], lengths[number]
                 parts[name] = values[start:start + length] if isinstance(values, np.ndarray) \
-                    else values.slice(start, length)
+                    else _piece(values, start, length)
                 starts[name] = start + length
             chunk_list.append(EventChunk(**parts))
         if any(len(chunk.account) != len(chunk) for chunk in chunk_list):

@@ -17,6 +17,7 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from ..loading.cache import UNREADABLE, ExportCache
 from .backend import UsageBackend
@@ -59,10 +60,13 @@ class CachedBackend:
         return f"{self.path.resolve()}@{day}"
 
     def _key(self, query: UsageQuery) -> dict:
-        ids = "\x1f".join(str(account) for account in query.ids).encode()
+        ids = hashlib.blake2b(digest_size=16)
+        text = pa.array(np.asarray(query.ids, dtype=object), pa.string())
+        for buffer in text.buffers():
+            ids.update(b"" if buffer is None else buffer)
         onboarding = np.ascontiguousarray(query.onboarding_start, dtype=np.float64)
         return {"format": FORMAT, "code": _code_digest(), "events": self.events_key,
-                "ids": _digest(ids), "accounts": len(query.ids),
+                "ids": ids.hexdigest(), "accounts": len(query.ids),
                 "login_events": sorted(query.login_events),
                 "core_features": list(query.core_features),
                 "value_features": sorted(query.value_features),
