@@ -178,8 +178,9 @@ def test_an_interrupted_write_leaves_no_entry(cli, data, parses, monkeypatch):
     assert len(parses) == 3
 
 
-def fake_entry(folder: Path, path_part: str, key_part: str, age: float, size: int) -> Path:
-    entry = folder / f"usage-{path_part}-{key_part}"
+def fake_entry(folder: Path, path_part: str, key_part: str, age: float, size: int,
+               kind: str = "usage") -> Path:
+    entry = folder / f"{kind}-{path_part}-{key_part}"
     entry.mkdir(parents=True)
     (entry / "day.npy").write_bytes(b"x" * size)
     moment = time.time() - age
@@ -205,6 +206,10 @@ def test_pruning_keeps_the_newest_entries_of_each_file_and_a_total_size(tmp_path
     cache_module.prune(folder, keep=2, max_bytes=25)  # two of 10 bytes fit: the oldest goes
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith("usage-")) == sorted(
         [newer.name, newest.name])
+    table = fake_entry(folder, "cccc", "1", age=50, size=10, kind="table")
+    cache_module.prune(folder, keep=2, max_bytes=1000, max_entries=2)  # by count too
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
+        [table.name, newest.name])
 
 
 COMMANDS = [("health", "--no-save"), ("plays", "--dry-run"), ("renewals",), ("metrics",),
@@ -515,3 +520,19 @@ def test_a_damaged_aggregates_entry_is_tallied_again(cli, data, tallied):
             np.save(array, np.load(array)[:-1])  # one account short
     assert health(cli, data).stdout == reference
     assert len(tallied) == 2
+
+
+def test_a_cached_table_read_with_an_encoding_fallback_warns_again(cli, data, reads):
+    team = data / "team.csv"
+    text = team.read_bytes()
+    header_end = text.index(b"\n") + 1
+    first_end = text.index(b"\n", header_end)
+    # one Windows byte (0xE9, é in cp1252) in a UTF-8 file, with UTF-8 text beside it
+    first_row = text[header_end:first_end].replace(b",", b" Zo\xc3\xab\xe9,", 1)
+    team.write_bytes(text[:header_end] + first_row + text[first_end:])
+    parsed = health(cli, data)
+    assert "warning: " in parsed.stderr and "is not UTF-8" in parsed.stderr
+    count = len(reads)
+    cached = health(cli, data)
+    assert len(reads) == count
+    assert cached.stderr == parsed.stderr
