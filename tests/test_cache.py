@@ -337,14 +337,18 @@ def test_a_file_refused_is_never_cached_and_a_refused_command_leaves_no_entry(cl
     result = cli("health", data, "--as-of", AS_OF, "--no-save")
     assert result.exit_code == 2
     assert "not a date" in result.stderr
-    assert not CACHE.exists() or list(CACHE.iterdir()) == []
+    assert not Path(".csops").exists()  # nor the folders made for the cache
     accounts.write_text(good)
     result = cli("metrics", data, "--as-of", AS_OF, "--out", data / "team.csv")
     assert result.exit_code == 2 and "--out" in result.stderr
-    assert list(CACHE.iterdir()) == []  # written while loading, removed when refused
+    assert not Path(".csops").exists()  # written while loading, removed when refused
     result = cli("health", data, "--as-of", AS_OF, "--no-save", "--segment", "Nowhere")
     assert result.exit_code == 2 and "Nowhere" in result.stderr
-    assert list(CACHE.iterdir()) == []
+    assert not Path(".csops").exists()
+    health(cli, data)  # an entry another command wrote is not removed by a refused one
+    kept = sorted(CACHE.iterdir())
+    assert cli("metrics", data, "--as-of", AS_OF, "--out", data / "team.csv").exit_code == 2
+    assert sorted(CACHE.iterdir()) == kept
 
 
 def test_frames_of_every_dtype_round_trip_exactly(tmp_path):

@@ -66,6 +66,7 @@ UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, At
               pa.ArrowException)
 
 _written: list[Path] = []  # entries this process wrote (a refused command removes them)
+_made: list[Path] = []  # and the folders it made for them (.csops/cache), deepest first
 _written_lock = threading.Lock()
 
 
@@ -99,7 +100,14 @@ class ExportCache:
               ) -> None:
         """Write an entry: ``write(folder)`` writes its files and returns what the manifest
         holds besides the key. Raises NotCacheable or OSError, leaving nothing behind."""
+        missing = []
+        for folder in (self.folder, *self.folder.parents):
+            if folder.exists():
+                break
+            missing.append(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        with _written_lock:
+            _made.extend(missing)
         final = self.folder / entry_name(kind, path, key)
         temporary = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
         try:
@@ -125,6 +133,7 @@ def new_command() -> None:
     """A command begins: the entries it may remove if refused are those written from now."""
     with _written_lock:
         _written.clear()
+        _made.clear()
 
 
 def forget_written() -> None:
@@ -133,7 +142,13 @@ def forget_written() -> None:
     with _written_lock:
         for entry in _written:
             shutil.rmtree(entry, ignore_errors=True)
+        for folder in _made:
+            try:
+                folder.rmdir()  # only when empty: another command's entries stay
+            except OSError:
+                pass
         _written.clear()
+        _made.clear()
 
 
 # --- keys --------------------------------------------------------------------------------------
