@@ -146,7 +146,8 @@ def test_second_run_shows_change_and_same_as_of_replaces(cli, tmp_path):
 
 def test_no_save_writes_no_history(cli, tmp_path):
     cli("health", SAMPLE, "--no-save", "-q")
-    assert not (tmp_path / ".csops").exists()
+    # nothing but the cache of parsed exports
+    assert [path.name for path in (tmp_path / ".csops").iterdir()] == ["cache"]
     cli("health", SAMPLE, "-q")
     assert (tmp_path / ".csops" / "history.db").exists()
     import sqlite3

@@ -225,7 +225,8 @@ def test_no_history_is_created(cli, setup, tmp_path):
     old, new, folder = setup
     result = cli("diff", old, new, folder, *AS_OF, "--no-backtest", "-q")
     assert result.exit_code == 0, result.output
-    assert not (tmp_path / ".csops").exists()  # the default --history, in the cwd
+    # the default --history, in the cwd: only the cache of parsed exports is there
+    assert [path.name for path in (tmp_path / ".csops").iterdir()] == ["cache"]
 
 
 def test_plays_recorded_nowhere_and_open_plays_ignored(cli, setup, tmp_path):

@@ -24,7 +24,9 @@ def test_dash_and_dev_stdout_write_to_stdout(tmp_path):
         written.append(result.stdout)
     assert written[0] == written[1] and \
         len(written[0].splitlines()) == 1 + len(sample_paying("2026-11-20"))
-    assert list(tmp_path.iterdir()) == []  # no file named - or similar
+    # no file named - or similar, no history: only the cache of parsed exports
+    assert [path.name for path in tmp_path.iterdir()] == [".csops"]
+    assert [path.name for path in (tmp_path / ".csops").iterdir()] == ["cache"]
 
 
 def test_a_pipe_is_written_to_directly_and_stays_a_pipe(tmp_path):

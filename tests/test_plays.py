@@ -300,14 +300,15 @@ def test_crm_layouts(cli, exports, tmp_path, target, columns):
 
 def test_dry_run_records_nothing(cli, exports, tmp_path):
     cli("plays", exports, "--as-of", "2026-06-30", "--dry-run", "-q")
-    assert not (tmp_path / ".csops").exists()
+    # no history: only the cache of parsed exports
+    assert [path.name for path in (tmp_path / ".csops").iterdir()] == ["cache"]
     first = cli("plays", exports, "--as-of", "2026-06-30", "-f", "json", "-q", "--dry-run")
     assert len(json.loads(first.stdout)) == 9
     # a week later the same plays fire again: the dry runs opened nothing
     later = cli("plays", exports, "--as-of", "2026-07-07", "-f", "json", "-q", "--dry-run")
     assert [(r["account_id"], r["play_id"]) for r in json.loads(later.stdout)] == [
         ("2", "health_drop_alert")] * 3 + [("2", "renewal_countdown")] * 3
-    assert not (tmp_path / ".csops").exists()
+    assert [path.name for path in (tmp_path / ".csops").iterdir()] == ["cache"]
 
 
 def test_hostile_condition_in_config_exits_2_and_runs_nothing(cli, exports, tmp_path):

@@ -7,6 +7,7 @@ becomes exit 130 there too; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 
 import typer
@@ -35,6 +36,7 @@ def command(name: str | None = None) -> Callable:
             except CsopsError as error:
                 from .render import show_error
 
+                _forget_cache_entries()
                 show_error(error)
                 raise typer.Exit(int(error.exit_code)) from None
             except KeyboardInterrupt:
@@ -44,6 +46,13 @@ def command(name: str | None = None) -> Callable:
         return function
 
     return register
+
+
+def _forget_cache_entries() -> None:
+    """A refused command leaves no new entry in the cache of parsed exports."""
+    cache = sys.modules.get("csops_cli.loading.cache")  # not imported: nothing written
+    if cache is not None:
+        cache.forget_written()
 
 
 def version_callback(value: bool) -> None:

@@ -29,6 +29,9 @@ FormatOpt = Annotated[str | None, typer.Option(
 OutOpt = Annotated[Path | None, typer.Option(
     "--out", "-o", help="Write to this file (format from its suffix); '-' for stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No notes on stderr.")]
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Parse the exports again, neither reading nor writing the cache of "
+                       "parsed exports (.csops/cache/ beside the history store).")]
 LimitOpt = Annotated[int | None, typer.Option(
     "--limit", min=1, help="Show at most N rows, worst or most urgent first (default: 25 in a "
                            "terminal, all when piped or written to a file; given, it also "
@@ -56,6 +59,7 @@ class Inputs:
     config: Path | None = None
     as_of: str | None = None
     quiet: bool = False
+    no_cache: bool = False
     accounts: Path | None = None
     contracts: Path | None = None
     usage: Path | None = None
@@ -106,6 +110,7 @@ def row_limit(limit: int | None, all_rows: bool, fmt: str, out: Path | None) -> 
 
 
 _SHARED = {"data": DataArg, "config": ConfigOpt, "as_of": AsOfOpt, "quiet": QuietOpt,
+           "no_cache": NoCacheOpt,
            "accounts": AccountsOpt, "contracts": ContractsOpt, "usage": UsageOpt,
            "activities": ActivitiesOpt, "team": TeamOpt}
 

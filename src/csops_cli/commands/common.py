@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from ..loading import Exports
 
 
-def load(inputs: Inputs) -> tuple[Config, Exports]:
-    """The configuration and every export, with a note of each on stderr."""
+def load(inputs: Inputs, history: Path | None = None) -> tuple[Config, Exports]:
+    """The configuration and every export, with a note of each on stderr. Parsed exports are
+    cached beside the ``history`` store (default: .csops/), unless --no-cache."""
     from ..config import load_config
+    from ..loading.cache import ExportCache, new_command
+    from ..options import DEFAULT_HISTORY
     from ..render import note
 
     quiet = inputs.quiet
@@ -36,12 +39,14 @@ def load(inputs: Inputs) -> tuple[Config, Exports]:
     from ..loading.recognise import recognise
 
     matches = recognise(inputs.data, config, inputs.files())
+    cache = None if inputs.no_cache else ExportCache.beside(history or DEFAULT_HISTORY)
+    new_command()
     with slow_status("reading exports", quiet), \
-            usage_read(inputs.data, inputs.files(), config, matches) as early:
+            usage_read(inputs.data, inputs.files(), config, matches, cache) as early:
         from ..loading import load_exports  # pandas imports while the usage read runs
 
         exports = load_exports(inputs.data, config, inputs.files(), early=early,
-                               matches=matches)
+                               matches=matches, cache=cache)
     for table in exports.tables():
         for warning in table.warnings:  # read, but a person should check
             note(f"warning: {warning.file}, line {warning.line}: {warning.message}", quiet)
@@ -99,7 +104,7 @@ def load_with_history(inputs: Inputs, out: Path | None, history: Path
                       ) -> tuple[Config, Exports, History]:
     """What a command that keeps history starts with: the configuration and the exports
     (:func:`load`), --out checked against every file the run reads, and the history store."""
-    config, exports = load(inputs)
+    config, exports = load(inputs, history)
     refuse_out_over_inputs(out, inputs, exports, history)
     return config, exports, open_history(history, exports, inputs.quiet)
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: reading starts w
     import pandas as pd
 
     from ..config import Config
+    from .cache import Entry, ExportCache
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # the least a part of the file read on its own thread holds: below this, starting a thread
@@ -222,6 +223,10 @@ class UsageRead:
         self._result: Future[EventsRead | None] = Future()
         self._cancelled = threading.Event()
         self._started = False
+        # the parsed-export cache: where to look and store, the key taken before reading
+        self._cache: ExportCache | None = None
+        self._cache_key: dict | None = None
+        self._cached: Entry | None = None
 
     @classmethod
     def of(cls, path: Path, config: Config) -> UsageRead | None:
@@ -241,7 +246,27 @@ class UsageRead:
         read = cls.of(path, config)
         return None if read is None else read.begin()
 
+    def use_cache(self, cache: ExportCache, config: Config) -> None:
+        """Read the file's events from ``cache`` when an entry matches; else parse it and
+        store them there. Call before :meth:`begin`."""
+        from .cache import UNREADABLE, entry_key
+
+        try:
+            self._cache_key = entry_key(self, config)
+        except UNREADABLE:
+            return  # the file cannot be keyed (gone, unreadable): parsed, not stored
+        self._cache = cache
+        self._cached = cache.lookup("usage", self.path, self._cache_key)
+
+    def cached_as(self) -> tuple[ExportCache, dict, Path] | None:
+        """The cache this read used, its key and the file: None without a cache."""
+        if self._cache is None or self._cache_key is None:
+            return None
+        return self._cache, self._cache_key, self.path
+
     def begin(self) -> UsageRead:
+        if self._cached is not None:
+            return self  # read from the cache in finish(); nothing to parse meanwhile
         self._started = True
         threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
         return self
@@ -256,9 +281,26 @@ class UsageRead:
     def finish(self, ids: AccountSource) -> EventsRead | None:
         """The events, coded against ``ids()``; None when the general reader should read the
         file (it is not plain, or the accounts could not be read)."""
+        if self._cached is not None:
+            entry, self._cached = self._cached, None
+            account_ids = ids()
+            encoding, delimiter, headers = self.layout
+            line_of = csv_line_mapper(self.path, encoding, delimiter, len(headers))
+            found = None if account_ids is None else entry.events(account_ids, line_of)
+            if found is not None:
+                return found
+            self.begin()  # a damaged entry, or other accounts: parsed after all
         if not self._ids.done():
             self._ids.set_result(ids())
-        return self._result.result()
+        result = self._result.result()
+        if result is not None and self._cache is not None and self._cache_key is not None:
+            from .cache import NotCacheable, store_events
+
+            try:
+                store_events(self._cache, self.path, self._cache_key, result)
+            except (OSError, NotCacheable):
+                pass  # a cache that cannot be written: the next command parses again
+        return result
 
     def cancel(self) -> None:
         """Stop reading: the reader's threads stop after the batch they are parsing, and
@@ -300,14 +342,18 @@ def begin_usage_read(folder: Path | None, explicit: dict[str, Path | None] | Non
 
 @contextmanager
 def usage_read(folder: Path | None, explicit: dict[str, Path | None] | None, config: Config,
-               matches: list[FileMatch] | None = None) -> Iterator[UsageRead | None]:
+               matches: list[FileMatch] | None = None, cache: ExportCache | None = None
+               ) -> Iterator[UsageRead | None]:
     """The usage export's read, started in the background (None when there is nothing to
     read fast) and stopped on leaving the block, however it is left (an error, Ctrl-C, or the
-    read used up). ``matches``: what the folder's files were recognised as, if known."""
+    read used up). ``matches``: what the folder's files were recognised as, if known;
+    ``cache``: where parsed events are kept between commands (None: parse every time)."""
     read = None
     try:
         path = _usage_path(folder, explicit, config, matches)
         read = None if path is None else UsageRead.of(path, config)
+        if read is not None and cache is not None:
+            read.use_cache(cache, config)
         if read is not None:
             read.begin()  # inside the try: a Ctrl-C just after the thread starts stops it
         yield read

@@ -14,6 +14,7 @@ from .. import progress
 from ..config import Config
 from ..errors import MAX_PROBLEMS_SHOWN, InputError, Problem, ProblemCode
 from . import values
+from .cache import ExportCache
 from .columns import table_mapping
 from .events import AccountSource, UsageEvents, UsageRead, account_index, events_from_frame
 from .files import RawFile, read_file
@@ -35,6 +36,9 @@ class Table:
     when asked for, with :meth:`usage_frame`."""
 
     warehouse = None  # a usage table aggregated in a warehouse: its WarehouseUsage
+    # a usage table read with the cache: the cache, its entry's key and the file, under
+    # which the usage aggregates are kept too
+    cached_as: tuple[ExportCache, dict, Path] | None = None
 
     def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
                  source_columns: dict[str, str], raw: RawFile,
@@ -120,14 +124,19 @@ class Exports:
 
 def load_table(name: str, path: Path, config: Config, big: bool = False,
                ids: AccountSource | None = None, fast: bool = True,
-               match: FileMatch | None = None) -> Table:
+               match: FileMatch | None = None, cache: ExportCache | None = None) -> Table:
     """Read and check one export. Usage events are also coded against the account ids that
     ``ids()`` gives (None: the accounts could not be read): straight from the file when it is
     a plain CSV (the fast reader, unless ``fast`` is False), else from the checked frame.
     A file that a source recognises (``match``, else found from its headers) is read through
-    that source."""
+    that source. Another table than usage comes from ``cache`` when it holds the file."""
     if match is None:
         match = match_for_table(path, name, config, "option")
+    if cache is not None and name != "usage":
+        from .cache import cached_table
+
+        return cached_table(cache, name, match, config, big, lambda: load_table(
+            name, path, config, big, ids, fast, match))
     if match.source is not None:
         return _load_sourced(name, match, config, big, ids)
     columns = {column.name: column for column in TABLES[name]}
@@ -337,7 +346,9 @@ def _events_table(read: UsageRead, ids: AccountSource) -> Table | None:
     if result is None:
         return None
     raw = RawFile(read.path, pd.DataFrame(), result.headers, result.line_of)
-    return Table("usage", read.path, None, read.preset, read.mapping, raw, result.events)
+    table = Table("usage", read.path, None, read.preset, read.mapping, raw, result.events)
+    table.cached_as = read.cached_as()
+    return table
 
 
 def _canonical_frame(raw: RawFile, table: str, mapping: dict[str, str], config: Config
@@ -451,20 +462,22 @@ def _problems_error(path: Path, raw: RawFile, pending: list[Pending]) -> InputEr
 
 def load_exports(folder: Path | None, config: Config,
                  explicit: dict[str, Path | None] | None = None,
-                 early: UsageRead | None = None, matches: list[FileMatch] | None = None
-                 ) -> Exports:
+                 early: UsageRead | None = None, matches: list[FileMatch] | None = None,
+                 cache: ExportCache | None = None) -> Exports:
     """Load every export found. Problems of all files are collected and raised together.
     ``early`` is the usage export's read when it was started before (see UsageRead);
-    ``matches`` what the folder's files were recognised as, when that is already known."""
+    ``matches`` what the folder's files were recognised as, when that is already known;
+    ``cache`` where parsed tables are kept between commands (None: parse every time)."""
     try:
-        return _load_exports(folder, config, explicit, early, matches)
+        return _load_exports(folder, config, explicit, early, matches, cache)
     finally:
         if early is not None:
             early.cancel()  # not used after all: the reading thread stops
 
 
 def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path | None] | None,
-                  early: UsageRead | None, matches: list[FileMatch] | None) -> Exports:
+                  early: UsageRead | None, matches: list[FileMatch] | None,
+                  cache: ExportCache | None = None) -> Exports:
     if matches is None:
         matches = recognise(folder, config, explicit)
     feeding = tables_of(matches, folder)
@@ -483,8 +496,9 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
         big = name in ("usage", "activities")
         with reading(name):
             if len(parts) == 1:
-                return load_table(name, parts[0].path, config, big, ids, fast, match=parts[0])
-            return _combined(name, list(parts), config, big, ids)
+                return load_table(name, parts[0].path, config, big, ids, fast, match=parts[0],
+                                  cache=cache)
+            return _combined(name, list(parts), config, big, ids, cache)
 
     # pyarrow parses in C++ threads and releases the GIL: the other tables load in the pool
     # while the large usage export is parsed here; its rows are coded by account as soon as
@@ -560,13 +574,14 @@ def _merged(errors: list[InputError]) -> InputError:
 
 
 def _combined(name: str, parts: list[FileMatch], config: Config, big: bool,
-              ids: AccountSource | None) -> Table:
+              ids: AccountSource | None, cache: ExportCache | None = None) -> Table:
     """One table from several files (HubSpot calls, meetings, e-mails and notes): each file
     read by its own source; rows keep their file (``Table.file_of``) and line."""
     tables, errors = [], []
     for match in parts:
         try:
-            tables.append(load_table(name, match.path, config, big, None, False, match=match))
+            tables.append(load_table(name, match.path, config, big, None, False, match=match,
+                                     cache=cache))
         except InputError as error:
             errors.append(error)
     if errors:

@@ -27,6 +27,10 @@ def backend_for(table: Table, ids: pd.Index) -> UsageBackend:
     from .tally import TallyBackend
 
     if table.events is not None and table.events.ids.equals(ids):
+        if table.cached_as is not None:  # kept between the commands of a session
+            from .cached import CachedBackend
+
+            return CachedBackend(TallyBackend(table.events), *table.cached_as)
         return TallyBackend(table.events)
     from .frame import FrameBackend
 
