@@ -486,9 +486,11 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
     ``explain_args`` follow ``csops explain ACCOUNT`` in each miss's line (the data folder,
     the config); with ``history``, its stored snapshots replace the rebuilt scores where they
     exist."""
+    from .past_scores import past_panel
+
     as_of = (options.as_of or default_as_of(exports)).normalize()
     dates = backtest_dates(as_of, options)
-    panel = scored_panel(signals_as_known(exports, config, dates), config)
+    panel = past_panel(exports, config, dates)
     stored_notes: list[str] = []
     if history is not None:
         panel, stored_notes = with_stored_scores(panel, history, account_directory(exports),

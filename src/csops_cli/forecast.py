@@ -34,8 +34,6 @@ from .backtest import (
     account_directory,
     backtest_dates,
     label_outcomes,
-    scored_panel,
-    signals_as_known,
 )
 from .config import Config
 from .dates import day_number
@@ -74,14 +72,12 @@ class Forecast:
 def band_rates(exports: Exports, config: Config, as_of: pd.Timestamp) -> pd.DataFrame:
     """The renewal rate of each band: observed in the backtest's renewal cohort (90-day
     horizon) when it holds at least MIN_BAND_RENEWALS renewals of the band, else the config's."""
-    from .renewal_cohort import can_narrow, renewal_panel
+    from .past_scores import past_panel
 
     options = BacktestOptions(as_of=as_of, horizons=(BACKTEST_HORIZON,))
     dates = backtest_dates(as_of, options)
-    if can_narrow(exports):  # the renewal cohort alone: its rows are all that is counted
-        panel = renewal_panel(exports, config, dates, BACKTEST_HORIZON)
-    else:
-        panel = scored_panel(signals_as_known(exports, config, dates), config)
+    # the renewal cohort alone: its rows are all that is counted
+    panel = past_panel(exports, config, dates, renewal_within=BACKTEST_HORIZON)
     rows = label_outcomes(panel, ContractTerms.of(exports), as_of, BACKTEST_HORIZON,
                           options.contraction_pct)
     cohort = rows[rows["in_renewal"]] if not rows.empty else rows

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import pipeline
-from .backtest import BANDS, Backtest, BacktestOptions, scored_panel, signals_as_known
+from .backtest import BANDS, Backtest, BacktestOptions
 from .config import Config
 from .errors import UsageError
 from .history import History
@@ -124,8 +124,10 @@ def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: H
             return (_complete(mix),
                     f"from the history store ({len(earlier)} earlier weekly snapshots) and "
                     f"this run's scores as of {as_of:%Y-%m-%d}")
+    from .past_scores import past_panel
+
     dates = weekly_dates(as_of)
-    panel = scored_panel(signals_as_known(exports, config, dates), config)
+    panel = past_panel(exports, config, dates)
     grouped = panel.groupby(["as_of", "health_band"], observed=False).agg(
         accounts=("arr", "size"), arr=("arr", "sum")).reset_index()
     held = len(stored["as_of"].unique()) if not stored.empty else 0

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import write
-from csops_cli import forecast, pipeline, renewal_cohort, renewals
+from csops_cli import forecast, past_scores, pipeline, renewals
 from csops_cli.backtest import BacktestOptions, backtest_dates, scored_panel, signals_as_known
 from csops_cli.config import default_config_text, parse_config
 from csops_cli.loading import load_exports
@@ -48,7 +48,7 @@ def in_pieces(exports, rows: int):
             first, last = unknown_before[start], unknown_before[stop]
             pieces.append(replace(chunk, **cut,
                                   unknown_ids=chunk.unknown_ids.slice(first, last - first)))
-    return replace(exports, usage=renewal_cohort._with_frame(
+    return replace(exports, usage=past_scores._with_frame(
         exports.usage, None, replace(events, chunks=pieces)))
 
 
@@ -71,19 +71,34 @@ def in_order(panel: pd.DataFrame) -> pd.DataFrame:
     return panel[PANEL_COLUMNS].sort_values(["as_of", "account"], ignore_index=True)
 
 
-@pytest.mark.parametrize("extra", [
+MODELS = [
     None,  # the shipped model: usage signals of the 30-day window only
     {"derived_stage": {"weight": 0.2, "scores": {"Adopt": 100, "Expand": 100, "Renew": 50,
                                                  "Onboarding": 0}}},
     {"new_feature_used": {"weight": 0.2, "scores": {"true": 100, "false": 0}}},
-], ids=["window", "derived_stage", "new_feature_used"])
+]
+MODEL_IDS = ["window", "derived_stage", "new_feature_used"]
+
+
+@pytest.mark.parametrize("extra", MODELS, ids=MODEL_IDS)
 def test_renewal_rows_scored_as_the_whole_backtest_scores_them(sample_exports, extra):
     config = config_reading(extra)
     dates = backtest_dates(AS_OF, BacktestOptions(as_of=AS_OF, horizons=(90,)))
-    narrowed = renewal_cohort.renewal_panel(sample_exports, config, dates, 90)
+    narrowed = past_scores.past_panel(sample_exports, config, dates, renewal_within=90)
     whole = whole_backtest_rows(sample_exports, config)
     assert len(whole) > 400  # ten dates of the sample's renewals: enough to mean something
     pd.testing.assert_frame_equal(in_order(narrowed), in_order(whole))
+
+
+@pytest.mark.parametrize("extra", MODELS, ids=MODEL_IDS)
+def test_past_panel_is_the_backtests_scored_panel(sample_exports, extra):
+    """Every row and column (buckets and each signal's score too), in the same order."""
+    config = config_reading(extra)
+    dates = [AS_OF - pd.Timedelta(weeks=weeks) for weeks in (12, 5, 0)]
+    panel = past_scores.past_panel(sample_exports, config, dates)
+    whole = scored_panel(signals_as_known(sample_exports, config, dates), config)
+    assert len(whole) > 3 * 200
+    pd.testing.assert_frame_equal(panel, whole)
 
 
 def test_window_only_usage_changes_only_the_usage_history_columns(sample_exports):
@@ -92,7 +107,7 @@ def test_window_only_usage_changes_only_the_usage_history_columns(sample_exports
     config = config_reading()
     date = pd.Timestamp("2026-05-19")
     everyone = np.arange(len(sample_exports.accounts.frame.drop_duplicates("account_id")))
-    narrowing = renewal_cohort._Narrowing(sample_exports, window_only=True)
+    narrowing = past_scores._Narrowing(sample_exports, window_only=True)
     window = build_signals_at(narrowing.to(everyone, (date - pd.Timestamp(0)).days), config,
                               [date], as_known=True)[date].frame
     whole = build_signals_at(sample_exports, config, [date], as_known=True)[date].frame
@@ -100,20 +115,20 @@ def test_window_only_usage_changes_only_the_usage_history_columns(sample_exports
     changed = {column for column in whole.columns
                if not window[column].equals(whole[column])}
     assert changed  # events before the window do matter to some columns
-    assert changed <= renewal_cohort.USAGE_HISTORY_COLUMNS
+    assert changed <= past_scores.USAGE_HISTORY_COLUMNS
 
 
 def test_health_reads_every_model(default_config):
-    reads = renewal_cohort.health_reads(default_config)
+    reads = past_scores.health_reads(default_config)
     assert {"license_utilization", "meetings_90d", "champion_status", "arr_change_12m",
             "days_since_last_touch"} <= reads  # the SMB model's signals among them
-    assert not reads & renewal_cohort.USAGE_HISTORY_COLUMNS
+    assert not reads & past_scores.USAGE_HISTORY_COLUMNS
 
 
 def test_band_rates_the_same_from_the_whole_backtest(sample_exports, monkeypatch):
     config = config_reading()
     narrowed = forecast.band_rates(sample_exports, config, AS_OF)
-    monkeypatch.setattr(renewal_cohort, "can_narrow", lambda exports: False)
+    monkeypatch.setattr(past_scores, "can_narrow", lambda exports: False)
     whole = forecast.band_rates(sample_exports, config, AS_OF)
     pd.testing.assert_frame_equal(narrowed, whole)
     assert narrowed["backtest_renewals"].sum() > 400
