@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import filters, pipeline
+from . import filters, pipeline, progress
 from .config import Config
 from .coverage import UNASSIGNED, checklist_step, resolve_owners
 from .history import History
@@ -52,7 +52,8 @@ def current_health(exports: Exports, config: Config, as_of: str | None
     signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
     frame = signals.frame
     paying = frame["paying"].to_numpy(dtype=bool)
-    scores = health.score(frame[paying], config).scores
+    with progress.phase("scoring"):
+        scores = health.score(frame[paying], config).scores
     score = np.full(len(frame), np.nan)
     score[paying] = scores["health_score"].to_numpy(dtype=float)
     band = np.full(len(frame), None, dtype=object)
