@@ -1,6 +1,7 @@
 """Benchmark: each command of a Monday session (`plays --dry-run`, `renewals`, `metrics`,
-`audit`) against one `csops health` run on the same data, alternating, on one machine. The
-target: no single command above 1.3 x one health run.
+`audit`) against one `csops health` run on the same data, alternating, on one machine; plays
+also with last week's snapshot in the history store. The target: no single command above
+1.3 x one health run.
 
     python benchmarks/commands_vs_health.py                 # 100,000 accounts, ~10 M events
     python benchmarks/commands_vs_health.py --events 1090000 --rounds 3
@@ -13,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
@@ -23,17 +26,28 @@ ACCOUNTS, EVENTS = 100_000, 10_900_000
 TARGET = 1.3
 
 
-def commands(data: Path, history: Path) -> dict[str, list[str]]:
+def commands(data: Path, history: Path, stored: Path) -> dict[str, list[str]]:
     csops = [sys.executable, "-m", "csops_cli"]
     common = [str(data), "--as-of", AS_OF, "--quiet"]
     kept = ["--history", str(history)]  # an empty history, never the one of the data folder
     return {
         "health": [*csops, "health", *common, *kept, "--no-save", "--format", "csv"],
         "plays": [*csops, "plays", *common, *kept, "--dry-run", "--format", "csv"],
+        # a later Monday: last week's snapshot is in the history store
+        "plays+snapshot": [*csops, "plays", *common, "--history", str(stored), "--dry-run",
+                           "--format", "csv"],
         "renewals": [*csops, "renewals", *common, *kept, "--format", "csv"],
         "metrics": [*csops, "metrics", *common, "--format", "json"],
         "audit": [*csops, "audit", *common, "--format", "json"],
     }
+
+
+def last_weeks_snapshot(data: Path, stored: Path) -> None:
+    """A history store holding the snapshot a health run saved a week before AS_OF."""
+    week_before = (date.fromisoformat(AS_OF) - timedelta(days=7)).isoformat()
+    subprocess.run([sys.executable, "-m", "csops_cli", "health", str(data), "--as-of",
+                    week_before, "--quiet", "--history", str(stored), "--format", "csv"],
+                   stdout=subprocess.DEVNULL, check=True)
 
 
 def main() -> None:
@@ -51,7 +65,9 @@ def main() -> None:
     print(f"data: {data}")
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:
-        runs = commands(data, Path(folder) / "history.db")
+        stored = Path(folder) / "stored.db"
+        last_weeks_snapshot(data, stored)
+        runs = commands(data, Path(folder) / "history.db", stored)
         for round_number in range(args.rounds):
             # health between every other command, in an order that turns each round
             others = [name for name in runs if name != "health"]

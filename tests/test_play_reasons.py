@@ -3,10 +3,15 @@ never a missing value."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from csops_cli.play_reasons import reasons, values_read
+from csops_cli.play_reasons import number_text, reasons, values_read
 
 FRAME = pd.DataFrame({
     "license_utilization": [0.48, 0.92, 0.95, None],
@@ -46,3 +51,26 @@ def test_no_null_reaches_a_note():
 def test_values_read_shows_everything_for_a_play_that_did_not_fire():
     assert values_read(FRAME, ("health_score", "health_change")).tolist()[1] == \
         "health_score=80; health_change=missing"
+
+
+def shown_one_by_one(number: float) -> str | None:
+    """The rule written plainly: whole numbers without decimals, others with two."""
+    if math.isnan(number):
+        return None
+    return f"{number:.0f}" if np.round(number) == number else f"{number:.2f}"
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-10**6, 10**6).map(lambda k: k / 200),  # ties of the rounding to cents
+    st.integers(-10**6, 10**6).map(lambda k: k / 1000),
+    st.sampled_from([0.0, -0.0, 0.005, 0.015, 0.615, 1.005, -0.001, 2.675, 1e15, -2**53,
+                     2.0**40 - 0.5, 12345678.125]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NUMBERS, max_size=40))
+def test_numbers_shown_as_formatted_one_by_one(numbers):
+    array = np.array(numbers, dtype=float)
+    assert number_text(array).tolist() == [shown_one_by_one(n) for n in numbers]

@@ -393,3 +393,19 @@ def test_no_motions_configured_means_co_owned():
     run = plays.evaluate(signal_frame(), config, AS_OF, TEAM, NO_PLAYS)
     assert set(run.actions["owner_role"]) <= {"csm", "ae", "am", "manager"}
     assert len(run.actions) == 3 * 6
+
+
+def test_fired_counts_without_actions(default_config):
+    """The report's count of plays newly firing: each shipped play fires for its account
+    (ONB, DROP and FALL, EXP and BU, REN), and an open play is not counted again."""
+    open_plays = pd.DataFrame({"account_id": ["EXP"], "play_id": ["expansion_signal"],
+                               "opened": pd.to_datetime(["2026-06-20"]), "risk": [False]})
+    counts = plays.fired_counts(signal_frame(), default_config, AS_OF, open_plays)
+    assert counts.to_dict("records") == [
+        {"play_id": "onboarding_checklist", "play_name": "Onboarding checklist", "fired": 1},
+        {"play_id": "health_drop_alert", "play_name": "Health drop alert", "fired": 2},
+        {"play_id": "expansion_signal", "play_name": "Expansion signal", "fired": 1},
+        {"play_id": "renewal_countdown", "play_name": "Renewal 120-day countdown",
+         "fired": 1}]
+    run = plays.evaluate(signal_frame(), default_config, AS_OF, TEAM, open_plays)
+    pd.testing.assert_frame_equal(counts, run.summary[["play_id", "play_name", "fired"]])

@@ -150,25 +150,33 @@ def scored_panel(signals: dict[pd.Timestamp, Signals], config: Config) -> pd.Dat
     """One row per (date, paying account): its score, band, buckets and 0-100 signal scores.
     Accounts are their position in the signal table (``account``); ids and names are looked
     up for the few rows shown."""
-    frames = []
-    for date, table in progress.steps(list(signals.items()), "scoring past dates"):
-        frame = table.frame
-        paying = (frame["arr"] > 0).to_numpy()
-        health = health_model.score(frame[paying], config)
-        part = pd.DataFrame({
-            "as_of": date, "account": np.flatnonzero(paying),
-            "arr": frame["arr"].to_numpy()[paying],
-            "days_to_renewal": frame["days_to_renewal"].to_numpy()[paying],
-            "health_score": health.scores["health_score"].to_numpy(),
-            "health_band": pd.Categorical(health.scores["health_band"].to_numpy(object),
-                                          categories=BANDS),
-        })
-        for column in BUCKET_COLUMNS.values():
-            part[column] = health.scores[column].to_numpy()
-        for bucket, name in health.signal_scores.columns:
-            part[f"signal:{name}"] = health.signal_scores[(bucket, name)].to_numpy()
-        frames.append(part)
+    frames = [scored_rows(date, table.frame, config)
+              for date, table in progress.steps(list(signals.items()), "scoring past dates")]
     return pd.concat(frames, ignore_index=True)
+
+
+def scored_rows(date, frame: pd.DataFrame, config: Config,
+                positions: np.ndarray | None = None) -> pd.DataFrame:
+    """The panel rows of a signal table: its paying accounts, scored. ``date``: the as_of of
+    every row, or of each; ``positions``: each row's account position (default: its place in
+    ``frame``)."""
+    paying = (frame["arr"] > 0).to_numpy()
+    health = health_model.score(frame[paying], config)
+    where = np.flatnonzero(paying)
+    part = pd.DataFrame({
+        "as_of": date if np.ndim(date) == 0 else np.asarray(date)[paying],
+        "account": where if positions is None else positions[where],
+        "arr": frame["arr"].to_numpy()[paying],
+        "days_to_renewal": frame["days_to_renewal"].to_numpy()[paying],
+        "health_score": health.scores["health_score"].to_numpy(),
+        "health_band": pd.Categorical(health.scores["health_band"].to_numpy(object),
+                                      categories=BANDS),
+    })
+    for column in BUCKET_COLUMNS.values():
+        part[column] = health.scores[column].to_numpy()
+    for bucket, name in health.signal_scores.columns:
+        part[f"signal:{name}"] = health.signal_scores[(bucket, name)].to_numpy()
+    return part
 
 
 def account_directory(exports: Exports) -> pd.DataFrame:
@@ -478,9 +486,11 @@ def run(exports: Exports, config: Config, options: BacktestOptions, config_label
     ``explain_args`` follow ``csops explain ACCOUNT`` in each miss's line (the data folder,
     the config); with ``history``, its stored snapshots replace the rebuilt scores where they
     exist."""
+    from .past_scores import past_panel
+
     as_of = (options.as_of or default_as_of(exports)).normalize()
     dates = backtest_dates(as_of, options)
-    panel = scored_panel(signals_as_known(exports, config, dates), config)
+    panel = past_panel(exports, config, dates)
     stored_notes: list[str] = []
     if history is not None:
         panel, stored_notes = with_stored_scores(panel, history, account_directory(exports),

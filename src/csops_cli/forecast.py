@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import filters, pipeline
+from . import filters
 from .backtest import (
     BANDS,
     RENEWAL_GRACE_DAYS,
@@ -34,14 +34,12 @@ from .backtest import (
     account_directory,
     backtest_dates,
     label_outcomes,
-    scored_panel,
-    signals_as_known,
 )
 from .config import Config
 from .dates import day_number
 from .history import History
 from .loading import Exports
-from .renewals import renewal_frame
+from .renewals import current_health, renewal_frame
 
 CHECKPOINTS = (120, 90, 60, 30)
 BACKTEST_HORIZON = 90
@@ -74,9 +72,12 @@ class Forecast:
 def band_rates(exports: Exports, config: Config, as_of: pd.Timestamp) -> pd.DataFrame:
     """The renewal rate of each band: observed in the backtest's renewal cohort (90-day
     horizon) when it holds at least MIN_BAND_RENEWALS renewals of the band, else the config's."""
+    from .past_scores import past_panel
+
     options = BacktestOptions(as_of=as_of, horizons=(BACKTEST_HORIZON,))
     dates = backtest_dates(as_of, options)
-    panel = scored_panel(signals_as_known(exports, config, dates), config)
+    # the renewal cohort alone: its rows are all that is counted
+    panel = past_panel(exports, config, dates, renewal_within=BACKTEST_HORIZON)
     rows = label_outcomes(panel, ContractTerms.of(exports), as_of, BACKTEST_HORIZON,
                           options.contraction_pct)
     cohort = rows[rows["in_renewal"]] if not rows.empty else rows
@@ -108,13 +109,13 @@ def with_probability(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
 def forecast(exports: Exports, config: Config, as_of: str | None, history: History, days: int,
              segment: str | None = None, owner: str | None = None,
              save: bool = True) -> Forecast:
-    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
-    day = result.as_of.normalize()
+    shown_as_of, signals = current_health(exports, config, as_of)
+    day = shown_as_of.normalize()
     rates = band_rates(exports, config, day)
-    frame = renewal_frame(result.signals, days, config)
-    frame = frame.assign(segment=frame["account_id"].map(result.signals["segment"]))
+    frame = renewal_frame(signals, days, config)
+    frame = frame.assign(segment=frame["account_id"].map(signals["segment"]))
     frame = with_probability(frame, rates)[FORECAST_COLUMNS]
-    keep = filters.select(result.signals, segment, owner)  # refused before anything is saved
+    keep = filters.select(signals, segment, owner)  # refused before anything is saved
     recorded = 0
     if save:
         due = checkpoint_rows(frame, history.forecast_checkpoints(), day)
@@ -123,7 +124,7 @@ def forecast(exports: Exports, config: Config, as_of: str | None, history: Histo
         recorded = len(due)
     shown = frame[frame["account_id"].isin(keep)].reset_index(drop=True)
     accuracy_frame = accuracy(history.forecasts(), exports, day)
-    return Forecast(result.as_of, days, shown, rates, totals(shown, "month"),
+    return Forecast(shown_as_of, days, shown, rates, totals(shown, "month"),
                     totals(shown, "segment"), accuracy_frame, recorded)
 
 

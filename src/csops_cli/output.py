@@ -121,22 +121,48 @@ def decimals_for(name: object) -> int:
 
 
 class _Records(list):
-    """Records whose numbers :func:`records` has rounded already: not walked again."""
+    """Records whose numbers :func:`records` has rounded already: not walked again (nor is
+    a slice of them)."""
+
+    def __getitem__(self, index):
+        found = super().__getitem__(index)
+        return _Records(found) if isinstance(index, slice) else found
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
-    import pandas as pd
+    """One dict per row, every value a JSON value: numbers rounded by their column's name
+    (:func:`decimals_for`), missing values None, dates YYYY-MM-DD. Made a column at a time."""
+    columns = [_json_column(frame[column], column) for column in frame.columns]
+    names = list(frame.columns)
+    return _Records(dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True))
 
+
+def _json_column(values: pd.Series, name: object) -> list:
+    """A column's values as JSON values (see :func:`records`)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        rounded = values.round(decimals_for(name)).to_numpy()
+        cells = rounded.astype(object)
+        cells[np.isnan(rounded)] = None
+        return cells.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return values.to_numpy().tolist()
+    if isinstance(dtype, pd.StringDtype):
+        return pa.array(values.array, type=pa.string(), from_pandas=True).to_pylist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        text = values.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+        text[values.isna().to_numpy()] = None
+        return text.tolist()
     jsonable = _json_converter()
-    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
-    mixed = [c for c in frame.columns if frame[c].dtype == object]
-    if floats or mixed:  # rounded a column at a time: fast on large tables
-        frame = frame.assign(**{str(c): frame[c].round(decimals_for(c)) for c in floats},
-                             **{str(c): frame[c].map(functools.partial(_rounded, name=c))
-                                for c in mixed})
-    columns = list(frame.columns)
-    return _Records({c: jsonable(v) for c, v in zip(columns, row, strict=True)}
-                    for row in frame.itertuples(index=False, name=None))
+    if pd.api.types.is_float_dtype(dtype):  # a nullable float column
+        values = values.round(decimals_for(name))
+    elif isinstance(dtype, np.dtype) and dtype.kind == "O":
+        return [jsonable(_rounded(value, name)) for value in values]
+    return [jsonable(value) for value in values]
 
 
 _PLAIN = (str, int, bool, type(None))
@@ -161,8 +187,33 @@ def _rounded(value, name: object = ""):
 
 
 def json_text(payload) -> str:
-    return json.dumps(_rounded(payload), indent=2, default=_json_converter(),
-                      ensure_ascii=False) + "\n"
+    payload = _rounded(payload)
+    if _flat_records(payload):
+        return _records_text(payload) + "\n"
+    return json.dumps(payload, indent=2, default=_json_converter(), ensure_ascii=False) + "\n"
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _flat_records(payload) -> bool:
+    """A non-empty list of non-empty dicts with text keys and plain values only."""
+    return (isinstance(payload, list) and bool(payload)
+            and all(type(record) is dict and record
+                    and all(type(key) is str and type(value) in _SCALARS
+                            for key, value in record.items())
+                    for record in payload))
+
+
+def _records_text(payload: list[dict]) -> str:
+    """``json.dumps(payload, indent=2, ensure_ascii=False)`` of flat records, byte for byte,
+    from the C encoder (the indenting one is pure Python: seconds for 100,000 records).
+    Encoded without indent but with the indented separator, ``,\n    `` stands between a
+    record's items and ``},\n    {`` only between records: no text value holds a raw line
+    break, and no value is a dict."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",\n    ", ": "))
+    body = text[2:-2].replace("},\n    {", "\n  },\n  {\n    ")
+    return "[\n  {\n    " + body + "\n  }\n]"
 
 
 def format_for(out: Path | None, requested: str | None) -> str:

@@ -72,15 +72,49 @@ def _shown(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values.dtype):
         return values.map({True: "true", False: "false"}).astype("string")
     if pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = values.astype("float64")
-        whole = numbers.round(0) == numbers
-        text = pd.Series(np.where(whole, numbers.map("{:.0f}".format),
-                                  numbers.map("{:.2f}".format)), index=values.index,
-                         dtype="string")
-        return text.mask(numbers.isna())
+        numbers = values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+        return pd.Series(number_text(numbers), index=values.index, dtype="string")
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.dt.strftime("%Y-%m-%d").astype("string")
     return values.astype("string")
+
+
+# below this, a number times 100 is exact to far better than a hundredth of a cent
+EXACT_BELOW = 2.0 ** 40
+
+
+def number_text(numbers: np.ndarray) -> np.ndarray:
+    """Numbers as short text (None where missing): whole ones as ``{:.0f}`` writes them,
+    others as ``{:.2f}``, digit for digit. Made with integer arithmetic over the whole array;
+    the few numbers it cannot settle (a half cent apart from a tie of the rounding, too large,
+    infinite, minus zero) are formatted one by one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = ~np.isnan(numbers)
+    finite = np.isfinite(numbers) & (np.abs(numbers) < EXACT_BELOW)
+    whole = finite & (np.round(numbers) == numbers)
+    cents = np.where(finite, numbers, 0.0) * 100
+    nearest = np.round(cents)
+    settled = finite & ~np.signbit(numbers) | finite & (numbers < 0)  # not minus zero
+    settled &= whole | (np.abs(np.abs(cents - nearest) - 0.5) > 1e-6)
+    units = np.where(whole, numbers, 0).astype(np.int64)
+    hundredths = np.abs(nearest).astype(np.int64)
+    sign = np.where(numbers < 0, "-", "")
+    fraction = pa.array(hundredths % 100).cast(pa.string())
+    decimals = pc.binary_join_element_wise(
+        pa.array(sign), pa.array(hundredths // 100).cast(pa.string()),
+        pc.utf8_lpad(fraction, 2, "0"), "")  # sign, units, two digits
+    decimals = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(decimals, 0, -2), pc.utf8_slice_codeunits(decimals, -2),
+        ".")
+    text = np.where(whole, pa.array(units).cast(pa.string()).to_numpy(zero_copy_only=False),
+                    decimals.to_numpy(zero_copy_only=False)).astype(object)
+    for position in np.flatnonzero(present & ~settled):
+        number = float(numbers[position])
+        text[position] = f"{number:.0f}" if np.round(number) == number else f"{number:.2f}"
+    text[~present] = None
+    return text
 
 
 def values_read(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:

@@ -84,12 +84,7 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
     action_frames, matched_rows, fired_rows, resolved_rows = [], [], [], []
     for play in config.plays:
         condition = conditions[play.id]
-        try:
-            mask = matches(play, condition, frame)
-        except ConditionError as error:  # compiling checks what it can; the values, only now
-            raise ConfigError(f"{config.label}: play '{play.id}' cannot be evaluated", [
-                condition_problem(config.label, play.id, play.when, error,
-                                  config.play_lines.get(play.id))]) from None
+        mask = _checked_matches(play, condition, frame, config)
         is_open = _open_accounts(open_plays, play, as_of, frame.index)
         if play.risk:
             # resolved: back to green and the condition no longer holds (a drop can fire on
@@ -130,6 +125,30 @@ def evaluate(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
         columns=["account_id", "play_id", "already_open", "arr"])
     return PlayRun(as_of, actions, play_summary(config, matched, fresh), fired, resolved,
                    owner_counts(actions, config), matched, frozenset(carried["action_id"]))
+
+
+def _checked_matches(play: Play, condition: Condition, frame: pd.DataFrame,
+                     config: Config) -> pd.Series:
+    try:
+        return matches(play, condition, frame)
+    except ConditionError as error:  # compiling checks what it can; the values, only now
+        raise ConfigError(f"{config.label}: play '{play.id}' cannot be evaluated", [
+            condition_problem(config.label, play.id, play.when, error,
+                              config.play_lines.get(play.id))]) from None
+
+
+def fired_counts(frame: pd.DataFrame, config: Config, as_of: pd.Timestamp,
+                 open_plays: pd.DataFrame) -> pd.DataFrame:
+    """Per play: play_id, play_name and ``fired``, the accounts it newly fires for (as
+    :func:`evaluate`'s summary counts them), without building any action."""
+    conditions = compile_all(config, frame)
+    rows = []
+    for play in config.plays:
+        mask = _checked_matches(play, conditions[play.id], frame, config).to_numpy(dtype=bool)
+        is_open = _open_accounts(open_plays, play, as_of, frame.index)
+        rows.append({"play_id": play.id, "play_name": play.name,
+                     "fired": int((mask & ~is_open).sum())})
+    return pd.DataFrame(rows, columns=["play_id", "play_name", "fired"])
 
 
 def play_summary(config: Config, matched: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:

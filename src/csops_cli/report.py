@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import pipeline
-from .backtest import BANDS, Backtest, BacktestOptions, scored_panel, signals_as_known
+from .backtest import BANDS, Backtest, BacktestOptions
 from .config import Config
 from .errors import UsageError
 from .history import History
@@ -62,7 +62,7 @@ def weekly_report(exports: Exports, config: Config, as_of: str | None,
     """The weekly report as of ``as_of`` (default: the exports' latest date)."""
     from . import metrics as metrics_module
     from .backtest import run as run_backtest
-    from .plays import evaluate
+    from .plays import fired_counts
 
     result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), history)
     day = result.as_of.normalize()
@@ -72,10 +72,8 @@ def weekly_report(exports: Exports, config: Config, as_of: str | None,
     signals, earlier = metrics_module.signals_with_lookback(exports, config, day)
     metrics = metrics_module.compute(exports, signals, config, earlier=earlier)
     due = renewal_frame(result.signals, CALENDAR_DAYS, config)
-    team = exports.team.frame if exports.team is not None else None
-    run = evaluate(result.signals, config, day, team, history.open_plays(day),
-                   history.queued_actions(day), history.issued_this_week(day))
-    plays, plays_note = play_counts(run.summary, history, day)
+    fired = fired_counts(result.signals, config, day, history.open_plays(day))
+    plays, plays_note = play_counts(fired, history, day)
     try:
         backtest = run_backtest(exports, config, BacktestOptions(as_of=day, horizons=(90,)),
                                 config.label)
@@ -124,8 +122,10 @@ def health_mix(exports: Exports, config: Config, as_of: pd.Timestamp, history: H
             return (_complete(mix),
                     f"from the history store ({len(earlier)} earlier weekly snapshots) and "
                     f"this run's scores as of {as_of:%Y-%m-%d}")
+    from .past_scores import past_panel
+
     dates = weekly_dates(as_of)
-    panel = scored_panel(signals_as_known(exports, config, dates), config)
+    panel = past_panel(exports, config, dates)
     grouped = panel.groupby(["as_of", "health_band"], observed=False).agg(
         accounts=("arr", "size"), arr=("arr", "sum")).reset_index()
     held = len(stored["as_of"].unique()) if not stored.empty else 0
@@ -166,8 +166,8 @@ def movers(scored: pd.DataFrame, shown: int = MOVERS_SHOWN
 
 def play_counts(summary: pd.DataFrame, history: History, as_of: pd.Timestamp
                 ) -> tuple[pd.DataFrame, str]:
-    """Per play: fired this week, open in the history store, resolved and the median days
-    those took."""
+    """Per play: fired this week (``summary``: play_id, play_name, fired), open in the
+    history store, resolved and the median days those took."""
     frame = summary[["play_id", "play_name", "fired"]].copy() if len(summary) else \
         pd.DataFrame(columns=["play_id", "play_name", "fired"])
     open_plays = history.open_plays(as_of)

@@ -57,7 +57,11 @@ def table(result: PlaysResult | PlaysSummary, limit: int | None = None) -> str:
 def owners_table(result: PlaysResult, width: int | None = None):
     """Per owner, the run's actions: how many reached them and how many wait in the queue."""
     owners = result.run.owners
-    shown = owners[owners["owner"].isin(result.actions["owner"])]  # --owner, --segment
+    # --owner, --segment: the owners of the actions listed (distinct first: isin against a
+    # long text column costs far more than against its few values)
+    import pandas as pd
+
+    shown = owners[owners["owner"].isin(pd.unique(result.actions["owner"]))]
     budget = result.run.owners["budget"].dropna()
     title = "Actions per owner" + (f" (budget {int(budget.iloc[0])} per week)" if len(budget)
                                    else "")
