@@ -2,8 +2,11 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from csops_cli.loading import load_exports
 from csops_cli.signals import build_signals
@@ -157,3 +160,14 @@ def test_several_dates_in_one_pass_give_each_dates_table(five, default_config):
         assert_frame_equal(together[date].frame, alone.frame)
     assert together[AS_OF].frame["active_users_30d"].tolist() != \
         together[pd.Timestamp("2025-06-30")].frame["active_users_30d"].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=30))
+def test_contract_ids_rank_as_their_text_sorts(ids):
+    # the tie-break of an account's first contract: contract ids in code point order
+    from csops_cli.signals import _text_rank
+
+    values = pd.Series(ids, dtype="str")
+    expected = np.unique(values.astype(str).to_numpy(), return_inverse=True)[1] + 1
+    assert _text_rank(values).tolist() == expected.tolist()

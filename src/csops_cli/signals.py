@@ -260,7 +260,7 @@ def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
         return read(contracts[name])[known] if name in contracts else None
 
     signed = column("signed_date", days)
-    id_rank = np.unique(contracts["contract_id"].astype(str).to_numpy(), return_inverse=True)[1]
+    id_rank = _text_rank(contracts["contract_id"])
     return _ContractRows(
         codes[known], days(contracts["start_date"])[known], days(contracts["end_date"])[known],
         np.full(int(known.sum()), np.nan) if signed is None else signed,
@@ -269,6 +269,17 @@ def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
         column("contract_type", lambda values: values.eq("new").fillna(False).to_numpy(
             dtype=bool)),
         id_rank[known])
+
+
+def _text_rank(values: pd.Series) -> np.ndarray:
+    """Each value's place among the distinct values as text, in code point order (UTF-8
+    bytes sort the same way), through Arrow's sort: numpy's sort of Python strings took
+    0.2 s a call at 250,000 contracts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    return pc.rank(text, sort_keys="ascending", tiebreaker="dense").to_numpy()
 
 
 def _first_contracts(rows: _ContractRows) -> np.ndarray:
