@@ -158,8 +158,8 @@ class _UsageTally:
         recent = day >= window.first_day
         counted = recent & (account < window.n)
         self.used_before[account[~recent]] = True
-        if chunk.user_id is not None:
-            self._add_users(account[counted], chunk.user_id.filter(pa.array(counted)))
+        if chunk.user_id is not None and counted.any():
+            self._add_users(account[counted], chunk.users().filter(pa.array(counted)))
         if chunk.active_users is not None:
             np.maximum.at(self.busiest, account[counted],
                           np.nan_to_num(chunk.active_users[counted]))
@@ -237,7 +237,9 @@ class _FirstSeen:
         """``recent``: by row, in the window (rows after as_of come with the dropped account
         slot); or one answer for all rows."""
         kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
-        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys, self.width - 1)
+        # keys come as narrow as their names allow: the spare column may not fit their type
+        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys,
+                                                              kind(self.width - 1))
         if isinstance(recent, bool):
             split = {recent: pairs}
         else:
