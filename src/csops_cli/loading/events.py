@@ -21,7 +21,9 @@ line. This module needs no pandas until a frame is asked for.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
@@ -52,7 +54,7 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # the least a part of the file read on its own thread holds: below this, starting a thread
 # and coding a part's accounts cost more than the part's parse
 MIN_PART_BYTES = 32 << 20
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 # the batches whose account ids wait, as text, to be coded in one look-up (once the ids are
 # known): enough to make the look-up's hash table worth building, few enough to hold
 ACCOUNT_BATCHES = 8
@@ -220,6 +222,27 @@ def _text(values) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array if array.type == pa.string() else array.cast(pa.string())
+
+
+def release_unused_memory(heap: bool = True) -> None:
+    """Give the memory that the allocators keep after a burst of work back to the system
+    (the next step would otherwise count it on top of its own): Arrow's, and with ``heap``
+    the C heap's, where the C library can (glibc)."""
+    pa.default_memory_pool().release_unused()
+    if heap and _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _c_heap_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # another C library (musl): nothing to trim
+        return None
+
+
+_malloc_trim = _c_heap_trim()
 
 
 # --- narrow columns ----------------------------------------------------------------------------
@@ -460,6 +483,7 @@ class _Reader:
                 self.cancelled.set()  # the other parts stop too
                 raise
         chunks = [chunk for part in parts for chunk in part]  # in file order
+        release_unused_memory()  # the parse buffers: freed, but kept by Arrow's allocator
         columns = tuple(canonical for canonical in self.mapping)
         return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
                            list(self.names["business_unit"]), columns)
@@ -481,7 +505,8 @@ class _Reader:
 
     def _read_piece(self, mapped: _MappedFile, piece: tuple[int, int]) -> list[EventChunk]:
         start, stop = piece
-        read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES)
+        read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES,
+                                         use_threads=False)
         parse_options = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
                                            invalid_row_handler=self._invalid_row)
         column_types = {self.mapping["account_id"]: pa.string()}
@@ -495,6 +520,7 @@ class _Reader:
             strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
         chunks: list[EventChunk] = []
         waiting: list[pa.Array] = []  # account ids of the last chunks, not coded yet
+        released = start  # the file's pages before this are dropped from memory
         stream = pacsv.open_csv(mapped.piece(start, stop), read_options, parse_options,
                                 convert_options)
         for count, batch in enumerate(stream, start=1):
@@ -506,9 +532,11 @@ class _Reader:
             if len(waiting) >= ACCOUNT_BATCHES and self._ids_source.done():
                 self._code_accounts(chunks[-len(waiting):], waiting)
                 waiting = []
-            # parsed blocks are copied out of the file: drop one well behind the read-ahead
-            behind = start + (count - 3) * BLOCK_BYTES
-            mapped.release(max(behind, start), behind + BLOCK_BYTES)
+                release_unused_memory(heap=False)  # this thread's parse buffers
+            # parsed blocks are copied out of the file: drop those before the last one
+            behind = min(start + (count - 1) * BLOCK_BYTES, stop)
+            mapped.release(released, behind)
+            released = max(released, behind)
         if self.cancelled.is_set():
             raise _StepAside("the read was cancelled")
         if waiting:
