@@ -129,17 +129,22 @@ def read(path, ids=IDS, ids_later: float | None = None) -> UsageEvents:
 
 @pytest.fixture
 def many_parts(monkeypatch):
-    """Every few rows a batch, three parts, runs of a batch: what a big file gives."""
+    """Every few rows a batch, three parts, runs of a batch, user ids packed: what a big
+    file gives."""
     monkeypatch.setenv("CSOPS_THREADS", "3")
+    monkeypatch.setattr(events_module, "PACK_USERS_BYTES", 0)
     monkeypatch.setattr(events_module, "MIN_PART_BYTES", 1)
     monkeypatch.setattr(events_module, "BLOCK_BYTES", 256)
     monkeypatch.setattr(events_module, "ACCOUNT_BATCHES", 1)
     monkeypatch.setattr(tally_module._UserSet, "RUN_ROWS", 2)
 
 
-def test_the_reader_keeps_narrow_columns(tmp_path):
+def test_the_reader_keeps_narrow_columns(tmp_path, monkeypatch):
     path = usage_csv(tmp_path, [f"A{1 + i % 3},2026-06-{1 + i % 28:02d},u{i % 40},reports,"
                                 f"Sales" for i in range(3_000)])
+    (chunk,) = read(path).chunks
+    assert isinstance(chunk.user_id, pa.StringArray)  # a small export: text as parsed
+    monkeypatch.setattr(events_module, "PACK_USERS_BYTES", path.stat().st_size)
     (chunk,) = read(path).chunks
     assert chunk.day.dtype == np.int16
     assert chunk.feature.dtype == np.int8
@@ -183,14 +188,16 @@ def test_distinct_users_do_not_change_with_parts_threads_or_runs(tmp_path, monke
             date - pd.Timedelta(days=29), date)]
         expected[day_number(date)] = [window.loc[window["account_id"] == account,
                                                  "user_id"].nunique() for account in IDS]
-    for threads, block, run in ((1, 1 << 20, 1 << 15), (2, 2_000, 7), (5, 300, 1)):
+    for threads, block, run, pack in ((1, 1 << 20, 1 << 15, False), (2, 2_000, 7, True),
+                                      (5, 300, 1, True), (3, 700, 3, False)):
         monkeypatch.setenv("CSOPS_THREADS", str(threads))
+        monkeypatch.setattr(events_module, "PACK_USERS_BYTES", 0 if pack else 1 << 30)
         monkeypatch.setattr(events_module, "MIN_PART_BYTES", 1)
         monkeypatch.setattr(events_module, "BLOCK_BYTES", block)
         monkeypatch.setattr(tally_module._UserSet, "RUN_ROWS", run)
         result = TallyBackend(read(path)).aggregate(query(dates))
         for day, users in expected.items():
-            assert result[day].distinct_users.tolist() == users, (threads, block, run)
+            assert result[day].distinct_users.tolist() == users, (threads, block, run, pack)
 
 
 def test_accounts_that_arrive_late_code_every_batch(tmp_path, many_parts):

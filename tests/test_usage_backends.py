@@ -17,13 +17,7 @@ from hypothesis import strategies as st
 
 from csops_cli.dates import day_number
 from csops_cli.loading import load_exports
-from csops_cli.loading.events import (
-    EventChunk,
-    UsageEvents,
-    account_index,
-    events_from_frame,
-    pack_text,
-)
+from csops_cli.loading.events import EventChunk, UsageEvents, account_index, events_from_frame
 from csops_cli.signals import _contract_rows, _onboarding_start
 from csops_cli.usage import UsageQuery
 from csops_cli.usage.frame import FrameBackend
@@ -90,7 +84,7 @@ def in_pieces(events: UsageEvents, size: int) -> UsageEvents:
             values = getattr(chunk, name)
             setattr(piece, name, None if values is None else values[start:stop])
         if chunk.user_id is not None:
-            piece.user_id = pack_text(chunk.users().slice(start, stop - start))
+            piece.user_id = chunk.user_id.slice(start, stop - start)
         first, last = unknown_before[start], unknown_before[stop]
         piece.unknown_ids = chunk.unknown_ids.slice(first, last - first)
         pieces.append(piece)
@@ -107,7 +101,7 @@ def joined(chunks: list[EventChunk]) -> EventChunk:
     for name in ("feature", "business_unit", "count", "active_users"):
         setattr(whole, name, join(name))
     if chunks[0].user_id is not None:
-        whole.user_id = pack_text(pa.concat_arrays([chunk.users() for chunk in chunks]))
+        whole.user_id = pa.concat_arrays([chunk.user_id for chunk in chunks])
     whole.unknown_ids = pa.concat_arrays([chunk.unknown_ids for chunk in chunks])
     return whole
 
@@ -163,4 +157,4 @@ def test_user_ids_are_counted_as_text(default_config):
     """A guard on the guard: the generated frames hold Arrow strings like the reader's."""
     frame = pd.DataFrame({"account_id": ["A1"], "timestamp": [pd.Timestamp("2026-06-30")],
                           "user_id": pd.array(["u1"], dtype="string")})
-    assert events_from_frame(frame, IDS).chunks[0].users().type == pa.string()
+    assert events_from_frame(frame, IDS).chunks[0].user_id.type == pa.string()

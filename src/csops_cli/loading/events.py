@@ -2,10 +2,11 @@
 
 Each event keeps its account as a position in the accounts table, its day as a day number, and
 its feature and business unit as codes into short name lists, each in the narrowest integer type
-that holds it (a day in two bytes from 1880 to 2059). User ids are packed: their bytes
-compressed chunk by chunk, unpacked only where a window counts them, since giving each of
-millions of user ids a code costs as much as parsing the file again. So memory grows by about
-a dozen bytes an event, not the forty of Arrow text. Signals at any as_of, and the audit's
+that holds it (a day in two bytes from 1880 to 2059). User ids stay Arrow strings, but in a
+large export they are packed: their bytes compressed chunk by chunk, unpacked only where a
+window counts them, since giving each of millions of user ids a code costs as much as parsing
+the file again. So memory grows by about a dozen bytes an event there, not the forty of Arrow
+text. Signals at any as_of, and the audit's
 checks, work from these arrays.
 
 A well-formed CSV export is read by :class:`UsageRead`: the file is memory-mapped, cut at line
@@ -55,6 +56,9 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # and coding a part's accounts cost more than the part's parse
 MIN_PART_BYTES = 32 << 20
 BLOCK_BYTES = 8 << 20
+# from this size on, user ids are packed (a third of their memory, about a tenth more reading
+# time): past some 15 million events their text would outweigh every other column
+PACK_USERS_BYTES = 1 << 30
 # the batches whose account ids wait, as text, to be coded in one look-up (once the ids are
 # known): enough to make the look-up's hash table worth building, few enough to hold
 ACCOUNT_BATCHES = 8
@@ -75,7 +79,8 @@ class EventChunk:
     # codes into UsageEvents.features / business_units, -1 = none: int8, int16 or int32
     feature: np.ndarray | None = None
     business_unit: np.ndarray | None = None
-    user_id: np.ndarray | None = None  # uint8: the text as exported, packed (see users())
+    # the text as exported (see users()): Arrow strings, or packed in uint8 (large exports)
+    user_id: np.ndarray | pa.Array | None = None
     count: np.ndarray | None = None  # float64; NaN = one event
     active_users: np.ndarray | None = None  # float64
     unknown_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
@@ -85,7 +90,9 @@ class EventChunk:
 
     def users(self) -> pa.Array | None:
         """The user ids as exported (Arrow strings; cleaned where counted)."""
-        return None if self.user_id is None else unpack_text(self.user_id, len(self))
+        if self.user_id is None or isinstance(self.user_id, pa.Array):
+            return self.user_id
+        return unpack_text(self.user_id, len(self))
 
 
 @dataclass
@@ -195,8 +202,8 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
             setattr(chunk, column, narrow_codes(codes, len(uniques)))
             names[column] = [str(value) for value in uniques]
     if "user_id" in frame:
-        chunk.user_id = pack_text(pa.array(frame["user_id"].astype("string[pyarrow]").array,
-                                           pa.string()))
+        users = pa.array(frame["user_id"].astype("string[pyarrow]").array, pa.string())
+        chunk.user_id = users.combine_chunks() if isinstance(users, pa.ChunkedArray) else users
     for column in NUMBER_COLUMNS:
         if column in frame:
             setattr(chunk, column, frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
@@ -472,6 +479,7 @@ class _Reader:
         self.cancelled = cancelled  # set: the threads stop at the next batch
         self._ids: tuple[pd.Index, pa.Array] | None = None
         self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
+        self.pack_users = path.stat().st_size >= PACK_USERS_BYTES
         self.lock = threading.Lock()
 
     def read(self) -> UsageEvents:
@@ -571,7 +579,7 @@ class _Reader:
             if values is not None:
                 setattr(chunk, column, self._codes(column, values, change))
         users = self._column(batch, "user_id")
-        chunk.user_id = None if users is None else pack_text(users)
+        chunk.user_id = pack_text(users) if users is not None and self.pack_users else users
         for column in NUMBER_COLUMNS:
             values = self._column(batch, column)
             if values is not None:
