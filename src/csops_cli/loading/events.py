@@ -1,14 +1,19 @@
 """The usage export in compact form: millions of events as small integer arrays.
 
 Each event keeps its account as a position in the accounts table, its day as a day number, and
-its feature and business unit as codes into short name lists; user ids stay Arrow strings,
-since they are counted only inside a window. Signals at any as_of, and the audit's checks,
-work from these arrays.
+its feature and business unit as codes into short name lists, each in the narrowest integer type
+that holds it (a day in two bytes from 1880 to 2059). User ids stay Arrow strings, but in a
+large export they are packed: their bytes compressed chunk by chunk, unpacked only where a
+window counts them, since giving each of millions of user ids a code costs as much as parsing
+the file again. So memory grows by about a dozen bytes an event there, not the forty of Arrow
+text. Signals at any as_of, and the audit's
+checks, work from these arrays.
 
 A well-formed CSV export is read by :class:`UsageRead`: the file is memory-mapped, cut at line
 boundaries into a part per core (see :mod:`csops_cli.threads`; small files stay whole), and the
 parts are parsed at once, one thread each, batch by batch; their accounts are then coded with
-one hash look-up per part. No column of ten million Python strings is ever built. Commands
+one hash look-up per run of batches (once the account ids are known; until then they wait as
+text). No column of ten million Python strings is ever built. Commands
 start this read before pandas is imported and while the other exports load. Anything unusual
 (a missing value, a date format the reader does not know, a ragged row, another encoding)
 makes it step aside: the general reader then reads the file and reports each problem with its
@@ -17,7 +22,9 @@ line. This module needs no pandas until a frame is asked for.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
@@ -49,7 +56,13 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 # the least a part of the file read on its own thread holds: below this, starting a thread
 # and coding a part's accounts cost more than the part's parse
 MIN_PART_BYTES = 32 << 20
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
+# from this size on, user ids are packed (a third of their memory, about a tenth more reading
+# time): past some 15 million events their text would outweigh every other column
+PACK_USERS_BYTES = 1 << 30
+# the batches whose account ids wait, as text, to be coded in one look-up (once the ids are
+# known): enough to make the look-up's hash table worth building, few enough to hold
+ACCOUNT_BATCHES = 8
 DAY_UNITS = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 TEXT_COLUMNS = {"feature": str.lower, "business_unit": None}  # coded, with their cleaning
 NUMBER_COLUMNS = ("count", "active_users")
@@ -59,19 +72,28 @@ STOP_WAIT_SECONDS = 5.0  # a cancelled read stops within a batch: far less than 
 @dataclass
 class EventChunk:
     """A run of consecutive usage rows; chunks are kept in file order, so a row's record
-    position is its place in the concatenated chunks."""
+    position is its place in the concatenated chunks. Integer columns may differ in width
+    from chunk to chunk (see :func:`narrow_days`, :func:`narrow_codes`)."""
 
     account: np.ndarray  # int32 position in UsageEvents.ids; len(ids) = not in the accounts
-    day: np.ndarray  # int32 days since 1970-01-01
-    feature: np.ndarray | None = None  # int32 code into UsageEvents.features; -1 = none
-    business_unit: np.ndarray | None = None  # int32 code into UsageEvents.business_units
-    user_id: pa.Array | None = None  # text as exported (cleaned where counted)
+    day: np.ndarray  # int16 days since 1970-01-01 (int32 for a chunk with days past int16)
+    # codes into UsageEvents.features / business_units, -1 = none: int8, int16 or int32
+    feature: np.ndarray | None = None
+    business_unit: np.ndarray | None = None
+    # the text as exported (see users()): Arrow strings, or packed in uint8 (large exports)
+    user_id: np.ndarray | pa.Array | None = None
     count: np.ndarray | None = None  # float64; NaN = one event
     active_users: np.ndarray | None = None  # float64
     unknown_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
 
     def __len__(self) -> int:
         return len(self.day)
+
+    def users(self) -> pa.Array | None:
+        """The user ids as exported (Arrow strings; cleaned where counted)."""
+        if self.user_id is None or isinstance(self.user_id, pa.Array):
+            return self.user_id
+        return unpack_text(self.user_id, len(self))
 
 
 @dataclass
@@ -142,7 +164,7 @@ class UsageEvents:
             "timestamp": as_datetimes(np.concatenate([chunk.day for chunk in chunks])),
         }
         if self.has("user_id"):
-            data["user_id"] = pd.array(pa.chunked_array([chunk.user_id for chunk in chunks],
+            data["user_id"] = pd.array(pa.chunked_array([chunk.users() for chunk in chunks],
                                                         pa.string()), dtype="string[pyarrow]")
         for column, names in (("feature", self.features),
                               ("business_unit", self.business_units)):
@@ -172,16 +194,17 @@ def events_from_frame(frame: pd.DataFrame, ids: pd.Index) -> UsageEvents:
     known = account >= 0
     unknown_ids = pa.array(frame["account_id"].to_numpy(dtype=object)[~known], pa.string())
     account = np.where(known, account, n).astype(np.int32)
-    chunk = EventChunk(account, day_numbers(frame["timestamp"].to_numpy(dtype="datetime64[s]")),
-                       unknown_ids=unknown_ids)
+    day = day_numbers(frame["timestamp"].to_numpy(dtype="datetime64[s]"))
+    chunk = EventChunk(account, narrow_days(day), unknown_ids=unknown_ids)
     names: dict[str, list[str]] = {"feature": [], "business_unit": []}
     for column in TEXT_COLUMNS:
         if column in frame:
             codes, uniques = pd.factorize(frame[column])
-            setattr(chunk, column, codes.astype(np.int32))
+            setattr(chunk, column, narrow_codes(codes, len(uniques)))
             names[column] = [str(value) for value in uniques]
     if "user_id" in frame:
-        chunk.user_id = pa.array(frame["user_id"].astype("string[pyarrow]").array, pa.string())
+        users = pa.array(frame["user_id"].astype("string[pyarrow]").array, pa.string())
+        chunk.user_id = users.combine_chunks() if isinstance(users, pa.ChunkedArray) else users
     for column in NUMBER_COLUMNS:
         if column in frame:
             setattr(chunk, column, frame[column].to_numpy(dtype=np.float64, na_value=np.nan))
@@ -207,6 +230,104 @@ def _text(values) -> pa.Array:
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     return array if array.type == pa.string() else array.cast(pa.string())
+
+
+def release_unused_memory(heap: bool = True) -> None:
+    """Give the memory that the allocators keep after a burst of work back to the system
+    (the next step would otherwise count it on top of its own): Arrow's, and with ``heap``
+    the C heap's, where the C library can (glibc)."""
+    pa.default_memory_pool().release_unused()
+    if heap and _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _c_heap_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # another C library (musl): nothing to trim
+        return None
+
+
+_malloc_trim = _c_heap_trim()
+
+
+# --- narrow columns ----------------------------------------------------------------------------
+
+def narrow_days(days: np.ndarray) -> np.ndarray:
+    """Day numbers in two bytes when they all fit (1880-03-05 to 2059-09-18), else four."""
+    if not len(days) or (days.min() >= np.iinfo(np.int16).min
+                         and days.max() <= np.iinfo(np.int16).max):
+        return days.astype(np.int16)
+    return days.astype(np.int32)
+
+
+def narrow_codes(codes: np.ndarray, names: int) -> np.ndarray:
+    """Codes into a list of ``names`` names (-1: none) in the narrowest signed type."""
+    for kind in (np.int8, np.int16):
+        if names <= np.iinfo(kind).max:
+            return codes.astype(kind)
+    return codes.astype(np.int32)
+
+
+# Packed text: a header of four little-endian int64 (stored size of the lengths, size of the
+# bytes, bytes a length takes, codec: 0 none, 1 zstd), then each value's length plus one
+# (0: missing) in the narrowest unsigned type, then the values' bytes, both parts compressed.
+PACK_HEADER = np.dtype("<i8")
+PACK_HEAD_BYTES = 4 * PACK_HEADER.itemsize
+PACK_CODECS = ("", "zstd")
+LENGTH_TYPES = (np.uint8, np.uint16, np.uint32, np.uint64)
+
+
+def pack_text(values: pa.Array) -> np.ndarray:
+    """Arrow strings as one compact uint8 array (about a third of their Arrow size for ids
+    like ``A19156-u2``, at a few tens of nanoseconds a value); :func:`unpack_text` gives them
+    back exactly, missing values included."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type != pa.string():
+        values = values.cast(pa.string())
+    _, offsets_buffer, data = values.buffers()
+    data = data if data is not None else pa.py_buffer(b"")
+    start = values.offset
+    offsets = np.frombuffer(offsets_buffer, np.int32)[start:start + len(values) + 1]
+    lengths = np.diff(offsets).astype(np.int64) + 1
+    if values.null_count:
+        lengths[~values.is_valid().to_numpy(zero_copy_only=False)] = 0
+    top = int(lengths.max()) if len(lengths) else 0
+    kind = next(kind for kind in LENGTH_TYPES if top <= np.iinfo(kind).max)
+    text = data.slice(int(offsets[0]), int(offsets[-1] - offsets[0])) if len(values) else data
+    codec = 1 if pa.Codec.is_available(PACK_CODECS[1]) else 0
+    parts = [pa.py_buffer(lengths.astype(kind)), text]
+    if codec:
+        parts = [pa.compress(part, codec=PACK_CODECS[codec]) for part in parts]
+    header = np.array([parts[0].size, text.size, np.dtype(kind).itemsize, codec],
+                      dtype=PACK_HEADER)
+    return np.concatenate([header.view(np.uint8),
+                           *(np.frombuffer(part, np.uint8) for part in parts)])
+
+
+def unpack_text(packed: np.ndarray, rows: int) -> pa.Array:
+    """The ``rows`` strings that :func:`pack_text` packed."""
+    lengths_size, text_size, width, codec = (
+        int(value) for value in packed[:PACK_HEAD_BYTES].view(PACK_HEADER))
+    lengths_part = pa.py_buffer(packed[PACK_HEAD_BYTES:PACK_HEAD_BYTES + lengths_size])
+    text_part = pa.py_buffer(packed[PACK_HEAD_BYTES + lengths_size:])
+    if codec:
+        lengths_part = pa.decompress(lengths_part, decompressed_size=rows * width,
+                                     codec=PACK_CODECS[codec])
+        text_part = pa.decompress(text_part, decompressed_size=text_size,
+                                  codec=PACK_CODECS[codec])
+    kind = next(kind for kind in LENGTH_TYPES if np.dtype(kind).itemsize == width)
+    lengths = np.frombuffer(lengths_part, kind)
+    offsets = np.zeros(rows + 1, dtype=np.int32)
+    np.cumsum(np.maximum(lengths.astype(np.int64) - 1, 0), out=offsets[1:])
+    validity = None
+    if rows and not lengths.all():
+        validity = pa.array(lengths > 0).buffers()[1]
+    return pa.Array.from_buffers(pa.string(), rows,
+                                 [validity, pa.py_buffer(offsets), text_part])
 
 
 # --- the fast CSV reader -----------------------------------------------------------------------
@@ -274,7 +395,7 @@ class UsageRead:
     def _run(self) -> None:
         try:
             self._result.set_result(_read_events(self.path, self.layout, self.mapping,
-                                                 self._ids.result, self._cancelled))
+                                                 self._ids, self._cancelled))
         except BaseException as error:  # handed to the thread that finishes the read
             self._result.set_exception(error)
 
@@ -377,10 +498,11 @@ AccountSource = Callable[[], "pd.Index | None"]  # the account ids, waited for w
 
 
 def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[str, str],
-                 ids: AccountSource, cancelled: threading.Event) -> EventsRead | None:
+                 ids: Future[pd.Index | None], cancelled: threading.Event
+                 ) -> EventsRead | None:
     """Read a usage CSV straight into codes, or None when the general reader should (also
     when the accounts could not be read, or the read was cancelled). Parsing starts before
-    the account ids are known."""
+    the account ids are known (``ids`` is done when they are)."""
     encoding, delimiter, headers = layout
     if encoding != "utf-8" or "account_id" not in mapping or "timestamp" not in mapping:
         return None
@@ -396,13 +518,14 @@ def _read_events(path: Path, layout: tuple[str, str, list[str]], mapping: dict[s
 
 class _Reader:
     def __init__(self, path: Path, delimiter: str, headers: list[str], mapping: dict[str, str],
-                 ids: AccountSource, cancelled: threading.Event):
+                 ids: Future[pd.Index | None], cancelled: threading.Event):
         self.path, self.delimiter, self.headers = path, delimiter, headers
         self.mapping = mapping  # canonical column -> header
         self._ids_source = ids
         self.cancelled = cancelled  # set: the threads stop at the next batch
         self._ids: tuple[pd.Index, pa.Array] | None = None
         self.names: dict[str, dict[str, int]] = {column: {} for column in TEXT_COLUMNS}
+        self.pack_users = path.stat().st_size >= PACK_USERS_BYTES
         self.lock = threading.Lock()
 
     def read(self) -> UsageEvents:
@@ -414,6 +537,7 @@ class _Reader:
                 self.cancelled.set()  # the other parts stop too
                 raise
         chunks = [chunk for part in parts for chunk in part]  # in file order
+        release_unused_memory()  # the parse buffers: freed, but kept by Arrow's allocator
         columns = tuple(canonical for canonical in self.mapping)
         return UsageEvents(self._accounts()[0], chunks, list(self.names["feature"]),
                            list(self.names["business_unit"]), columns)
@@ -435,7 +559,8 @@ class _Reader:
 
     def _read_piece(self, mapped: _MappedFile, piece: tuple[int, int]) -> list[EventChunk]:
         start, stop = piece
-        read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES)
+        read_options = pacsv.ReadOptions(column_names=self.headers, block_size=BLOCK_BYTES,
+                                         use_threads=False)
         parse_options = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
                                            invalid_row_handler=self._invalid_row)
         column_types = {self.mapping["account_id"]: pa.string()}
@@ -447,7 +572,9 @@ class _Reader:
         convert_options = pacsv.ConvertOptions(
             include_columns=list(self.mapping.values()), column_types=column_types,
             strings_can_be_null=True, quoted_strings_can_be_null=True, null_values=[""])
-        chunks, accounts = [], []
+        chunks: list[EventChunk] = []
+        waiting: list[pa.Array] = []  # account ids of the last chunks, not coded yet
+        released = start  # the file's pages before this are dropped from memory
         stream = pacsv.open_csv(mapped.piece(start, stop), read_options, parse_options,
                                 convert_options)
         for count, batch in enumerate(stream, start=1):
@@ -455,19 +582,25 @@ class _Reader:
                 raise _StepAside("the read was cancelled")
             if batch.num_rows:
                 chunks.append(self._chunk(batch))
-                accounts.append(self._column(batch, "account_id"))
-            # parsed blocks are copied out of the file: drop one well behind the read-ahead
-            behind = start + (count - 3) * BLOCK_BYTES
-            mapped.release(max(behind, start), behind + BLOCK_BYTES)
+                waiting.append(self._column(batch, "account_id"))
+            if len(waiting) >= ACCOUNT_BATCHES and self._ids_source.done():
+                self._code_accounts(chunks[-len(waiting):], waiting)
+                waiting = []
+                release_unused_memory(heap=False)  # this thread's parse buffers
+            # parsed blocks are copied out of the file: drop those before the last one
+            behind = min(start + (count - 1) * BLOCK_BYTES, stop)
+            mapped.release(released, behind)
+            released = max(released, behind)
         if self.cancelled.is_set():
             raise _StepAside("the read was cancelled")
-        self._code_accounts(chunks, accounts)
+        if waiting:
+            self._code_accounts(chunks[-len(waiting):], waiting)
         return chunks
 
     def _accounts(self) -> tuple[pd.Index, pa.Array]:
         with self.lock:
             if self._ids is None:
-                ids = self._ids_source()
+                ids = self._ids_source.result()
                 if ids is None:
                     raise _StepAside("the accounts could not be read")
                 self._ids = ids, pa.array(np.asarray(ids, dtype=object), pa.string())
@@ -485,12 +618,14 @@ class _Reader:
 
     def _chunk(self, batch: pa.RecordBatch) -> EventChunk:
         """A batch's events, but for their accounts (coded per piece)."""
-        chunk = EventChunk(np.zeros(0, np.int32), _days(self._column(batch, "timestamp")))
+        chunk = EventChunk(np.zeros(0, np.int32),
+                           narrow_days(_days(self._column(batch, "timestamp"))))
         for column, change in TEXT_COLUMNS.items():
             values = self._column(batch, column)
             if values is not None:
                 setattr(chunk, column, self._codes(column, values, change))
-        chunk.user_id = self._column(batch, "user_id")
+        users = self._column(batch, "user_id")
+        chunk.user_id = pack_text(users) if users is not None and self.pack_users else users
         for column in NUMBER_COLUMNS:
             values = self._column(batch, column)
             if values is not None:
@@ -498,9 +633,10 @@ class _Reader:
         return chunk
 
     def _code_accounts(self, chunks: list[EventChunk], texts: list[pa.Array]) -> None:
-        """Account positions for all of a piece's rows in one look-up, so that the accounts'
-        hash table is built once, not once per batch. Ids with spaces around them are
-        looked up again trimmed; ids still not found are kept as text for the audit."""
+        """Account positions for the rows of some chunks in one look-up, so that the
+        accounts' hash table is built once a run of batches, not once a batch. Ids with
+        spaces around them are looked up again trimmed; ids still not found are kept as text
+        for the audit."""
         ids, ids_arrow = self._accounts()
         n = len(ids)
         text = pa.chunked_array(texts, pa.string())
@@ -538,9 +674,10 @@ class _Reader:
                 if change is not None:
                     name = change(name)
                 lookup.append(registry.setdefault(name, len(registry)) if name else -1)
+            names = len(registry)
         lookup.append(-1)  # a missing cell
         indices = values.indices.fill_null(len(lookup) - 1).to_numpy()
-        return np.asarray(lookup, dtype=np.int32)[indices]
+        return narrow_codes(np.asarray(lookup, dtype=np.int32), names)[indices]
 
 
 def _days(values) -> np.ndarray:

@@ -13,6 +13,7 @@ import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..dates import NEVER
-from ..loading.events import EventChunk, UsageEvents
+from ..loading.events import EventChunk, UsageEvents, release_unused_memory
 from ..threads import thread_count
 from .rules import UsageAggregates, UsageQuery
 
 USER_PARTS = 8  # hash tables of a few hundred thousand users stay in cache
 MAX_USER_PARTS = 64  # more threads than this hash users in this many parts
+RELEASE_CHUNKS = 16  # chunks tallied between two returns of freed memory to the system
 # the partial tallies of all threads together stay below this: past it, fewer threads
 TALLY_MEMORY_BYTES = 1 << 30
 
@@ -54,11 +56,13 @@ class TallyBackend:
 
         def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
             tallies = [_UsageTally(lookups, window, *widths, user_parts) for window in dates]
-            for chunk in chunks:
+            for done, chunk in enumerate(chunks, start=1):
                 if stop.is_set():
                     break
                 for partial in tallies:
                     partial.add(chunk)
+                if done % RELEASE_CHUNKS == 0:
+                    release_unused_memory(heap=False)  # this thread's freed Arrow buffers
             return tallies
 
         # dealt in turn: exports run in time order, so each thread gets old and recent chunks
@@ -71,7 +75,10 @@ class TallyBackend:
                 raise
         merged = [functools.reduce(_UsageTally.merge, by_date)
                   for by_date in zip(*partials, strict=True)]
-        return {tally.window.today: self._aggregates(tally, n, threads) for tally in merged}
+        aggregates = {tally.window.today: self._aggregates(tally, n, threads)
+                      for tally in merged}
+        release_unused_memory()
+        return aggregates
 
     def _aggregates(self, tally: _UsageTally, n: int, threads: int) -> UsageAggregates:
         events = self.events
@@ -140,8 +147,8 @@ class _UsageTally:
         self.first_value = np.full(slots, NEVER, dtype=np.int32)
         self.used_before = np.zeros(slots, dtype=bool)
         self.units = _FirstSeen(slots, width_units)
-        # users in the window, by part of the accounts: (accounts, cleaned user ids) pieces
-        self.users: list[list[tuple[np.ndarray, pa.Array]]] = [[] for _ in range(user_parts)]
+        # users in the window, by part of the accounts
+        self.users = [_UserSet() for _ in range(user_parts)]
 
     def add(self, chunk: EventChunk) -> None:
         window = self.window
@@ -158,8 +165,8 @@ class _UsageTally:
         recent = day >= window.first_day
         counted = recent & (account < window.n)
         self.used_before[account[~recent]] = True
-        if chunk.user_id is not None:
-            self._add_users(account[counted], chunk.user_id.filter(pa.array(counted)))
+        if chunk.user_id is not None and counted.any():
+            self._add_users(account[counted], chunk.users().filter(pa.array(counted)))
         if chunk.active_users is not None:
             np.maximum.at(self.busiest, account[counted],
                           np.nan_to_num(chunk.active_users[counted]))
@@ -201,9 +208,9 @@ class _UsageTally:
         order = np.argsort(part_of, kind="stable")  # a radix sort: rows grouped by part
         bounds = np.searchsorted(part_of[order], np.arange(parts + 1))
         accounts, users = accounts[order], users.take(pa.array(order))
-        for part, pieces in enumerate(self.users):
+        for part, user_set in enumerate(self.users):
             start, stop = bounds[part], bounds[part + 1]
-            pieces.append((accounts[start:stop], users.slice(start, stop - start)))
+            user_set.add(accounts[start:stop], users.slice(start, stop - start))
 
     def merge(self, other: _UsageTally) -> _UsageTally:
         self.logins += other.logins
@@ -212,8 +219,8 @@ class _UsageTally:
         np.minimum(self.first_value, other.first_value, out=self.first_value)
         self.used_before |= other.used_before
         self.units.merge(other.units)
-        for pieces, others in zip(self.users, other.users, strict=True):
-            pieces += others
+        for user_set, others in zip(self.users, other.users, strict=True):
+            user_set.merge(others)
         return self
 
 
@@ -237,7 +244,9 @@ class _FirstSeen:
         """``recent``: by row, in the window (rows after as_of come with the dropped account
         slot); or one answer for all rows."""
         kind = np.int32 if self.dense else np.int64  # dense pairs stay below 50 million
-        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys, self.width - 1)
+        # keys come as narrow as their names allow: the spare column may not fit their type
+        pairs = accounts.astype(kind) * self.width + np.where(keys >= 0, keys,
+                                                              kind(self.width - 1))
         if isinstance(recent, bool):
             split = {recent: pairs}
         else:
@@ -280,23 +289,76 @@ class _FirstSeen:
         return result[:n]
 
 
-def _distinct_users(parts: list[list[tuple[np.ndarray, pa.Array]]], n: int,
-                    threads: int) -> np.ndarray:
-    """Distinct user ids per account. Accounts are split in parts by code, so each part's
-    users are hashed on their own, the parts spread over the threads."""
-    def count(pieces: list[tuple[np.ndarray, pa.Array]]) -> np.ndarray:
-        if not pieces:
-            return np.zeros(n + 1, dtype=np.int64)
-        accounts = np.concatenate([accounts for accounts, _ in pieces])
-        # chunks encoded together share one dictionary
-        encoded = pc.dictionary_encode(pa.chunked_array([users for _, users in pieces],
-                                                        pa.string()))
-        if not len(accounts):
-            return np.zeros(n + 1, dtype=np.int64)
-        width = max(len(chunk.dictionary) for chunk in encoded.chunks)
-        codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
-        pairs = accounts.astype(np.int64) * width + codes
-        return np.bincount(pd.unique(pairs) // width, minlength=n + 1)
+class _UserSet:
+    """The distinct (account, user id) pairs of a part of the accounts. User ids are coded as
+    they come, in runs: a run at least as long as the ids coded so far is coded together with
+    them in one Arrow hash pass (so each id is hashed about twice at most), and then only the
+    distinct pairs of codes are kept, not the text."""
 
+    RUN_ROWS = 1 << 15  # the least run coded at once: under a MB of text waiting
+
+    def __init__(self) -> None:
+        self.names = pa.array([], pa.string())  # the user ids coded so far, a code each
+        self.pairs: list[np.ndarray] = []  # int64: account << 32 | user code, distinct per run
+        self.pair_rows = 0
+        self.distinct_rows = 0  # pairs the last compaction left
+        self.waiting: list[tuple[np.ndarray, pa.Array]] = []
+        self.waiting_rows = 0
+
+    def add(self, accounts: np.ndarray, users: pa.Array) -> None:
+        if not len(users):
+            return
+        self.waiting.append((accounts, users))
+        self.waiting_rows += len(users)
+        if self.waiting_rows >= max(self.RUN_ROWS, len(self.names)):
+            self._code()
+
+    def _code(self) -> None:
+        if not self.waiting:
+            return
+        codes = self._coded([users for _, users in self.waiting])
+        for (accounts, _), run in zip(self.waiting, codes, strict=True):
+            self._keep(pd.unique(accounts.astype(np.int64) << 32 | run))
+        self.waiting, self.waiting_rows = [], 0
+
+    def _keep(self, pairs: np.ndarray) -> None:
+        """Keep pairs; once they are twice what the last compaction left, only the distinct
+        ones (a user active on many days is one pair, not one a day)."""
+        self.pairs.append(pairs)
+        self.pair_rows += len(pairs)
+        if self.pair_rows >= 2 * max(self.distinct_rows, self.RUN_ROWS):
+            self.pairs = [pd.unique(np.concatenate(self.pairs))]
+            self.pair_rows = self.distinct_rows = len(self.pairs[0])
+
+    def _coded(self, runs: list[pa.Array]) -> list[np.ndarray]:
+        """Codes of each run's ids, new ids appended to ``names`` (whose codes stand)."""
+        # one hash table for all the chunks; the names, first and distinct, keep their places
+        known = len(self.names)
+        encoded = pc.dictionary_encode(pa.chunked_array([self.names, *runs], pa.string()))
+        self.names = max((chunk.dictionary for chunk in encoded.chunks), key=len)
+        codes = np.concatenate([chunk.indices.to_numpy() for chunk in encoded.chunks])
+        bounds = known + np.cumsum([0] + [len(run) for run in runs])
+        return [codes[start:stop] for start, stop in pairwise(bounds)]
+
+    def merge(self, other: _UserSet) -> None:
+        """Add another set's pairs (of other events), its user codes translated into ours."""
+        other._code()
+        self._code()
+        if not other.pairs:
+            return
+        (codes,) = self._coded([other.names])
+        for pairs in other.pairs:
+            self._keep(pairs >> 32 << 32 | codes[pairs & 0xFFFFFFFF])
+
+    def per_account(self, n: int) -> np.ndarray:
+        """Distinct users per account slot (n + 1 of them)."""
+        self._code()
+        pairs = pd.unique(np.concatenate(self.pairs or [np.zeros(0, np.int64)]))
+        return np.bincount(pairs >> 32, minlength=n + 1)
+
+
+def _distinct_users(parts: list[_UserSet], n: int, threads: int) -> np.ndarray:
+    """Distinct user ids per account, the parts of the accounts spread over the threads."""
     with ThreadPoolExecutor(max_workers=min(threads, len(parts))) as pool:
-        return sum(pool.map(count, parts), np.zeros(n + 1, dtype=np.int64))[:n]
+        return sum(pool.map(lambda part: part.per_account(n), parts),
+                   np.zeros(n + 1, dtype=np.int64))[:n]
