@@ -17,9 +17,10 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
-from health_vs_duckdb import AS_OF, ensure_data, timed
+from health_vs_duckdb import AS_OF, alternate, ensure_data
 
 HERE = Path(__file__).resolve().parent
 COPY_BYTES = 64 << 20
@@ -73,21 +74,15 @@ def main() -> None:
         return
     size = sum(p.stat().st_size for p in args.data.glob("*.csv"))
     print(f"data: {args.data} ({size / 1e9:,.1f} GB of CSV)")
+    # each run on an empty history folder, so the cache beside it is cold (and written), as
+    # for the first command of a session
+    work = Path(tempfile.mkdtemp(prefix="csops-100m-"))
     csops = [sys.executable, "-m", "csops_cli", "health", str(args.data), "--no-save",
-             "--format", "csv", "--as-of", AS_OF, "--quiet"]
+             "--format", "csv", "--as-of", AS_OF, "--quiet", "--history",
+             str(work / "history.db")]
     duck = [sys.executable, str(HERE / "duckdb_signals.py"), str(args.data), AS_OF, "/dev/null"]
-    times: dict[str, list[float]] = {"csops": [], "duckdb": []}
-    memory: dict[str, list[int]] = {"csops": [], "duckdb": []}
-    for round_number in range(args.rounds):
-        order = [("csops", csops), ("duckdb", duck)]
-        if round_number % 2:
-            order.reverse()
-        for name, command in order:
-            seconds, peak = timed(command)
-            times[name].append(seconds)
-            memory[name].append(peak)
-            print(f"  round {round_number + 1}: {name:6} {seconds:6.2f} s, "
-                  f"peak {peak / 2**20:,.0f} MiB", flush=True)
+    times, memory = alternate({"csops": csops, "duckdb": duck}, args.rounds,
+                              before=lambda: shutil.rmtree(work / "cache", ignore_errors=True))
     csops_median = statistics.median(times["csops"])
     duck_median = statistics.median(times["duckdb"])
     print(f"health at {args.repeats} x: csops median {csops_median:.2f} s, DuckDB median "

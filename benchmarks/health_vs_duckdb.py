@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -56,6 +57,28 @@ def ensure_data(folder: Path, accounts: int, events: int) -> None:
     marker.touch()
 
 
+def alternate(commands: dict[str, list[str]], rounds: int,
+              before: Callable[[], None] | None = None
+              ) -> tuple[dict[str, list[float]], dict[str, list[int]]]:
+    """Run the commands in turn, the order reversed every other round; the seconds and peak
+    memory of each run by name. ``before`` runs before each run (e.g. to empty a cache)."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    memory: dict[str, list[int]] = {name: [] for name in commands}
+    for round_number in range(rounds):
+        order = list(commands.items())
+        if round_number % 2:
+            order.reverse()
+        for name, command in order:
+            if before is not None:
+                before()
+            seconds, peak = timed(command)
+            times[name].append(seconds)
+            memory[name].append(peak)
+            print(f"  round {round_number + 1}: {name:6} {seconds:6.2f} s, "
+                  f"peak {peak / 2**20:,.0f} MiB", flush=True)
+    return times, memory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
@@ -82,18 +105,10 @@ def main() -> None:
     else:
         print("history: empty (the previous score is rebuilt a week earlier)")
     duck = [sys.executable, str(HERE / "duckdb_signals.py"), str(args.data), AS_OF, "/dev/null"]
-    times: dict[str, list[float]] = {"csops": [], "duckdb": []}
-    memory: dict[str, list[int]] = {"csops": [], "duckdb": []}
-    for round_number in range(args.rounds):
-        order = [("csops", csops), ("duckdb", duck)]
-        if round_number % 2:
-            order.reverse()
-        for name, command in order:
-            seconds, peak = timed(command)
-            times[name].append(seconds)
-            memory[name].append(peak)
-            print(f"  round {round_number + 1}: {name:6} {seconds:6.2f} s, "
-                  f"peak {peak / 2**20:,.0f} MiB")
+    # every csops run parses afresh (DuckDB keeps nothing between runs either)
+    times, memory = alternate({"csops": csops, "duckdb": duck}, args.rounds,
+                              before=lambda: shutil.rmtree(history.parent / "cache",
+                                                           ignore_errors=True))
     csops_median = statistics.median(times["csops"])
     duck_median = statistics.median(times["duckdb"])
     print(f"health: csops median {csops_median:.2f} s, DuckDB median {duck_median:.2f} s, "

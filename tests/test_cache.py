@@ -540,3 +540,17 @@ def test_a_cached_table_read_with_an_encoding_fallback_warns_again(cli, data, re
     cached = health(cli, data)
     assert len(reads) == count
     assert cached.stderr == parsed.stderr
+
+
+def test_parts_of_several_types_are_written_as_one_array(tmp_path):
+    # chunks may code the same field in different widths; on disk they are one array, in the
+    # narrowest type that holds all of them, read back in the widest
+    parts = [np.array([1, -3], np.int8), np.array([300, 7], np.int16), np.array([], np.int8)]
+    spec = cache_module._save_array(tmp_path, "codes", parts)
+    back = cache_module._load_array(tmp_path, "codes", spec, 4)
+    assert back.dtype == np.int16 and back.tolist() == [1, -3, 300, 7]
+    # a float narrows only when every part's values survive
+    floats = [np.array([1.0, 2.0]), np.array([0.1])]
+    spec = cache_module._save_array(tmp_path, "floats", floats)
+    assert spec["stored"] == np.dtype(np.float64).str
+    assert cache_module._load_array(tmp_path, "floats", spec, 3).tolist() == [1.0, 2.0, 0.1]

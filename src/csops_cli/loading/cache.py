@@ -218,33 +218,55 @@ def entry_name(kind: str, path: Path | str, key: dict) -> str:
 def narrow(values: np.ndarray) -> np.ndarray:
     """The same values in the narrowest type that holds them exactly (integers by their
     range, floats where each survives the round trip)."""
-    if not len(values):
-        return values
-    if values.dtype.kind in "iu":
-        low, high = int(values.min()), int(values.max())
+    stored = narrow_type([values], values.dtype)
+    return values if stored == values.dtype else values.astype(stored)
+
+
+def narrow_type(parts: list[np.ndarray], dtype: np.dtype) -> np.dtype:
+    """The narrowest type that holds every value of ``parts`` (read as ``dtype``) exactly."""
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return dtype
+    if dtype.kind in "iu":
+        low = min(int(part.min()) for part in parts)
+        high = max(int(part.max()) for part in parts)
         for kind in NARROW_INTEGERS:
-            if np.dtype(kind).itemsize >= values.dtype.itemsize:
+            if np.dtype(kind).itemsize >= dtype.itemsize:
                 break
             limits = np.iinfo(kind)
             if limits.min <= low and high <= limits.max:
-                return values.astype(kind)
-    elif values.dtype.kind == "f":
+                return np.dtype(kind)
+    elif dtype.kind == "f":
         for kind in NARROW_FLOATS:
-            if np.dtype(kind).itemsize >= values.dtype.itemsize:
+            if np.dtype(kind).itemsize >= dtype.itemsize:
                 break
-            with np.errstate(over="ignore", invalid="ignore"):
-                smaller = values.astype(kind)
-            if np.array_equal(smaller.astype(values.dtype), values, equal_nan=True):
-                return smaller
-    return values
+            if all(_survives(part.astype(dtype, copy=False), kind) for part in parts):
+                return np.dtype(kind)
+    return dtype
 
 
-def _save_array(folder: Path, name: str, values: np.ndarray) -> dict:
-    if values.dtype.kind not in "biuf" or values.ndim != 1:
-        raise NotCacheable(f"{name}: {values.dtype}")
-    stored = narrow(values)
-    np.save(folder / f"{name}.npy", stored, allow_pickle=False)
-    return {"kind": "numpy", "dtype": values.dtype.str, "stored": stored.dtype.str}
+def _survives(values: np.ndarray, kind) -> bool:
+    with np.errstate(over="ignore", invalid="ignore"):
+        smaller = values.astype(kind)
+    return np.array_equal(smaller.astype(values.dtype), values, equal_nan=True)
+
+
+def _save_array(folder: Path, name: str, values: np.ndarray | list[np.ndarray]) -> dict:
+    """One ``.npy`` of the values, or of parts written one after the other (never joined in
+    memory: at 100 M events a joined copy of one field is hundreds of MB)."""
+    parts = values if isinstance(values, list) else [values]
+    if not parts or any(part.dtype.kind not in "biuf" or part.ndim != 1 for part in parts):
+        raise NotCacheable(f"{name}: {parts[0].dtype if parts else 'nothing'}")
+    dtype = np.result_type(*parts)
+    stored = narrow_type(parts, dtype)
+    header = {"descr": np.lib.format.dtype_to_descr(stored), "fortran_order": False,
+              "shape": (sum(len(part) for part in parts),)}
+    with open(folder / f"{name}.npy", "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for part in parts:
+            file.write(np.ascontiguousarray(part.astype(dtype, copy=False)
+                                            .astype(stored, copy=False)).data)
+    return {"kind": "numpy", "dtype": dtype.str, "stored": stored.str}
 
 
 def _load_array(folder: Path, name: str, spec: dict, rows: int) -> np.ndarray:
@@ -301,7 +323,7 @@ def _write_events(folder: Path, result: EventsRead) -> dict:
             raise NotCacheable(f"{spec.name}: in some chunks only")
         lengths = [len(part) for part in parts]
         if all(isinstance(part, np.ndarray) for part in parts):
-            written = _save_array(folder, f"chunk.{spec.name}", np.concatenate(parts))
+            written = _save_array(folder, f"chunk.{spec.name}", parts)
         elif all(isinstance(part, pa.Array) for part in parts):
             _save_arrow(folder / f"chunk.{spec.name}.arrow",
                         pa.chunked_array(parts, parts[0].type))
