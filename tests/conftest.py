@@ -110,3 +110,12 @@ def sample_paying(as_of: str, folder: Path | None = None) -> set[str]:
 
 
 SAMPLE_ACCOUNTS = 300  # sample_data/accounts.csv
+
+
+@pytest.fixture(autouse=True)
+def _cache_open_for_each_test():
+    """A refused or interrupted command closes the cache of parsed exports for the rest of
+    its process; each test is a new command."""
+    from csops_cli.loading.cache import new_command
+
+    new_command()

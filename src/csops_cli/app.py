@@ -40,6 +40,7 @@ def command(name: str | None = None) -> Callable:
                 show_error(error)
                 raise typer.Exit(int(error.exit_code)) from None
             except KeyboardInterrupt:
+                _forget_cache_entries()
                 _interrupted()
 
         app.command(name)(run_command)
@@ -49,7 +50,8 @@ def command(name: str | None = None) -> Callable:
 
 
 def _forget_cache_entries() -> None:
-    """A refused command leaves no new entry in the cache of parsed exports."""
+    """A refused or interrupted command leaves no new entry in the cache of parsed
+    exports."""
     cache = sys.modules.get("csops_cli.loading.cache")  # not imported: nothing written
     if cache is not None:
         cache.forget_written()

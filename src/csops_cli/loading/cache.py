@@ -67,7 +67,8 @@ UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, EOFError, At
 
 _written: list[Path] = []  # entries this process wrote (a refused command removes them)
 _made: list[Path] = []  # and the folders it made for them (.csops/cache), deepest first
-_written_lock = threading.Lock()
+_written_lock = threading.RLock()  # re-entered when Ctrl-C lands while it is held
+_closed = False  # the command was refused or interrupted: store nothing more
 
 
 class NotCacheable(Exception):
@@ -99,56 +100,74 @@ class ExportCache:
     def store(self, kind: str, path: Path | str, key: dict, write: Callable[[Path], dict]
               ) -> None:
         """Write an entry: ``write(folder)`` writes its files and returns what the manifest
-        holds besides the key. Raises NotCacheable or OSError, leaving nothing behind."""
-        missing = []
-        for folder in (self.folder, *self.folder.parents):
-            if folder.exists():
-                break
-            missing.append(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        holds besides the key. Raises NotCacheable or OSError, leaving nothing behind. Once
+        the command is refused or interrupted (:func:`forget_written`), nothing is stored."""
+        global _closed
         with _written_lock:
+            if _closed:
+                return
+            missing = []
+            for folder in (self.folder, *self.folder.parents):
+                if folder.exists():
+                    break
+                missing.append(folder)
+            self.folder.mkdir(parents=True, exist_ok=True)
             _made.extend(missing)
+            temporary = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
         final = self.folder / entry_name(kind, path, key)
-        temporary = Path(tempfile.mkdtemp(prefix=".writing-", dir=self.folder))
         try:
             manifest = {"key": key, **write(temporary)}
             # the manifest last: an entry without one is never read
             (temporary / MANIFEST).write_text(json.dumps(manifest), "utf-8")
-            if final.exists():  # an entry found damaged: this one replaces it
-                shutil.rmtree(final, ignore_errors=True)
-            try:
-                os.replace(temporary, final)
-            except OSError:  # written meanwhile by another command: keep that one
-                shutil.rmtree(temporary, ignore_errors=True)
-                return
+            with _written_lock:
+                if _closed:  # refused or interrupted while this entry was written
+                    shutil.rmtree(temporary, ignore_errors=True)
+                    _remove_made()
+                    return
+                if final.exists():  # an entry found damaged: this one replaces it
+                    shutil.rmtree(final, ignore_errors=True)
+                try:
+                    os.replace(temporary, final)
+                except OSError:  # written meanwhile by another command: keep that one
+                    shutil.rmtree(temporary, ignore_errors=True)
+                    return
+                _written.append(final)
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        with _written_lock:
-            _written.append(final)
         prune(self.folder)
 
 
 def new_command() -> None:
     """A command begins: the entries it may remove if refused are those written from now."""
+    global _closed
     with _written_lock:
         _written.clear()
         _made.clear()
+        _closed = False
 
 
 def forget_written() -> None:
-    """Remove the entries this process wrote: the command was refused, and a refused
-    command leaves nothing new behind."""
+    """Remove the entries this process wrote, and store none from now on: the command was
+    refused or interrupted, and such a command leaves nothing new behind."""
+    global _closed
     with _written_lock:
+        _closed = True
         for entry in _written:
             shutil.rmtree(entry, ignore_errors=True)
-        for folder in _made:
-            try:
-                folder.rmdir()  # only when empty: another command's entries stay
-            except OSError:
-                pass
         _written.clear()
-        _made.clear()
+        _remove_made()
+
+
+def _remove_made() -> None:
+    """The folders made for entries, while empty (another command's entries stay); called
+    holding the lock."""
+    for folder in list(_made):
+        try:
+            folder.rmdir()
+            _made.remove(folder)
+        except OSError:
+            pass
 
 
 # --- keys --------------------------------------------------------------------------------------

@@ -388,6 +388,11 @@ class UsageRead:
     def begin(self) -> UsageRead:
         if self._cached is not None:
             return self  # read from the cache in finish(); nothing to parse meanwhile
+        # pyarrow imports pandas on its first to_numpy(): done here, before any reading
+        # thread starts, never in two threads at once (a Ctrl-C landing in an import that
+        # another thread waits on could leave that thread waiting forever)
+        import pandas  # noqa: F401
+
         self._started = True
         threading.Thread(target=self._run, name="csops-usage", daemon=True).start()
         return self
