@@ -33,8 +33,8 @@ def load(inputs: Inputs, history: Path | None = None) -> tuple[Config, Exports]:
     quiet = inputs.quiet
     label, config = load_config(inputs.config, inputs.data)
     note(f"config: {label}", quiet)
-    # each file is recognised once; the large usage export's parse starts while pandas
-    # imports, and is stopped on any way out
+    # each file is recognised once; the large usage export's parse starts before the other
+    # exports load, and is stopped on any way out
     from ..loading.events import usage_read
     from ..loading.recognise import recognise
 
@@ -43,7 +43,7 @@ def load(inputs: Inputs, history: Path | None = None) -> tuple[Config, Exports]:
     new_command()
     with slow_status("reading exports", quiet), \
             usage_read(inputs.data, inputs.files(), config, matches, cache) as early:
-        from ..loading import load_exports  # pandas imports while the usage read runs
+        from ..loading import load_exports
 
         exports = load_exports(inputs.data, config, inputs.files(), early=early,
                                matches=matches, cache=cache)

@@ -14,7 +14,7 @@ boundaries into a part per core (see :mod:`csops_cli.threads`; small files stay 
 parts are parsed at once, one thread each, batch by batch; their accounts are then coded with
 one hash look-up per run of batches (once the account ids are known; until then they wait as
 text). No column of ten million Python strings is ever built. Commands
-start this read before pandas is imported and while the other exports load. Anything unusual
+start this read before the other exports load, and read them meanwhile. Anything unusual
 (a missing value, a date format the reader does not know, a ragged row, another encoding)
 makes it step aside: the general reader then reads the file and reports each problem with its
 line. This module needs no pandas until a frame is asked for.
@@ -333,8 +333,8 @@ def unpack_text(packed: np.ndarray, rows: int) -> pa.Array:
 # --- the fast CSV reader -----------------------------------------------------------------------
 
 class UsageRead:
-    """A usage CSV export being read by the fast reader in the background, from before pandas
-    is imported (or the other tables read) until the account ids it is coded against are
+    """A usage CSV export being read by the fast reader in the background, from before the
+    other tables are read until the account ids it is coded against are
     given to :meth:`finish`. Its owner stops it (see :func:`usage_read`)."""
 
     def __init__(self, path: Path, layout: tuple[str, str, list[str]], preset: str | None,
