@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import write
-from csops_cli import forecast, past_scores, pipeline, renewals
+from csops_cli import forecast, past_scores, pipeline
 from csops_cli.backtest import BacktestOptions, backtest_dates, scored_panel, signals_as_known
 from csops_cli.config import default_config_text, parse_config
 from csops_cli.loading import load_exports
@@ -151,9 +151,11 @@ def test_no_renewal_in_any_horizon_gives_the_config_rates(tmp_path):
     assert rates["rate"].tolist() == [configured.green, configured.yellow, configured.red]
 
 
-def test_current_health_is_the_pipelines_score(sample_exports):
+def test_scores_without_change_are_the_pipelines_score(sample_exports):
+    # renewals and the forecast skip last week's score, not today's
     config = config_reading()
-    as_of, frame = renewals.current_health(sample_exports, config, "2026-11-20")
+    quick = pipeline.account_health(sample_exports, config, AS_OF, change=False)
+    as_of, frame = quick.as_of, quick.signals
     full = pipeline.account_health(sample_exports, config, AS_OF)
     assert as_of == full.as_of
     pd.testing.assert_series_equal(frame["health_score"], full.signals["health_score"])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import filters
+from . import filters, pipeline
 from .backtest import (
     BANDS,
     RENEWAL_GRACE_DAYS,
@@ -39,7 +39,8 @@ from .config import Config
 from .dates import day_number
 from .history import History
 from .loading import Exports
-from .renewals import current_health, renewal_frame
+from .lookup import is_in
+from .renewals import renewal_frame
 
 CHECKPOINTS = (120, 90, 60, 30)
 BACKTEST_HORIZON = 90
@@ -109,7 +110,8 @@ def with_probability(frame: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
 def forecast(exports: Exports, config: Config, as_of: str | None, history: History, days: int,
              segment: str | None = None, owner: str | None = None,
              save: bool = True) -> Forecast:
-    shown_as_of, signals = current_health(exports, config, as_of)
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), change=False)
+    shown_as_of, signals = result.as_of, result.signals
     day = shown_as_of.normalize()
     rates = band_rates(exports, config, day)
     frame = renewal_frame(signals, days, config)
@@ -122,7 +124,7 @@ def forecast(exports: Exports, config: Config, as_of: str | None, history: Histo
         if not due.empty:
             history.record_forecasts(due)
         recorded = len(due)
-    shown = frame[frame["account_id"].isin(keep)].reset_index(drop=True)
+    shown = frame[is_in(frame["account_id"], keep)].reset_index(drop=True)
     accuracy_frame = accuracy(history.forecasts(), exports, day)
     return Forecast(shown_as_of, days, shown, rates, totals(shown, "month"),
                     totals(shown, "segment"), accuracy_frame, recorded)

@@ -44,17 +44,22 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
 
 
 def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None = None,
-                   history: History | None = None) -> AccountHealth:
+                   history: History | None = None, change: bool = True) -> AccountHealth:
     """Signals and health as of ``as_of``, with ``previous_health_score``: the latest stored
     snapshot before as_of, else the score rebuilt from the exports as of a week earlier (in the
-    same pass over the usage), so that the first run already knows what changed."""
+    same pass over the usage), so that the first run already knows what changed. Without
+    ``change`` (what shows no change of score: renewals, the forecast) no earlier score is
+    read or rebuilt."""
     as_of = (as_of or default_as_of(exports)).normalize()
-    stored = history.previous(as_of) if history is not None else pd.DataFrame()
+    stored = history.previous(as_of) if history is not None and change else pd.DataFrame()
     earlier = as_of - pd.Timedelta(days=PREVIOUS_DAYS)
-    built = build_signals_at(exports, config, [as_of] if not stored.empty else [earlier, as_of])
+    dates = [earlier, as_of] if change and stored.empty else [as_of]
+    built = build_signals_at(exports, config, dates)
     signals: Signals = built[as_of]
     frame = signals.frame
     health = _scored(frame, config)
+    if not change:
+        return AccountHealth(signals.as_of, frame, health, signals.skipped)
     if not stored.empty:
         previous = pd.to_numeric(stored["health_score"]).reindex(frame.index)
     else:

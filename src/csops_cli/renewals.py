@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from . import filters, pipeline, progress
+from . import filters, pipeline
 from .config import Config
 from .coverage import UNASSIGNED, checklist_step, resolve_owners
 from .history import History
 from .loading import Exports
+from .lookup import is_in
 
 RENEWAL_COLUMNS = ["account_id", "account_name", "renewal_date", "days_to_renewal", "arr",
                    "health_score", "health_band", "owner", "checklist_step",
@@ -29,38 +29,15 @@ class Renewals:
 
 def renewals(exports: Exports, config: Config, as_of: str | None, history: History, days: int,
              segment: str | None = None, owner: str | None = None) -> Renewals:
-    day, signals = current_health(exports, config, as_of)
-    frame = renewal_frame(signals, days, config)
+    # renewals show no change of score: no earlier score is rebuilt
+    result = pipeline.account_health(exports, config, pipeline.parse_as_of(as_of), change=False)
+    frame = renewal_frame(result.signals, days, config)
     from .forecast import band_rates, with_probability
 
-    frame = with_probability(frame, band_rates(exports, config, day.normalize()))
+    frame = with_probability(frame, band_rates(exports, config, result.as_of.normalize()))
     frame = frame[RENEWAL_COLUMNS]
-    keep = filters.select(signals, segment, owner)
-    if segment is not None or owner is not None:
-        frame = frame[frame["account_id"].isin(keep)]
-    return Renewals(day, days, frame)
-
-
-def current_health(exports: Exports, config: Config, as_of: str | None
-                   ) -> tuple[pd.Timestamp, pd.DataFrame]:
-    """The as_of and the signal table with each paying account's health_score and
-    health_band: what renewals and the forecast read. Neither shows a change of score, so
-    no earlier score is read or rebuilt (see :func:`pipeline.account_health`)."""
-    from . import health
-    from .signals import build_signals
-
-    signals = build_signals(exports, config, pipeline.parse_as_of(as_of))
-    frame = signals.frame
-    paying = frame["paying"].to_numpy(dtype=bool)
-    with progress.phase("scoring"):
-        scores = health.score(frame[paying], config).scores
-    score = np.full(len(frame), np.nan)
-    score[paying] = scores["health_score"].to_numpy(dtype=float)
-    band = np.full(len(frame), None, dtype=object)
-    band[paying] = scores["health_band"].to_numpy(dtype=object)
-    frame["health_score"] = score
-    frame["health_band"] = pd.Series(band, index=frame.index, dtype="string")
-    return signals.as_of, frame
+    keep = filters.select(result.signals, segment, owner)
+    return Renewals(result.as_of, days, frame[is_in(frame["account_id"], keep)])
 
 
 def renewal_frame(signals: pd.DataFrame, days: int, config: Config) -> pd.DataFrame:
