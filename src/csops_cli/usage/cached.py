@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..loading.cache import UNREADABLE, ExportCache
+from ..loading.cache import UNREADABLE, ExportCache, files_digest
 from .backend import UsageBackend
 from .rules import UsageAggregates, UsageQuery
 
@@ -81,11 +81,7 @@ def _digest(data: bytes) -> str:
 @functools.cache
 def _code_digest() -> str:
     """The rules and the tally: a change to either makes every aggregates entry a miss."""
-    digest = hashlib.blake2b(digest_size=16)
-    for module in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(module.name.encode())
-        digest.update(module.read_bytes())
-    return digest.hexdigest()
+    return files_digest(sorted(Path(__file__).parent.glob("*.py")))
 
 
 def _write(folder: Path, aggregates: UsageAggregates) -> dict:
