@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -522,6 +523,8 @@ def test_a_damaged_aggregates_entry_is_tallied_again(cli, data, tallied):
     for entry in CACHE.glob("aggregates-*"):
         for array in entry.glob("*.npy"):
             np.save(array, np.load(array)[:-1])  # one account short
+    for entry in CACHE.glob("signals-*"):  # else the day's signal table is read instead
+        shutil.rmtree(entry)
     assert health(cli, data).stdout == reference
     assert len(tallied) == 2
 
@@ -554,3 +557,109 @@ def test_parts_of_several_types_are_written_as_one_array(tmp_path):
     spec = cache_module._save_array(tmp_path, "floats", floats)
     assert spec["stored"] == np.dtype(np.float64).str
     assert cache_module._load_array(tmp_path, "floats", spec, 3).tolist() == [1.0, 2.0, 0.1]
+
+
+# --- the signal table of a day ----------------------------------------------------------------
+
+@pytest.fixture
+def built(monkeypatch) -> list[dict]:
+    """The signal tables built (not read from the cache), call by call: day -> a copy."""
+    from csops_cli import signals
+
+    calls: list[dict] = []
+    real = signals._build_signals_at
+
+    def counting(exports, config, dates, as_known):
+        result = real(exports, config, dates, as_known)
+        calls.append({date: (value.frame.copy(), value.skipped)
+                      for date, value in result.items()})
+        return result
+
+    monkeypatch.setattr(signals, "_build_signals_at", counting)
+    return calls
+
+
+@pytest.fixture
+def hits(monkeypatch) -> list[tuple]:
+    """The signal tables read from the cache: (day, frame copy, skipped)."""
+    from csops_cli.signal_cache import SignalCache
+
+    found: list[tuple] = []
+    real = SignalCache.get
+
+    def recording(self, day):
+        hit = real(self, day)
+        if hit is not None:
+            found.append((day, hit[0].copy(), hit[1]))
+        return hit
+
+    monkeypatch.setattr(SignalCache, "get", recording)
+    return found
+
+
+def test_a_day_built_once_is_read_back_exactly_by_the_next_commands(cli, data, built, hits):
+    health(cli, data)
+    assert len(built) == 1 and len(built[0]) == 2  # as_of and a week earlier, one pass
+    made = {int(np.datetime64(date.date(), "D").astype(np.int64)): value
+            for date, value in built[0].items()}
+    assert len(list(CACHE.glob("signals-*"))) == 2
+    plays = cli("plays", data, "--as-of", AS_OF, "--dry-run")
+    assert plays.exit_code == 0, plays.output
+    assert len(built) == 1  # nothing built again
+    assert sorted(day for day, *_ in hits) == sorted(made)  # plays too looks a week back
+    for day, frame, skipped in hits:
+        expected, expected_skipped = made[day]
+        pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+        assert list(frame.dtypes) == list(expected.dtypes)
+        assert frame.index.dtype == expected.index.dtype
+        assert skipped == expected_skipped
+    # metrics needs a day health did not build: only that one is built
+    assert cli("metrics", data, "--as-of", AS_OF).exit_code == 0
+    assert len(built) == 2 and as_of_day() not in {
+        int(np.datetime64(date.date(), "D").astype(np.int64)) for date in built[1]}
+
+
+def test_a_changed_config_or_export_builds_the_day_again(cli, data, built, tmp_path):
+    from csops_cli.config import default_config_text
+
+    first = health(cli, data).stdout
+    other = tmp_path / "other.yaml"
+    other.write_text(default_config_text().replace("expansion_utilization: 0.80",
+                                                   "expansion_utilization: 0.5"))
+    assert "expansion_utilization: 0.5" in other.read_text()
+    changed = health(cli, data, "--config", other).stdout
+    assert len(built) == 2
+    assert changed == health(cli, data, "--config", other, "--no-cache").stdout
+    assert health(cli, data).stdout == first
+    assert len(built) == 3  # the --no-cache run, then nothing: the first entries still hold
+    activities = data / "activities.csv"
+    header, *rows = activities.read_text().splitlines()
+    activities.write_text("\n".join([header, *rows[:-1]]) + "\n")  # one touch fewer
+    assert health(cli, data).stdout == health(cli, data, "--no-cache").stdout
+    assert len(built) == 5
+
+
+def test_exports_cut_down_to_some_accounts_are_never_cached(cli, data, built):
+    """The renewals' past panel narrows the exports: those tables are built, never stored
+    under the whole exports' key (read back, they would be another table)."""
+    from dataclasses import replace
+
+    from csops_cli.loading import Exports
+
+    assert cli("renewals", data, "--as-of", AS_OF).exit_code == 0
+    narrowed = [call for call in built if any(len(frame) < 120 for frame, _ in call.values())]
+    assert narrowed  # the past panel ran on the renewal cohort
+    stored = list(CACHE.glob("signals-*"))
+    assert len(stored) == 1  # today's table of every account, only
+    exports = Exports(None, *[object()] * 2)
+    exports.cached_as = ("cache", {})
+    assert replace(exports).cached_as is None
+
+
+def test_a_damaged_signals_entry_is_built_again(cli, data, built):
+    reference = health(cli, data).stdout
+    for entry in CACHE.glob("signals-*"):
+        frame = entry / "frame.arrow"
+        frame.write_bytes(frame.read_bytes()[:200])
+    assert health(cli, data).stdout == reference
+    assert len(built) == 2

@@ -28,6 +28,7 @@ from .dates import (
 )
 from .loading import Exports
 from .loading.events import account_positions
+from .signal_cache import SignalCache
 from .usage import UsageAggregates, UsageQuery, backend_for
 
 MEETING_WINDOW_DAYS = 90
@@ -111,8 +112,27 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
                      as_known: bool = False) -> dict[pd.Timestamp, Signals]:
     """The signal table as of each date; the usage is read once for all of them. With
     ``as_known`` each date sees only the contracts signed (else started) on or before it, as
-    the CRM knew them then (the backtest: a renewal signed later must not leak back)."""
+    the CRM knew them then (the backtest: a renewal signed later must not leak back). A day's
+    table already built by an earlier command on the same exports and configuration comes
+    from the cache (see :mod:`.signal_cache`)."""
     dates = list(dict.fromkeys(date.normalize() for date in dates))
+    stored = SignalCache.of_exports(exports, config, as_known)
+    found: dict[pd.Timestamp, Signals] = {}
+    for date in dates if stored is not None else ():
+        hit = stored.get(day_number(date))
+        if hit is not None:
+            found[date] = Signals(date, *hit)
+    missing = [date for date in dates if date not in found]
+    if missing:
+        built = _build_signals_at(exports, config, missing, as_known)
+        for date, signals in built.items() if stored is not None else ():
+            stored.put(day_number(date), signals.frame, signals.skipped)
+        found.update(built)
+    return {date: found[date] for date in dates}
+
+
+def _build_signals_at(exports: Exports, config: Config, dates: list[pd.Timestamp],
+                      as_known: bool) -> dict[pd.Timestamp, Signals]:
     accounts = exports.accounts.frame.drop_duplicates("account_id").set_index("account_id")
     ids = accounts.index  # as account_index gives it: usage events are coded against it
     contract_frame = exports.contracts.frame

@@ -56,7 +56,7 @@ SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
-KINDS = ("usage", "table", "aggregates")  # the entries' name prefixes
+KINDS = ("usage", "table", "aggregates", "signals")  # the entries' name prefixes
 MAX_ENTRIES = 256  # and beyond this many entries in all
 # integer codes are stored in the narrowest of these that holds their range
 NARROW_INTEGERS = (np.int8, np.int16, np.int32)
@@ -506,9 +506,11 @@ def cached_table(cache: ExportCache, name: str, match: FileMatch, config: Config
         entry = cache.lookup("table", path, key)
         table = None if entry is None else entry.table(path)
         if table is not None:
+            table.cached_as = cache, key, path
             return table
     table = load()
     if key is not None:
+        table.cached_as = cache, key, path  # what the tables built from it are keyed by
         try:
             cache.store("table", path, key, lambda folder: _write_table(folder, table))
         except (OSError, NotCacheable):

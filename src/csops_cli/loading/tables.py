@@ -36,8 +36,8 @@ class Table:
     when asked for, with :meth:`usage_frame`."""
 
     warehouse = None  # a usage table aggregated in a warehouse: its WarehouseUsage
-    # a usage table read with the cache: the cache, its entry's key and the file, under
-    # which the usage aggregates are kept too
+    # a table read with the cache: the cache, its entry's key and the file (the usage
+    # aggregates and the signal tables built from it are kept under that key too)
     cached_as: tuple[ExportCache, dict, Path] | None = None
 
     def __init__(self, name: str, path: Path, frame: pd.DataFrame | None, preset: str | None,
@@ -116,6 +116,10 @@ class Exports:
     team: Table | None = None
     # what each file of the folder was recognised as (for validate and init)
     files: list[FileMatch] = field(default_factory=list)
+    # every table read with the cache: the cache and each table's key (see signal_cache).
+    # Not an init field, so that exports cut down with dataclasses.replace have none.
+    cached_as: tuple[ExportCache, dict[str, dict]] | None = field(default=None, init=False,
+                                                                   repr=False, compare=False)
 
     def tables(self) -> list[Table]:
         return [t for t in (self.accounts, self.contracts, self.usage, self.activities,
@@ -539,7 +543,12 @@ def _load_exports(folder: Path | None, config: Config, explicit: dict[str, Path 
     if errors:
         raise _merged(errors)
     _count_unknown_accounts(tables)
-    return Exports(folder, **tables, files=matches)
+    exports = Exports(folder, **tables, files=matches)
+    keyed = [table.cached_as for table in tables.values()]
+    if keyed and all(keyed):
+        exports.cached_as = keyed[0][0], {name: table.cached_as[1]
+                                          for name, table in sorted(tables.items())}
+    return exports
 
 
 def _count_unknown_accounts(tables: dict[str, Table]) -> None:
