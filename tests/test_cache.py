@@ -663,3 +663,15 @@ def test_a_damaged_signals_entry_is_built_again(cli, data, built):
         frame.write_bytes(frame.read_bytes()[:200])
     assert health(cli, data).stdout == reference
     assert len(built) == 2
+
+
+def test_the_backtests_past_tables_are_not_kept(tmp_path, default_config):
+    """Tables with contracts counted from the day they were known: only the backtest builds
+    them, a dozen dates at a time."""
+    from csops_cli.loading import Exports
+    from csops_cli.signal_cache import SignalCache
+
+    exports = Exports(None, *[object()] * 2)
+    exports.cached_as = (cache_module.ExportCache(tmp_path), {"accounts": {"path": "a.csv"}})
+    assert SignalCache.of_exports(exports, default_config, as_known=False) is not None
+    assert SignalCache.of_exports(exports, default_config, as_known=True) is None

@@ -3,11 +3,12 @@ commands of a session after the first (``plays``, ``renewals``, ``metrics``, ``a
 ``health``) do not build a day's table again.
 
 An entry is keyed by the cache key of every export the table was built from (each file, what
-read it, the parsing code), the whole configuration, the day, whether contracts count only
-from the day they were known (the backtest), the code of this package and a format number:
-anything else is a miss, and the table is built and stored again. Only exports whose every
-table was read with the cache have keys; exports cut down to some accounts
-(``dataclasses.replace``) have none, so their tables are neither looked up nor stored.
+read it, the parsing code), the whole configuration, the day, the code of this package and a
+format number: anything else is a miss, and the table is built and stored again. Only exports
+whose every table was read with the cache have keys; exports cut down to some accounts
+(``dataclasses.replace``) have none, so their tables are neither looked up nor stored. The
+backtest's tables (contracts counted from the day they were known, a dozen past dates and
+more) are not kept: no other command reads them, and each is tens of MB at 100,000 accounts.
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .loading.cache import UNREADABLE, ExportCache, NotCacheable, files_digest, read_frame, \
-    write_frame
+from .loading.cache import (
+    UNREADABLE,
+    ExportCache,
+    NotCacheable,
+    files_digest,
+    read_frame,
+    write_frame,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,13 +47,14 @@ class SignalCache:
     @classmethod
     def of_exports(cls, exports: Exports, config: Config, as_known: bool
                    ) -> SignalCache | None:
-        """None unless every table of ``exports`` was read with the cache."""
-        if exports.cached_as is None:
+        """None when a table of ``exports`` was not read with the cache, and for the
+        backtest's tables (``as_known``)."""
+        if exports.cached_as is None or as_known:
             return None
         cache, inputs = exports.cached_as
         settings = json.dumps(config.model_dump(mode="json"), sort_keys=True, default=str)
         key = {"format": FORMAT, "csops": __version__, "code": _code_digest(),
-               "inputs": inputs, "as_known": as_known,
+               "inputs": inputs,
                "config": hashlib.blake2b(settings.encode(), digest_size=16).hexdigest()}
         return cls(cache, key, f"signals of {inputs['accounts']['path']}")
 
@@ -85,8 +93,8 @@ class SignalCache:
             pass
 
     def _of(self, day: int) -> str:
-        """Entries are pruned per accounts export, day and kind: the newest two are kept."""
-        return f"{self.of}@{day}@{self.key['as_known']}"
+        """Entries are pruned per accounts export and day: the newest two are kept."""
+        return f"{self.of}@{day}"
 
 
 @functools.cache
