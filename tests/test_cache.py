@@ -582,18 +582,18 @@ def built(monkeypatch) -> list[dict]:
 @pytest.fixture
 def hits(monkeypatch) -> list[tuple]:
     """The signal tables read from the cache: (day, frame copy, skipped)."""
-    from csops_cli.signal_cache import SignalCache
+    from csops_cli.built_cache import BuiltCache
 
     found: list[tuple] = []
-    real = SignalCache.get
+    real = BuiltCache.get
 
     def recording(self, day):
         hit = real(self, day)
-        if hit is not None:
-            found.append((day, hit[0].copy(), hit[1]))
+        if hit is not None and self.kind == "signals":
+            found.append((day, hit[0].copy(), tuple(hit[1]["skipped"])))
         return hit
 
-    monkeypatch.setattr(SignalCache, "get", recording)
+    monkeypatch.setattr(BuiltCache, "get", recording)
     return found
 
 
@@ -665,13 +665,71 @@ def test_a_damaged_signals_entry_is_built_again(cli, data, built):
     assert len(built) == 2
 
 
-def test_the_backtests_past_tables_are_not_kept(tmp_path, default_config):
+def test_the_backtests_past_tables_are_not_kept(cli, data, tmp_path, built):
     """Tables with contracts counted from the day they were known: only the backtest builds
-    them, a dozen dates at a time."""
-    from csops_cli.loading import Exports
-    from csops_cli.signal_cache import SignalCache
+    them, a dozen dates at a time. A model reading a signal of older usage makes it build
+    them from the whole exports."""
+    import yaml
 
-    exports = Exports(None, *[object()] * 2)
-    exports.cached_as = (cache_module.ExportCache(tmp_path), {"accounts": {"path": "a.csv"}})
-    assert SignalCache.of_exports(exports, default_config, as_known=False) is not None
-    assert SignalCache.of_exports(exports, default_config, as_known=True) is None
+    from csops_cli.config import default_config_text
+
+    settings = yaml.safe_load(default_config_text())
+    settings["health"]["buckets"]["product_usage"]["signals"]["new_feature_used"] = {
+        "weight": 0.2, "scores": {"true": 100, "false": 0}}
+    config = tmp_path / "history-reading.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    result = cli("backtest", data, "--as-of", AS_OF, "--config", config)
+    assert result.exit_code == 0, result.output
+    whole = [call for call in built if len(call) > 2]
+    assert whole and all(len(frame) == 120 for call in whole for frame, _ in call.values())
+    assert not list(CACHE.glob("signals-*"))
+
+
+@pytest.fixture
+def calibrated(monkeypatch) -> list[pd.DataFrame]:
+    """The band rates calibrated (not read from the cache), call by call."""
+    from csops_cli import forecast
+
+    made: list[pd.DataFrame] = []
+    real = forecast._band_rates
+
+    def counting(exports, config, as_of):
+        rates = real(exports, config, as_of)
+        made.append(rates.copy())
+        return rates
+
+    monkeypatch.setattr(forecast, "_band_rates", counting)
+    return made
+
+
+def test_forecast_after_renewals_reads_the_band_rates_back_exactly(cli, data, calibrated,
+                                                                     monkeypatch):
+    from csops_cli import forecast
+
+    returned: list[pd.DataFrame] = []
+    real = forecast.band_rates
+    monkeypatch.setattr(forecast, "band_rates", lambda *args: returned.append(
+        real(*args)) or returned[-1])
+    renewals = cli("renewals", data, "--as-of", AS_OF)
+    assert renewals.exit_code == 0, renewals.output
+    assert len(calibrated) == 1 and len(list(CACHE.glob("rates-*"))) == 1
+    forecast_run = cli("forecast", data, "--as-of", AS_OF, "--no-save", "--format", "json")
+    assert forecast_run.exit_code == 0, forecast_run.output
+    assert len(calibrated) == 1  # read back, not calibrated again
+    pd.testing.assert_frame_equal(returned[-1], calibrated[0], check_exact=True)
+    assert returned[-1].index.dtype == calibrated[0].index.dtype
+    fresh = cli("forecast", data, "--as-of", AS_OF, "--no-save", "--format", "json",
+                "--no-cache")
+    assert fresh.stdout == forecast_run.stdout
+    assert len(calibrated) == 2
+
+
+def test_other_configured_rates_calibrate_again(cli, data, calibrated, tmp_path):
+    from csops_cli.config import default_config_text
+
+    other = tmp_path / "rates.yaml"
+    other.write_text(default_config_text().replace("red: 0.50", "red: 0.40"))
+    assert "red: 0.40" in other.read_text()
+    for config in ((), ("--config", other), ()):
+        assert cli("renewals", data, "--as-of", AS_OF, *config).exit_code == 0
+    assert len(calibrated) == 2

@@ -72,7 +72,23 @@ class Forecast:
 
 def band_rates(exports: Exports, config: Config, as_of: pd.Timestamp) -> pd.DataFrame:
     """The renewal rate of each band: observed in the backtest's renewal cohort (90-day
-    horizon) when it holds at least MIN_BAND_RENEWALS renewals of the band, else the config's."""
+    horizon) when it holds at least MIN_BAND_RENEWALS renewals of the band, else the config's.
+    Kept in the cache for the next command on the same exports and as_of (``forecast`` after
+    ``renewals``): the calibration scores every past date."""
+    from .built_cache import BuiltCache
+
+    stored = BuiltCache.of_exports(exports, config, "rates")
+    day = day_number(as_of)
+    hit = None if stored is None else stored.get(day)
+    if hit is not None:
+        return hit[0]
+    rates = _band_rates(exports, config, as_of)
+    if stored is not None:
+        stored.put(day, rates)
+    return rates
+
+
+def _band_rates(exports: Exports, config: Config, as_of: pd.Timestamp) -> pd.DataFrame:
     from .past_scores import past_panel
 
     options = BacktestOptions(as_of=as_of, horizons=(BACKTEST_HORIZON,))

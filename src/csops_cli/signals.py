@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import progress
+from .built_cache import BuiltCache
 from .config import Config
 from .dates import (
     day_number,
@@ -28,7 +29,6 @@ from .dates import (
 )
 from .loading import Exports
 from .loading.events import account_positions
-from .signal_cache import SignalCache
 from .usage import UsageAggregates, UsageQuery, backend_for
 
 MEETING_WINDOW_DAYS = 90
@@ -114,19 +114,22 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
     ``as_known`` each date sees only the contracts signed (else started) on or before it, as
     the CRM knew them then (the backtest: a renewal signed later must not leak back). A day's
     table already built by an earlier command on the same exports and configuration comes
-    from the cache (see :mod:`.signal_cache`)."""
+    from the cache (see :mod:`.built_cache`)."""
     dates = list(dict.fromkeys(date.normalize() for date in dates))
-    stored = SignalCache.of_exports(exports, config, as_known)
+    # the backtest's tables (contracts as known then, a dozen dates and more) are not kept:
+    # no other command reads them, and each is tens of MB at 100,000 accounts
+    stored = None if as_known else BuiltCache.of_exports(exports, config, "signals")
     found: dict[pd.Timestamp, Signals] = {}
     for date in dates if stored is not None else ():
         hit = stored.get(day_number(date))
         if hit is not None:
-            found[date] = Signals(date, *hit)
+            frame, beside = hit
+            found[date] = Signals(date, frame, tuple(str(why) for why in beside["skipped"]))
     missing = [date for date in dates if date not in found]
     if missing:
         built = _build_signals_at(exports, config, missing, as_known)
         for date, signals in built.items() if stored is not None else ():
-            stored.put(day_number(date), signals.frame, signals.skipped)
+            stored.put(day_number(date), signals.frame, {"skipped": list(signals.skipped)})
         found.update(built)
     return {date: found[date] for date in dates}
 

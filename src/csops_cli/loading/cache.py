@@ -1,7 +1,10 @@
 """Parsed exports, kept in ``.csops/cache/`` beside the history store, so that the commands of
 a session after the first open them instead of parsing the files again: the usage export's
 coded events (memory-mapped arrays) and the small tables (accounts, contracts, activities,
-team) as they come out of their loader, with every warning and assumption it gave.
+team) as they come out of their loader, with every warning and assumption it gave. What is
+built from them is kept here too, under their keys: the usage aggregates of a day
+(:mod:`..usage.cached`), the signal table and the band rates of a day
+(:mod:`..built_cache`).
 
 An entry is keyed by the file (resolved path, size, modification and change times in
 nanoseconds, a fingerprint of its content), by what reads it (the configuration's inputs,
@@ -56,7 +59,7 @@ SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
-KINDS = ("usage", "table", "aggregates", "signals")  # the entries' name prefixes
+KINDS = ("usage", "table", "aggregates", "signals", "rates")  # the entries' name prefixes
 MAX_ENTRIES = 256  # and beyond this many entries in all
 # integer codes are stored in the narrowest of these that holds their range
 NARROW_INTEGERS = (np.int8, np.int16, np.int32)

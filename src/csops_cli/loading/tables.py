@@ -116,7 +116,7 @@ class Exports:
     team: Table | None = None
     # what each file of the folder was recognised as (for validate and init)
     files: list[FileMatch] = field(default_factory=list)
-    # every table read with the cache: the cache and each table's key (see signal_cache).
+    # every table read with the cache: the cache and each table's key (see built_cache).
     # Not an init field, so that exports cut down with dataclasses.replace have none.
     cached_as: tuple[ExportCache, dict[str, dict]] | None = field(default=None, init=False,
                                                                    repr=False, compare=False)
