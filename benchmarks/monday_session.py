@@ -4,6 +4,7 @@ run on an empty cache. Rounds alternate which comes first; medians are reported.
 
     python benchmarks/monday_session.py                   # 100,000 accounts, ~10 M events
     python benchmarks/monday_session.py --events 1000000 --rounds 3
+    python benchmarks/monday_session.py --session health,renewals,forecast
 
 The data set is made by `csops sample` into benchmarks/data/ (ignored by git) and reused, as
 by health_vs_duckdb.py.
@@ -23,6 +24,7 @@ from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
 
 SESSION = [("health", "--no-save"), ("plays", "--dry-run"), ("renewals",), ("metrics",),
            ("audit",)]
+OPTIONS = {"health": ("--no-save",), "plays": ("--dry-run",), "forecast": ("--no-save",)}
 
 
 def command(name: str, options: tuple[str, ...], data: Path) -> list[str]:
@@ -39,7 +41,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data", type=Path, default=None,
                         help="exports to use (default: benchmarks/data/ made by csops sample)")
+    parser.add_argument("--session", default=None,
+                        help="other commands in a row, e.g. health,renewals,forecast "
+                             "(default: the Monday five)")
     args = parser.parse_args()
+    session_commands = SESSION if args.session is None else [
+        (name, *OPTIONS.get(name, ())) for name in args.session.split(",")]
 
     data = args.data or HERE / "data" / f"monday-{args.accounts}-{args.events}"
     if args.data is None:
@@ -51,7 +58,7 @@ def main() -> None:
     cache = work / ".csops" / "cache"
     single: list[float] = []
     sessions: list[float] = []
-    steps: dict[str, list[float]] = {name: [] for name, *_ in SESSION}
+    steps: dict[str, list[float]] = {name: [] for name, *_ in session_commands}
     peaks: list[int] = []
 
     def cold_health() -> None:
@@ -64,7 +71,7 @@ def main() -> None:
     def session() -> None:
         shutil.rmtree(cache, ignore_errors=True)
         total = 0.0
-        for name, *options in SESSION:
+        for name, *options in session_commands:
             seconds, peak = timed(command(name, tuple(options), data))
             steps[name].append(seconds)
             peaks.append(peak)
@@ -88,7 +95,8 @@ def main() -> None:
     for name, times in steps.items():
         median = statistics.median(times)
         print(f"  {name:25} {median:6.2f} s  {median / health:5.2f} x health")
-    print(f"  Monday session            {monday:6.2f} s  {monday / health:5.2f} x health")
+    label = "Monday session" if args.session is None else "session"
+    print(f"  {label:25} {monday:6.2f} s  {monday / health:5.2f} x health")
     print(f"  peak memory               {max(peaks) / 2**20:,.0f} MiB")
 
 
