@@ -709,3 +709,62 @@ table: usage
         pd.testing.assert_frame_equal(actual[date], frame, check_exact=True)
         assert frame["logins_30d"].tolist() == [0, 0, 0, 0, 0]
         assert frame["first_value_date"].isna().all()
+
+
+# --- daily roll-ups: count and active_users ----------------------------------------------------
+
+# one row per account, day and feature; as of 2026-06-30 the window is 06-01..06-30
+ROLLUPS = """
+account_id,timestamp,feature,count,active_users
+001,2026-06-30,login,3,2
+001,2026-06-15,reports,2,4
+001,2026-05-20,dashboards,1,9
+002,2026-06-10,login,5,
+002,2026-06-11,integrations,1,3
+003,2026-06-30,dashboards,1,1
+004,2026-07-01,login,1,7
+"""
+ROLLUP_COLUMNS = "account_id text, timestamp date, feature text, count integer, " \
+    "active_users integer"
+
+
+def rollups_folder(five: Path) -> Path:
+    write(five, "usage.csv", ROLLUPS)
+    return five
+
+
+def test_daily_rollups_in_duckdb_give_the_csv_files_signals(five, tmp_path):
+    folder = rollups_folder(five)
+    connection = duckdb.connect(str(tmp_path / "rollups.db"))
+    connection.execute(f"CREATE TABLE rollups ({ROLLUP_COLUMNS})")
+    connection.execute("INSERT INTO rollups SELECT * FROM read_csv(?, header = true)",
+                       [str(folder / "usage.csv")])
+    connection.close()
+    warehouse = warehouse_folder(folder, tmp_path / "wh", f"""
+warehouse: duckdb:///{tmp_path / "rollups.db"}
+table: rollups
+""")
+    assert_same_signals(folder, warehouse, ["2026-06-30", "2026-07-01", "2026-06-12"])
+    june = next(iter(signal_tables(warehouse, warehouse / "playbooks.yaml",
+                                   ["2026-06-30"]).values()))
+    # worked out by hand: the busiest day of the window (a blank is none), the logins summed
+    assert june["active_users_30d"].tolist() == [4, 3, 1, 0, 0]
+    assert june["logins_30d"].tolist() == [3, 5, 0, 0, 0]
+
+
+def test_daily_rollups_in_postgres_give_the_csv_files_signals(postgres, five, tmp_path):
+    from psycopg import sql
+
+    folder = rollups_folder(five)
+    with postgres.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS rollups")
+        cursor.execute(sql.SQL(f"CREATE TABLE rollups ({ROLLUP_COLUMNS})"))
+        copy = "COPY rollups FROM STDIN WITH (FORMAT csv, HEADER true)"
+        with cursor.copy(copy) as writer:
+            writer.write((folder / "usage.csv").read_bytes())
+    warehouse = warehouse_folder(folder, tmp_path / "wh", f"""
+warehouse: {postgres.url}
+table: rollups
+columns: {{date: timestamp, active_users: active_users}}
+""")
+    assert_same_signals(folder, warehouse, ["2026-06-30", "2026-07-01", "2026-06-12"])

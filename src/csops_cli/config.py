@@ -148,6 +148,7 @@ class WarehouseColumns(Strict):
     feature: str | None = None
     business_unit: str | None = None
     count: str | None = None
+    active_users: str | None = None  # pre-aggregated rows: the day's distinct users
 
 
 class WarehouseSource(Strict):

@@ -270,6 +270,8 @@ class WarehouseUsage:
         fields["weight"] = (table[columns["count"]].cast("float64").fill_null(1.0)
                             if columns["count"] else ibis.literal(1))  # an integer: a
         #                                    float literal is NUMERIC to PostgreSQL
+        if columns["active_users"]:
+            fields["active"] = table[columns["active_users"]].cast("float64")
         return table.select(**fields)
 
     def _where(self, table):
@@ -337,7 +339,10 @@ class WarehouseUsage:
                 as_of_day=today,
                 distinct_users=(aligned(users, f"in_{number}", 0).astype(np.int64)
                                 if users is not None else None),
-                busiest_day_users=None,
+                busiest_day_users=(
+                    # as the tally: none in the window, or only blanks, is 0
+                    np.maximum(aligned(main, f"busiest_{number}", 0.0).astype(float), 0.0)
+                    if columns["active_users"] else None),
                 logins=(aligned(main, f"logins_{number}", 0.0).astype(float)
                         if has_feature else None),
                 core_features_used=(aligned(core, f"in_{number}", 0).astype(np.int64)
@@ -361,6 +366,8 @@ class WarehouseUsage:
             if columns["feature"]:
                 login = _among(events.feature, query.login_events)
                 measures[f"logins_{number}"] = events.weight.sum(where=recent & login)
+            if columns["active_users"]:  # the window's busiest day (a day's rows: its users)
+                measures[f"busiest_{number}"] = events.active.max(where=recent)
         return events.group_by("account").aggregate(**measures)
 
     @staticmethod
