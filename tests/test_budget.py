@@ -337,6 +337,6 @@ def test_a_history_of_schema_2_gets_the_actions_table_and_keeps_its_rows(tmp_pat
     run = weekly_run(store, with_budget(default_config, per_owner_per_week=4), AS_OF, frame())
     assert "R10" not in set(run.fired["account_id"])  # its renewal play was open already
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
         assert db.execute("SELECT COUNT(*) FROM plays WHERE reason = 'old'").fetchone() == (1,)
         assert db.execute("SELECT COUNT(*) FROM actions").fetchone() == (len(run.actions),)

@@ -283,7 +283,7 @@ def test_a_schema_3_history_is_upgraded_in_place_keeping_its_rows(cli, four, tmp
         db.execute("PRAGMA user_version = 3")
     run(cli, folder, config, "2026-03-01")
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
         assert db.execute("SELECT account_id, as_of FROM health_snapshots").fetchall() == [
             ("A1", "2026-02-01")]
     assert len(stored(tmp_path)) == 4

@@ -584,7 +584,7 @@ def test_a_history_of_the_old_schema_is_kept_apart_not_mixed(cli, tmp_path):
     assert "1 earlier snapshot(s) were recorded before csops kept data sets apart" \
         in result.stderr
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (4,)
+        assert db.execute("PRAGMA user_version").fetchone() == (5,)
         kept = db.execute("SELECT dataset, account_id, health_score FROM health_snapshots "
                           "WHERE as_of = ? ORDER BY account_id", (WEEK_EARLIER,)).fetchall()
         plays = db.execute("SELECT dataset, account_id, reason FROM plays").fetchall()
