@@ -119,3 +119,17 @@ def _cache_open_for_each_test():
     from csops_cli.loading.cache import new_command
 
     new_command()
+
+
+# the quick run's slowest tests (listed by scripts/slow_tests.py from a timed run): marked slow
+# here, so that plain `python -m pytest` stays under two minutes; CI runs them all
+SLOW_TESTS = frozenset(
+    line.strip() for line in (Path(__file__).parent / "slow_tests.txt").read_text(
+        encoding="utf-8").splitlines() if line.strip() and not line.startswith("#"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)

@@ -733,3 +733,13 @@ def test_other_configured_rates_calibrate_again(cli, data, calibrated, tmp_path)
     for config in ((), ("--config", other), ()):
         assert cli("renewals", data, "--as-of", AS_OF, *config).exit_code == 0
     assert len(calibrated) == 2
+
+
+def test_a_signals_entry_without_its_skipped_list_is_built_again(cli, data, built):
+    reference = health(cli, data).stdout
+    for entry in CACHE.glob("signals-*"):
+        manifest = json.loads((entry / "manifest.json").read_text())
+        manifest["beside"] = {}
+        (entry / "manifest.json").write_text(json.dumps(manifest))
+    assert health(cli, data).stdout == reference
+    assert len(built) == 2

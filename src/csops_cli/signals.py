@@ -122,9 +122,9 @@ def build_signals_at(exports: Exports, config: Config, dates: Sequence[pd.Timest
     found: dict[pd.Timestamp, Signals] = {}
     for date in dates if stored is not None else ():
         hit = stored.get(day_number(date))
-        if hit is not None:
-            frame, beside = hit
-            found[date] = Signals(date, frame, tuple(str(why) for why in beside["skipped"]))
+        skipped = None if hit is None else hit[1].get("skipped")
+        if isinstance(skipped, list):  # else not an entry of this kind: built again
+            found[date] = Signals(date, hit[0], tuple(str(why) for why in skipped))
     missing = [date for date in dates if date not in found]
     if missing:
         built = _build_signals_at(exports, config, missing, as_known)
