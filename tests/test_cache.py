@@ -213,6 +213,17 @@ def test_pruning_keeps_the_newest_entries_of_each_file_and_a_total_size(tmp_path
         [table.name, newest.name])
 
 
+def test_four_signal_tables_are_kept_per_accounts_export(tmp_path):
+    folder = tmp_path / "cache"
+    made = [fake_entry(folder, "aaaa", str(day), age=100 * (6 - day), size=10,
+                       kind="signals") for day in range(6)]
+    usage = [fake_entry(folder, "aaaa", str(day), age=10 * (3 - day), size=10)
+             for day in range(3)]
+    cache_module.prune(folder, keep=2, max_bytes=1000)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        entry.name for entry in made[2:] + usage[1:])
+
+
 COMMANDS = [("health", "--no-save"), ("plays", "--dry-run"), ("renewals",), ("metrics",),
             ("audit",)]
 

@@ -94,8 +94,9 @@ class BuiltCache:
             pass
 
     def _of(self, day: int) -> str:
-        """Entries are pruned per accounts export, kind and day: the newest two are kept."""
-        return f"{self.of}@{day}"
+        """Signal tables are pruned per accounts export (the newest four days are kept,
+        loading.cache.KEEP_BY_KIND), band rates per accounts export and day (the newest two)."""
+        return self.of if self.kind == "signals" else f"{self.of}@{day}"
 
 
 @functools.cache

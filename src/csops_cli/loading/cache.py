@@ -57,6 +57,9 @@ FORMAT = 2  # the layout of an entry; a different number is a miss
 EDGE_BYTES = 1 << 20  # fingerprinted from each end of the file
 SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
+# but the signal tables of one accounts export: a session reads those of three days (as_of, a
+# week before, the metrics' look-back); each is tens of MB at 100,000 accounts
+KEEP_BY_KIND = {"signals": 4}
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
 KINDS = ("usage", "table", "aggregates", "signals", "rates")  # the entries' name prefixes
@@ -694,8 +697,8 @@ def _series(array: pa.Array, spec: dict, index: pd.Index) -> pd.Series:
 
 def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BYTES,
           max_entries: int = MAX_ENTRIES) -> None:
-    """Keep the newest ``keep`` entries of each file and kind, and at most ``max_bytes`` and
-    ``max_entries`` in all (the least recently used go first); leftovers of interrupted
+    """Keep the newest ``keep`` entries of each file and kind (KEEP_BY_KIND for some kinds),
+    and at most ``max_bytes`` and ``max_entries`` in all (the least recently used go first); leftovers of interrupted
     writes go too."""
     entries = []
     for entry in folder.iterdir():
@@ -716,7 +719,8 @@ def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BY
     for _, entry, size in entries:
         of_file = entry.name.rsplit("-", 1)[0]
         seen[of_file] = seen.get(of_file, 0) + 1
-        if seen[of_file] > keep or total + size > max_bytes or kept == max_entries:
+        limit = KEEP_BY_KIND.get(entry.name.split("-")[0], keep)
+        if seen[of_file] > limit or total + size > max_bytes or kept == max_entries:
             shutil.rmtree(entry, ignore_errors=True)
         else:
             total, kept = total + size, kept + 1
