@@ -698,8 +698,8 @@ def _series(array: pa.Array, spec: dict, index: pd.Index) -> pd.Series:
 def prune(folder: Path, keep: int = KEEP_PER_FILE, max_bytes: int = MAX_TOTAL_BYTES,
           max_entries: int = MAX_ENTRIES) -> None:
     """Keep the newest ``keep`` entries of each file and kind (KEEP_BY_KIND for some kinds),
-    and at most ``max_bytes`` and ``max_entries`` in all (the least recently used go first); leftovers of interrupted
-    writes go too."""
+    and at most ``max_bytes`` and ``max_entries`` in all (the least recently used go first);
+    leftovers of interrupted writes go too."""
     entries = []
     for entry in folder.iterdir():
         try:
