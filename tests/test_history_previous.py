@@ -106,3 +106,20 @@ def test_a_schema_4_store_gets_the_index_and_keeps_its_rows(tmp_path):
 def test_nothing_asked_or_nothing_stored_is_an_empty_frame(tmp_path, asked):
     history = stored(tmp_path / "h.db", {"2026-11-06": {"A1": 40}})
     assert history.previous(pd.Timestamp("2026-11-20"), asked).empty
+
+
+def test_a_schema_4_store_is_read_as_it_is_by_diff(tmp_path):
+    """`csops diff` writes nothing, not even the index: the same tables are read by grouping
+    every snapshot, and give the same rows."""
+    from csops_cli.config_diff import ReadOnlyHistory
+
+    path = tmp_path / "h.db"
+    stored(path, {"2026-11-06": {"A1": 40, "A3": 55}, "2026-11-13": {"A1": 60}})
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX snapshots_by_account")
+        db.execute("PRAGMA user_version = 4")
+    before = path.read_bytes()
+    found = ReadOnlyHistory(path, "d").previous(pd.Timestamp("2026-11-20"), ["A1", "A3", "A4"])
+    assert found["health_score"].to_dict() == {"A1": 60.0, "A3": 55.0}
+    assert found.index.name == "account_id"
+    assert path.read_bytes() == before

@@ -22,7 +22,7 @@ from .backtest import Backtest, BacktestOptions
 from .backtest import run as run_backtest
 from .config import Config
 from .errors import InputError, Problem, ProblemCode, UsageError
-from .history import SCHEMA_VERSION, History
+from .history import History, same_tables
 from .loading import Exports
 from .plays import evaluate
 
@@ -226,7 +226,7 @@ class ReadOnlyHistory(History):
         except BaseException:
             connection.close()
             raise
-        if version not in (None, SCHEMA_VERSION):
+        if not same_tables(version):
             connection.close()
             raise InputError(f"{self.path}: written by an older csops", [Problem(
                 str(self.path), "its layout must be upgraded before it can be read, and "

@@ -323,19 +323,27 @@ class History:
                 WHERE s.dataset = ?
             """, (self.dataset, day, self.dataset))
         else:
-            rows = self._latest_of(day, [str(account) for account in accounts])
+            wanted = [str(account) for account in accounts]
+            rows = self._latest_of(day, wanted)
+            if rows is None:  # a store without the index by account (read-only, schema 4)
+                every = self.previous(as_of)
+                return every[every.index.isin(wanted)]
         if not rows:
             return _empty()
         return pd.DataFrame(rows, columns=columns).set_index("account_id")
 
-    def _latest_of(self, day: str, accounts: list[str]) -> list[tuple]:
+    def _latest_of(self, day: str, accounts: list[str]) -> list[tuple] | None:
         """The rows of :meth:`previous` for ``accounts``: the latest date before ``day``
         whole (most accounts are in it), then each account missing from it by a seek in the
-        index by account (the ids passed as one JSON parameter, never as SQL)."""
+        index by account (the ids passed as one JSON parameter, never as SQL). None when the
+        store has no such index: a seek would then scan every older snapshot."""
         if not self.path.exists():
             return []
         wanted = set(accounts)
         with self._session(create=False) as connection:
+            if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
+                                  "name = 'snapshots_by_account'").fetchone() is None:
+                return None
             (latest,) = connection.execute(
                 "SELECT MAX(as_of) FROM health_snapshots WHERE dataset = ? AND as_of < ?",
                 (self.dataset, day)).fetchone()
@@ -346,7 +354,10 @@ class History:
                 "WHERE dataset = ? AND as_of = ?", (self.dataset, latest)) if row[0] in wanted]
             found = {row[0] for row in rows}
             missing = [account for account in dict.fromkeys(accounts) if account not in found]
-            if missing:
+            older = connection.execute(
+                "SELECT 1 FROM health_snapshots WHERE dataset = ? AND as_of < ? LIMIT 1",
+                (self.dataset, latest)).fetchone()
+            if missing and older is not None:  # no older snapshot: nothing to seek
                 # CROSS JOIN keeps the ids the outer loop: each is two index seeks
                 rows += connection.execute("""
                     SELECT l.account_id, s.as_of, s.health_score, s.health_band FROM
@@ -494,6 +505,12 @@ class History:
             "commercial_score, partial, arr FROM health_snapshots WHERE dataset = ? "
             "AND account_id = ? ORDER BY as_of DESC LIMIT ?", (self.dataset, account_id, limit))
         return pd.DataFrame(rows[::-1], columns=["as_of", *SNAPSHOT_COLUMNS])
+
+
+def same_tables(version: int | None) -> bool:
+    """A store of this schema version holds the tables of the current one (it may lack an
+    index only): it can be read as it is."""
+    return version is None or _LAYOUTS.get(version) == _LAYOUTS[SCHEMA_VERSION]
 
 
 def _create_tables(connection: sqlite3.Connection) -> None:
