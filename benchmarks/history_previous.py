@@ -1,7 +1,8 @@
 """Benchmark: reading each account's previous snapshot (what `health` compares with) from a
-history store holding a year of weekly snapshots: every snapshot grouped (how csops read it
-before, and still does when no accounts are given) against the look-up of the exports'
-accounts (the latest date whole, then a seek per missing account). Rounds alternate; medians.
+history store holding a year of weekly snapshots: every snapshot grouped in a schema 4 store
+(no index by account: how csops read it before), the same in a schema 5 store (as csops still
+does when no accounts are given), and the look-up of the exports' accounts (the latest date
+whole, then a seek per missing account). Rounds alternate; medians.
 
     python benchmarks/history_previous.py                    # 100,000 accounts, 52 weeks
     python benchmarks/history_previous.py --weeks 1
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -55,8 +57,17 @@ def main() -> None:
         size = (folder / "history.db").stat().st_size
         print(f"store: {args.weeks} weekly snapshots of {args.accounts:,} accounts, "
               f"{size / 2**20:,.0f} MiB, written in {time.perf_counter() - started:.1f} s")
-        times: dict[str, list[float]] = {"grouped": [], "look-up": []}
-        runs = {"grouped": lambda: history.previous(as_of),
+        shutil.copy(folder / "history.db", folder / "schema4.db")
+        with sqlite3.connect(folder / "schema4.db") as connection:
+            connection.execute("DROP INDEX snapshots_by_account")
+            connection.execute("PRAGMA user_version = 4")
+        connection.close()
+        from csops_cli.config_diff import ReadOnlyHistory  # reads schema 4 as it is
+
+        before = ReadOnlyHistory(folder / "schema4.db", "benchmark")
+        times: dict[str, list[float]] = {"schema 4": [], "grouped": [], "look-up": []}
+        runs = {"schema 4": lambda: before.previous(as_of),
+                "grouped": lambda: history.previous(as_of),
                 "look-up": lambda: history.previous(as_of, ids)}
         results = {}
         for round_number in range(args.rounds):
@@ -65,13 +76,15 @@ def main() -> None:
                 started = time.perf_counter()
                 results[name] = runs[name]()
                 times[name].append(time.perf_counter() - started)
-        grouped, looked_up = results["grouped"].sort_index(), results["look-up"].sort_index()
+        grouped, looked_up = results["schema 4"].sort_index(), results["look-up"].sort_index()
         assert grouped[grouped.index.isin(ids)].equals(looked_up), "different rows"
         print(f"previous snapshot of {len(looked_up):,} accounts, medians of {args.rounds}:")
+        names = {"schema 4": "grouped, schema 4 (before)", "grouped": "grouped, schema 5",
+                 "look-up": "look-up of the accounts"}
         for name, values in times.items():
-            print(f"  {name:8} {statistics.median(values):6.3f} s")
-        ratio = statistics.median(times["look-up"]) / statistics.median(times["grouped"])
-        print(f"  look-up / grouped {ratio:.2f}")
+            print(f"  {names[name]:27} {statistics.median(values):6.3f} s")
+        ratio = statistics.median(times["look-up"]) / statistics.median(times["schema 4"])
+        print(f"  look-up / before {ratio:.2f}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
