@@ -53,7 +53,7 @@ def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None 
     as_of = (as_of or default_as_of(exports)).normalize()
     stored = pd.DataFrame()
     if history is not None and change:
-        stored = history.previous(as_of, exports.accounts.frame["account_id"].unique())
+        stored = history.previous(as_of, exports.accounts.frame["account_id"].unique().tolist())
     earlier = as_of - pd.Timedelta(days=PREVIOUS_DAYS)
     dates = [earlier, as_of] if change and stored.empty else [as_of]
     built = build_signals_at(exports, config, dates)
