@@ -1,6 +1,8 @@
 """The cache of parsed usage exports: later commands on unchanged files read it instead of
 parsing; a changed file or config, a damaged entry, --no-cache all parse again; outputs are the
-same with and without it; entries are written whole and pruned."""
+same with and without it; entries are written whole and pruned. The tables built from the
+exports (a day's signal table, the band rates) are read back exactly, and only for the whole
+exports they were built from."""
 
 from __future__ import annotations
 
