@@ -53,7 +53,8 @@ def warehouse_folder(source: Path, target: Path, usage_source: str) -> Path:
     return target
 
 
-def duckdb_with(usage_csv: Path, path: Path, table: str = "usage") -> Path:
+def duckdb_with(usage_csv: Path, path: Path, table: str = "usage",
+                columns: dict[str, str] = USAGE_COLUMNS) -> Path:
     """A DuckDB file holding the usage export as a typed table (time zones read as UTC)."""
     connection = duckdb.connect(str(path))
     connection.execute("SET TimeZone = 'UTC'")
@@ -61,7 +62,7 @@ def duckdb_with(usage_csv: Path, path: Path, table: str = "usage") -> Path:
     if schema:
         connection.execute(f"CREATE SCHEMA {schema}")
     connection.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, header = true, "
-                       "columns = $columns)".replace("$columns", repr(USAGE_COLUMNS)),
+                       "columns = $columns)".replace("$columns", repr(columns)),
                        [str(usage_csv)])
     connection.close()
     return path
@@ -724,8 +725,8 @@ account_id,timestamp,feature,count,active_users
 003,2026-06-30,dashboards,1,1
 004,2026-07-01,login,1,7
 """
-ROLLUP_COLUMNS = "account_id text, timestamp date, feature text, count integer, " \
-    "active_users integer"
+ROLLUP_COLUMNS = {"account_id": "VARCHAR", "timestamp": "DATE", "feature": "VARCHAR",
+                  "count": "INTEGER", "active_users": "INTEGER"}
 
 
 def rollups_folder(five: Path) -> Path:
@@ -735,13 +736,10 @@ def rollups_folder(five: Path) -> Path:
 
 def test_daily_rollups_in_duckdb_give_the_csv_files_signals(five, tmp_path):
     folder = rollups_folder(five)
-    connection = duckdb.connect(str(tmp_path / "rollups.db"))
-    connection.execute(f"CREATE TABLE rollups ({ROLLUP_COLUMNS})")
-    connection.execute("INSERT INTO rollups SELECT * FROM read_csv(?, header = true)",
-                       [str(folder / "usage.csv")])
-    connection.close()
+    database = duckdb_with(folder / "usage.csv", tmp_path / "rollups.db", "rollups",
+                           ROLLUP_COLUMNS)
     warehouse = warehouse_folder(folder, tmp_path / "wh", f"""
-warehouse: duckdb:///{tmp_path / "rollups.db"}
+warehouse: duckdb:///{database}
 table: rollups
 """)
     assert_same_signals(folder, warehouse, ["2026-06-30", "2026-07-01", "2026-06-12"])
@@ -758,7 +756,9 @@ def test_daily_rollups_in_postgres_give_the_csv_files_signals(postgres, five, tm
     folder = rollups_folder(five)
     with postgres.connect() as connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS rollups")
-        cursor.execute(sql.SQL(f"CREATE TABLE rollups ({ROLLUP_COLUMNS})"))
+        cursor.execute(sql.SQL("CREATE TABLE rollups ({})").format(sql.SQL(", ").join(
+            sql.SQL(f"{{}} {kind}").format(sql.Identifier(name))
+            for name, kind in ROLLUP_COLUMNS.items())))
         copy = "COPY rollups FROM STDIN WITH (FORMAT csv, HEADER true)"
         with cursor.copy(copy) as writer:
             writer.write((folder / "usage.csv").read_bytes())
