@@ -234,3 +234,26 @@ def test_crm_exports_give_the_same_signals_as_canonical_csv(tmp_path, default_co
     # CSM (an assumption the source reports), so the dressed files carry one column more
     assert list(actual["ae_owner"]) == list(actual["csm_owner"])
     assert_frame_equal(actual.drop(columns="ae_owner"), expected, check_like=True)
+
+
+def test_line_numbers_are_read_only_as_far_as_asked(tmp_path, monkeypatch):
+    """Record positions map to the file's lines (a quoted line break and a blank line
+    between); the file is read up to the furthest position asked, then further when asked."""
+    from csops_cli.loading import csvtext
+
+    path = write(tmp_path, "accounts.csv", 'account_id,note\nA1,one\nA2,"two\nlines"\n\n'
+                 'A3,three\nA4,four\n')
+    read = []
+    records = csvtext.records
+
+    def counted(*args):
+        for record in records(*args):
+            read.append(record[0])
+            yield record
+    monkeypatch.setattr(csvtext, "records", counted)
+    line_of = csvtext.csv_line_mapper(path, "utf-8", ",", 2)
+    assert line_of([1, 0]) == [3, 2]
+    assert read == [2, 3]  # A3 and A4 not read
+    assert line_of([3, 2, 7, -1]) == [7, 6, None, None]
+    assert line_of([0, 9]) == [2, None]  # the end of the file is known: no new read
+    assert read == [2, 3, 2, 3, 6, 7]

@@ -289,3 +289,18 @@ def test_metrics_by_owner_report_has_a_row_per_owner(cli, folder):
         ["Cy", "40 days", "n/a", "n/a", "5.0%", "n/a", "n/a"],
         [""]]
     assert cli("metrics", folder, "--by", "region").exit_code == 2
+
+
+def test_overall_only_metrics_are_the_grouped_report_without_its_groups(folder, default_config):
+    """The audit asks for the overall values only: the same numbers, no groups."""
+    exports = load_exports(folder, default_config)
+    signals = build_signals(exports, default_config, AS_OF)
+    grouped = metrics.compute(exports, signals, default_config)
+    overall = metrics.compute(exports, signals, default_config, grouped=False)
+    assert list(overall.metrics) == list(grouped.metrics)
+    for metric_id, metric in overall.metrics.items():
+        assert metric.by_group == {}
+        assert metric.overall == grouped.metrics[metric_id].overall
+    # the hand-worked NRR of test_nrr_grr_and_bridge, overall
+    assert overall.metrics["nrr"].value == pytest.approx(1.0)
+    assert overall.metrics["grr"].value == pytest.approx(0.85)

@@ -269,12 +269,12 @@ def stage_disagreements(exports, signals, config):
     derived = frame["derived_stage"]
     differs = crm.notna() & derived.notna() & (crm != derived)
     ids = frame.index[differs.to_numpy(dtype=bool)]
-    shown = differs.to_numpy(dtype=bool)  # only the accounts that can be examples
-    stages = dict(zip(ids, zip(crm[shown], derived[shown], strict=True), strict=True))
+    # looked up for the few examples only; signal tables hold each account once
+    position = pd.Series(np.arange(len(frame)), index=frame.index)
     return _finding("stage_disagreements", "info", "CRM lifecycle stage differs from the stage "
                     "derived from data", exports.accounts, _account_mask(exports, ids),
-                    lambda r: f"{r.account_id}: CRM {stages[r.account_id][0]}, data "
-                              f"{stages[r.account_id][1]}",
+                    lambda r: f"{r.account_id}: CRM {crm.iat[position[r.account_id]]}, data "
+                              f"{derived.iat[position[r.account_id]]}",
                     "update the CRM stage, or check the data the derived stage comes from")
 
 

@@ -186,6 +186,7 @@ def week_one_audit(exports: Exports, config: Config, as_of: str | None):
     signals, earlier = metrics.signals_with_lookback(exports, config,
                                                      pipeline.parse_as_of(as_of))
     with progress.phase("computing metrics"):
-        report = metrics.compute(exports, signals, config, earlier=earlier)
+        # the audit shows each metric's overall value and coverage, not its groups
+        report = metrics.compute(exports, signals, config, earlier=earlier, grouped=False)
     with progress.phase("checking data quality"):
         return audit.run(exports, signals, report, config)

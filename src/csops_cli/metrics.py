@@ -25,6 +25,12 @@ LOWER_IS_BETTER = ("ttfv", "activity_to_outcome")
 # cohort metrics follow the accounts that had ARR at t0: they group by the segment at t0
 COHORT_METRICS = ("nrr", "grr", "expansion_conversion")
 RENEWAL_GAP_DAYS = 7
+# what the metric functions and their groups read of account_figures' table
+METRIC_COLUMNS = frozenset({
+    "segment", "segment_t0", "csm_owner", "paying", "arr", "arr_12m_ago", "onboarding_start",
+    "first_value_reached", "core_features_used_30d", "ttfv_days", "license_utilization",
+    "active_users_30d", "core_feature_adoption", "signal_then", "arr_then", "renewed_arr",
+    "touches"})
 
 
 @dataclass(frozen=True)
@@ -84,15 +90,19 @@ def _lookback_days(config: Config) -> int:
 
 
 def compute(exports: Exports, signals: Signals, config: Config, group_by: str = "segment",
-            earlier: Signals | None = None, segment: str | None = None) -> MetricsReport:
+            earlier: Signals | None = None, segment: str | None = None,
+            grouped: bool = True) -> MetricsReport:
     """The metrics as of ``signals.as_of``. ``earlier`` is the signal table at the expansion
     look-back date (see :func:`signals_with_lookback`); it is built here when not given.
     Cohort metrics put an account in its segment at t0, the others in its segment on as_of;
-    ``segment`` keeps only the accounts of that segment, in the same sense."""
+    ``segment`` keeps only the accounts of that segment, in the same sense. Without
+    ``grouped``, each metric has its overall value only (``by_group`` empty)."""
     as_of = signals.as_of
     if earlier is None and exports.usage is not None:
         earlier = build_signals(exports, config, as_of - pd.Timedelta(days=_lookback_days(config)))
     accounts, orphan_touches = account_figures(exports, signals, config, earlier)
+    # the groups are cut from the columns the metrics read, not the whole signal table
+    accounts = accounts[[c for c in accounts.columns if c in METRIC_COLUMNS]]
 
     def segment_of(metric_id: str) -> pd.Series:
         column = "segment_t0" if metric_id in COHORT_METRICS else "segment"
@@ -120,9 +130,11 @@ def compute(exports: Exports, signals: Signals, config: Config, group_by: str = 
         chosen = accounts
         if segment is not None:
             chosen = accounts[segment_mask(segment_of(metric_id), segment)]
-        groups = groups_of(metric_id).reindex(chosen.index)
-        by_group = {str(name): function(part)
-                    for name, part in chosen.groupby(groups, sort=True)}
+        by_group = {}
+        if grouped:
+            groups = groups_of(metric_id).reindex(chosen.index)
+            by_group = {str(name): function(part)
+                        for name, part in chosen.groupby(groups, sort=True)}
         # touches of accounts missing from the accounts export belong to no group
         overall = function(chosen, 0 if segment is not None else orphan_touches) \
             if metric_id == "activity_to_outcome" else function(chosen)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -318,12 +319,18 @@ def check_quotes(path: Path, encoding: str, delimiter: str) -> None:
 
 
 def csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
-    cache: dict[str, list[int]] = {}
+    """Line numbers of record positions; the file is read only as far as the furthest
+    position asked for so far (examples are mostly early rows)."""
+    lines: list[int] = []
+    whole = False
 
     def line_of(positions: Sequence[int]) -> list[int | None]:
-        if "lines" not in cache:
-            cache["lines"] = [line for line, _ in records(path, encoding, delimiter, expected)]
-        lines = cache["lines"]
+        nonlocal whole
+        wanted = max(positions, default=-1) + 1
+        if not whole and wanted > len(lines):
+            lines[:] = [line for line, _ in itertools.islice(
+                records(path, encoding, delimiter, expected), wanted)]
+            whole = len(lines) < wanted  # the file ended first
         return [lines[p] if 0 <= p < len(lines) else None for p in positions]
 
     return line_of
