@@ -756,3 +756,103 @@ def test_a_signals_entry_without_its_skipped_list_is_built_again(cli, data, buil
         (entry / "manifest.json").write_text(json.dumps(manifest))
     assert health(cli, data).stdout == reference
     assert len(built) == 2
+
+
+# --- the health scores of a day ---------------------------------------------------------------
+
+@pytest.fixture
+def scorings(monkeypatch) -> list:
+    """The Health of each scoring (not read from the cache), call by call."""
+    from csops_cli import health as health_model
+
+    made: list = []
+    real = health_model.score
+
+    def counting(signals, config):
+        result = real(signals, config)
+        made.append(result)
+        return result
+
+    monkeypatch.setattr(health_model, "score", counting)
+    return made
+
+
+@pytest.fixture
+def health_hits(monkeypatch) -> list:
+    """The Health read from the cache, call by call."""
+    from csops_cli.built_cache import BuiltCache
+
+    found: list = []
+    real = BuiltCache.get_health
+
+    def recording(self, day, index):
+        hit = real(self, day, index)
+        if hit is not None:
+            found.append(hit)
+        return hit
+
+    monkeypatch.setattr(BuiltCache, "get_health", recording)
+    return found
+
+
+def assert_same_health(read, made) -> None:
+    for part in ("scores", "signal_scores", "weights", "contributions"):
+        pd.testing.assert_frame_equal(getattr(read, part), getattr(made, part),
+                                      check_exact=True)
+        assert list(getattr(read, part).dtypes) == list(getattr(made, part).dtypes)
+
+
+def test_scores_made_once_are_read_back_exactly_by_the_next_commands(cli, data, scorings,
+                                                                       health_hits):
+    first = health(cli, data)
+    assert len(scorings) == 2 and not health_hits  # as_of and a week earlier
+    assert len(list(CACHE.glob("health-*"))) == 2
+    plays = cli("plays", data, "--as-of", AS_OF, "--dry-run", "--format", "json")
+    assert plays.exit_code == 0, plays.output
+    assert len(scorings) == 2 and len(health_hits) == 2  # plays too looks a week back
+    made = sorted(scorings, key=lambda h: float(h.scores["health_score"].sum()))
+    read = sorted(health_hits, key=lambda h: float(h.scores["health_score"].sum()))
+    for read_health, made_health in zip(read, made, strict=True):
+        assert_same_health(read_health, made_health)
+    assert cli("renewals", data, "--as-of", AS_OF).exit_code == 0
+    assert len(scorings) == 2 + 1  # only the renewals' past dates are scored
+    assert health(cli, data).stdout == first.stdout
+    assert plays.stdout == cli("plays", data, "--as-of", AS_OF, "--dry-run", "--format",
+                               "json", "--no-cache").stdout
+
+
+def test_other_bands_score_again(cli, data, scorings, tmp_path):
+    """The signal tables stay the same; the scores, keyed by the whole config, do not."""
+    from csops_cli.config import default_config_text
+
+    health(cli, data)
+    other = tmp_path / "bands.yaml"
+    text = default_config_text()
+    assert "green: 70" in text
+    other.write_text(text.replace("green: 70", "green: 40"))
+    changed = health(cli, data, "--config", other).stdout
+    assert len(scorings) == 4
+    assert changed == health(cli, data, "--config", other, "--no-cache").stdout
+    assert '"green"' in changed
+
+
+def test_a_damaged_or_foreign_health_entry_is_scored_again(cli, data, scorings):
+    from csops_cli.built_cache import BuiltCache
+    from csops_cli.commands.common import load
+    from csops_cli.options import Inputs
+
+    reference = health(cli, data).stdout
+    for entry in CACHE.glob("health-*"):
+        frame = entry / "frame.arrow"
+        frame.write_bytes(frame.read_bytes()[:200])
+    assert health(cli, data).stdout == reference
+    assert len(scorings) == 4
+    # an entry read for other accounts than the table's is not theirs
+    config, exports = load(Inputs(data=data, quiet=True))
+    stored = BuiltCache.of_exports(exports, config, "health")
+    assert stored is not None
+    day = int(np.datetime64(AS_OF, "D").astype(np.int64))
+    index = scorings[2].scores.index  # the second run's first scoring: as_of's
+    assert stored.get_health(day, index) is not None
+    assert stored.get_health(day, index[1:]) is None
+    assert stored.get_health(day, index[::-1]) is None

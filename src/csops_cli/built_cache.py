@@ -1,7 +1,8 @@
 """Tables built from the exports, kept in the cache of parsed exports so that a later
 command on the same exports reads them instead of building them again: the signal table of
-an as_of day (``plays``, ``renewals``, ``metrics``, ``audit`` after ``health``) and the
-forecast's band rates of an as_of day (``forecast`` after ``renewals``).
+an as_of day (``plays``, ``renewals``, ``metrics``, ``audit`` after ``health``), its health
+scores (``plays``, ``renewals`` after ``health``) and the forecast's band rates of an as_of
+day (``forecast`` after ``renewals``).
 
 An entry is keyed by the cache key of every export the table was built from (each file, what
 read it, the parsing code), the whole configuration, the kind of table, the day, the code of
@@ -33,10 +34,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .config import Config
+    from .health import Health
     from .loading import Exports
 
 FORMAT = 1  # the layout of an entry
-KINDS = ("signals", "rates")  # each is a kind of entry of the cache (loading.cache.KINDS)
+# each is a kind of entry of the cache (loading.cache.KINDS)
+KINDS = ("signals", "health", "rates")
+# the Health frames with one column per (bucket, signal), in the health kind's table
+HEALTH_PARTS = ("signal_scores", "weights", "contributions")
 
 
 class BuiltCache:
@@ -93,10 +98,51 @@ class BuiltCache:
         except (OSError, NotCacheable, TypeError, ValueError):
             pass
 
+    def get_health(self, day: int, index: pd.Index) -> Health | None:
+        """The health scores of ``day``, if stored, whole and of the accounts ``index``."""
+        import pandas as pd
+
+        from .health import Health
+
+        hit = self.get(day)
+        if hit is None:
+            return None
+        table, beside = hit
+        try:
+            scores = [str(name) for name in beside["scores"]]
+            parts = {part: [tuple(str(key) for key in pair) for pair in beside[part]]
+                     for part in HEALTH_PARTS}
+            if not table.index.equals(index) or list(table.columns) != scores + [
+                    _health_column(part, key) for part in HEALTH_PARTS for key in parts[part]]:
+                return None
+            frames = {part: table[[_health_column(part, key) for key in keys]].set_axis(
+                pd.MultiIndex.from_tuples(keys), axis=1) for part, keys in parts.items()}
+        except (KeyError, TypeError, ValueError):
+            return None
+        return Health(table[scores], **frames)
+
+    def put_health(self, day: int, health: Health) -> None:
+        """Store the health scores of ``day``: one table, the score columns and then each
+        (bucket, signal) column of the signal scores, weights and contributions."""
+        import pandas as pd
+
+        frames = {part: getattr(health, part) for part in HEALTH_PARTS}
+        keys = {part: [list(key) for key in frame.columns] for part, frame in frames.items()}
+        table = pd.concat([health.scores] + [
+            frame.set_axis([_health_column(part, key) for key in keys[part]], axis=1)
+            for part, frame in frames.items()], axis=1)
+        self.put(day, table, {"scores": list(health.scores.columns), **keys})
+
     def _of(self, day: int) -> str:
-        """Signal tables are pruned per accounts export (the newest four days are kept,
-        loading.cache.KEEP_BY_KIND), band rates per accounts export and day (the newest two)."""
-        return self.of if self.kind == "signals" else f"{self.of}@{day}"
+        """Signal tables and their scores are pruned per accounts export (the newest four days
+        are kept, loading.cache.KEEP_BY_KIND), band rates per accounts export and day (the
+        newest two)."""
+        return f"{self.of}@{day}" if self.kind == "rates" else self.of
+
+
+def _health_column(part: str, key) -> str:
+    """The column of one (bucket, signal) of a Health part, in the health kind's table."""
+    return json.dumps([part, *key])
 
 
 @functools.cache

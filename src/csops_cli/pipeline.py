@@ -9,7 +9,9 @@ import pandas as pd
 
 from . import health as health_model
 from . import progress
+from .built_cache import BuiltCache
 from .config import Config
+from .dates import day_number
 from .errors import UsageError
 from .history import History
 from .loading import Exports
@@ -59,14 +61,16 @@ def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None 
     built = build_signals_at(exports, config, dates)
     signals: Signals = built[as_of]
     frame = signals.frame
-    health = _scored(frame, config)
+    stored_scores = BuiltCache.of_exports(exports, config, "health")
+    health = _scored(frame, config, stored_scores, as_of)
     if not change:
         return AccountHealth(signals.as_of, frame, health, signals.skipped)
     if not stored.empty:
         previous = pd.to_numeric(stored["health_score"]).reindex(frame.index)
     else:
         before = built[earlier].frame
-        previous = _scored(before, config).scores["health_score"].reindex(frame.index)
+        previous = _scored(before, config, stored_scores, earlier).scores["health_score"] \
+            .reindex(frame.index)
     frame["previous_health_score"] = previous.astype("float64")
     frame["health_change"] = frame["health_score"] - frame["previous_health_score"]
     return AccountHealth(signals.as_of, frame, health, signals.skipped)
@@ -75,11 +79,17 @@ def account_health(exports: Exports, config: Config, as_of: pd.Timestamp | None 
 PREVIOUS_DAYS = 7  # without a stored snapshot, the previous score is rebuilt a week earlier
 
 
-def _scored(frame: pd.DataFrame, config: Config) -> health_model.Health:
-    """Score the paying accounts of ``frame``; the score columns are set on every row (NaN
-    without ARR)."""
-    with progress.phase("scoring"):
-        health = health_model.score(frame[frame["paying"]], config)
+def _scored(frame: pd.DataFrame, config: Config, stored: BuiltCache | None = None,
+            day: pd.Timestamp | None = None) -> health_model.Health:
+    """Score the paying accounts of ``frame`` (the signal table of ``day``), or read their
+    scores from ``stored``; the score columns are set on every row (NaN without ARR)."""
+    paying = frame[frame["paying"]]
+    health = None if stored is None else stored.get_health(day_number(day), paying.index)
+    if health is None:
+        with progress.phase("scoring"):
+            health = health_model.score(paying, config)
+        if stored is not None:
+            stored.put_health(day_number(day), health)
     scores = health.scores.reindex(frame.index)
     for column in scores.columns:
         frame[column] = scores[column]

@@ -59,10 +59,10 @@ SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
 # but the signal tables of one accounts export: a session reads those of three days (as_of, a
 # week before, the metrics' look-back); each is tens of MB at 100,000 accounts
-KEEP_BY_KIND = {"signals": 4}
+KEEP_BY_KIND = {"signals": 4, "health": 4}
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
-KINDS = ("usage", "table", "aggregates", "signals", "rates")  # the entries' name prefixes
+KINDS = ("usage", "table", "aggregates", "signals", "health", "rates")  # the entries' name prefixes
 MAX_ENTRIES = 256  # and beyond this many entries in all
 # integer codes are stored in the narrowest of these that holds their range
 NARROW_INTEGERS = (np.int8, np.int16, np.int32)
