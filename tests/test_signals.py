@@ -171,3 +171,33 @@ def test_contract_ids_rank_as_their_text_sorts(ids):
     values = pd.Series(ids, dtype="str")
     expected = np.unique(values.astype(str).to_numpy(), return_inverse=True)[1] + 1
     assert _text_rank(values).tolist() == expected.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C", "X"]), st.integers(0, 3),
+                          st.integers(0, 3), st.sampled_from(["c1", "c2", "c10", "b"])),
+                min_size=1, max_size=12),
+       st.integers(0, 3))
+def test_contracts_known_by_a_day_are_those_rows_of_the_frame(contracts, day):
+    """The backtest's contracts as known on a day are cut from every contract's rows: the
+    same rows, in the same order, and the same first contract, as made from the frame's
+    rows known by then (the contract-id ranks order the rows alike)."""
+    from csops_cli.signals import _contract_rows, _first_contracts
+
+    base = pd.Timestamp("2026-01-01")
+    frame = pd.DataFrame({
+        "account_id": pd.array([c[0] for c in contracts], dtype="string"),
+        "contract_id": pd.array([c[3] for c in contracts], dtype="string"),
+        "start_date": [base + pd.Timedelta(days=c[1]) for c in contracts],
+        "end_date": [base + pd.Timedelta(days=c[1] + 365) for c in contracts],
+        "signed_date": [base + pd.Timedelta(days=c[2]) for c in contracts],
+        "arr": [float(n) for n in range(len(contracts))]})
+    ids = pd.Index(["A", "B", "C"], dtype="string")
+    known = np.array([c[2] for c in contracts]) <= day
+    cut = _contract_rows(frame, ids)
+    cut = cut.where(known[cut.frame_rows])
+    made = _contract_rows(frame[known], ids)
+    for name in ("codes", "start", "end", "signed", "arr"):
+        np.testing.assert_array_equal(getattr(cut, name), getattr(made, name))
+    np.testing.assert_array_equal(cut.arr[_first_contracts(cut)],
+                                  made.arr[_first_contracts(made)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -141,12 +141,12 @@ def _build_signals_at(exports: Exports, config: Config, dates: list[pd.Timestamp
     contract_frame = exports.contracts.frame
     rows = _contract_rows(contract_frame, ids)
     onboarding = _onboarding_start(rows, len(ids))
-    known_day = _known_day(contract_frame) if as_known else None
+    known_day = _known_day(contract_frame)[rows.frame_rows] if as_known else None
 
     def rows_on(date: pd.Timestamp):
         if known_day is None:
             return rows
-        return _contract_rows(contract_frame[known_day <= day_number(date)], ids)
+        return rows.where(known_day <= day_number(date))
 
     # contracts and activities are reduced beside the usage
     what = "building signals" + (f" as of {len(dates)} dates" if len(dates) > 1 else "")
@@ -273,6 +273,13 @@ class _ContractRows:
     licenses: np.ndarray | None
     is_new: np.ndarray | None  # contract_type == new, when the export has types
     id_rank: np.ndarray  # rank of contract_id: the last tie-break for the first contract
+    frame_rows: np.ndarray  # the rows' positions in the contracts frame
+
+    def where(self, mask: np.ndarray) -> _ContractRows:
+        """The rows where ``mask`` holds, in the same order: as if made from those rows of
+        the frame (ranks among all contract ids order them as ranks among these would)."""
+        return _ContractRows(*(None if values is None else values[mask]
+                               for values in (getattr(self, f.name) for f in fields(self))))
 
 
 def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
@@ -291,7 +298,7 @@ def _contract_rows(contracts: pd.DataFrame, ids: pd.Index) -> _ContractRows:
         column("licenses", lambda values: values.to_numpy(dtype=np.float64)),
         column("contract_type", lambda values: values.eq("new").fillna(False).to_numpy(
             dtype=bool)),
-        id_rank[known])
+        id_rank[known], np.flatnonzero(known))
 
 
 def _text_rank(values: pd.Series) -> np.ndarray:
