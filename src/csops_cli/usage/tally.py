@@ -52,17 +52,31 @@ class TallyBackend:
         threads = thread_count()
         user_parts = min(max(USER_PARTS, threads), MAX_USER_PARTS)
         widths = len(query.core_features), len(events.business_units)
-        workers = _workers(threads, len(events.chunks), n, widths, len(dates))
+        # a tally per date, and one of the chunks before them all
+        workers = _workers(threads, len(events.chunks), n, widths,
+                           len(dates) + (len(dates) > 1))
+
+        # a chunk before every date's window counts alike for all of them (first sightings
+        # only): it is tallied once, into a tally added to each date's at the end
+        before_all = min(window.first_day for window in dates)
 
         def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
             tallies = [_UsageTally(lookups, window, *widths, user_parts) for window in dates]
+            shared = _UsageTally(lookups, dates[0], *widths, user_parts) \
+                if len(dates) > 1 else None
             for done, chunk in enumerate(chunks, start=1):
                 if stop.is_set():
                     break
-                for partial in tallies:
-                    partial.add(chunk)
+                if shared is not None and len(chunk) and int(chunk.day.max()) < before_all:
+                    shared.add_before(chunk)
+                else:
+                    for partial in tallies:
+                        partial.add(chunk)
                 if done % RELEASE_CHUNKS == 0:
                     release_unused_memory(heap=False)  # this thread's freed Arrow buffers
+            if shared is not None:
+                for partial in tallies:
+                    partial.merge(shared)
             return tallies
 
         # dealt in turn: exports run in time order, so each thread gets old and recent chunks
@@ -159,7 +173,7 @@ class _UsageTally:
         if first > window.today:
             return  # all after as_of
         if last < window.first_day:
-            self._add_before(chunk)  # exports run in time order: most chunks are like this
+            self.add_before(chunk)  # exports run in time order: most chunks are like this
             return
         account = np.where(day <= window.today, chunk.account, window.n)
         recent = day >= window.first_day
@@ -180,8 +194,9 @@ class _UsageTally:
         if chunk.business_unit is not None:
             self.units.add(account, chunk.business_unit, recent)
 
-    def _add_before(self, chunk: EventChunk) -> None:
-        """A chunk entirely before the window: nothing is counted, only first sightings."""
+    def add_before(self, chunk: EventChunk) -> None:
+        """A chunk entirely before the window: nothing is counted, only first sightings (the
+        same for every later window)."""
         account = chunk.account
         self.used_before[account] = True
         if chunk.feature is not None:
