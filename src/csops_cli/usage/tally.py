@@ -58,7 +58,7 @@ class TallyBackend:
 
         # a chunk before every date's window counts alike for all of them (first sightings
         # only): it is tallied once, into a tally added to each date's at the end
-        before_all = min(window.first_day for window in dates)
+        before_all = min((window.first_day for window in dates), default=0)
 
         def tally(chunks: list[EventChunk]) -> list[_UsageTally]:
             tallies = [_UsageTally(lookups, window, *widths, user_parts) for window in dates]
