@@ -157,10 +157,14 @@ def play_summary(config: Config, matched: pd.DataFrame, fresh: pd.DataFrame) -> 
     """Per play: the accounts it newly fires for and their ARR, those it holds for but is
     already open for, the actions it creates now and how many owners they go to."""
     rows = []
+    # each play's rows by position: one pass over the play ids, not one per play
+    held = matched.groupby("play_id", sort=False).indices
+    made = fresh.groupby("play_id", sort=False).indices
+    none = np.zeros(0, dtype=np.intp)
     for play in config.plays:
-        holds = matched[matched["play_id"] == play.id]
+        holds = matched.iloc[held.get(play.id, none)]
         opens = holds[~holds["already_open"].astype(bool)]
-        created = fresh[fresh["play_id"] == play.id]
+        created = fresh.iloc[made.get(play.id, none)]
         rows.append({"play_id": play.id, "play_name": play.name, "fired": len(opens),
                      "already_open": len(holds) - len(opens), "arr": float(opens["arr"].sum()),
                      "actions": len(created), "owners": created["owner"].nunique(),
@@ -222,8 +226,15 @@ def budgeted(actions: pd.DataFrame, config: Config, issued: pd.DataFrame | None,
 def _ranked(actions: pd.DataFrame, first: list[str] | None = None) -> pd.DataFrame:
     keys = [*(first or []), "_rank", "arr", "due_date", "account_id", "_play_order",
             "_action_order"]
-    ranks = actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
-    return ranks.sort_values(keys, ascending=[a != "arr" for a in keys], kind="stable")
+    return _with_rank(actions).sort_values(keys, ascending=[a != "arr" for a in keys],
+                                           kind="stable")
+
+
+def _with_rank(actions: pd.DataFrame) -> pd.DataFrame:
+    """``actions`` with ``_rank``, the priority's place (the actions of evaluate have it)."""
+    if "_rank" in actions:
+        return actions
+    return actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
 
 
 def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
@@ -231,7 +242,7 @@ def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
     """Actions queued in earlier weeks, listed again as of ``as_of``: the same id, due as
     many days after as_of as they were after the as_of that queued them."""
     if queued is None or queued.empty:
-        return pd.DataFrame(columns=[*QUEUED_COLUMNS, "_play_order", "_action_order"])
+        return pd.DataFrame(columns=[*QUEUED_COLUMNS, "_play_order", "_action_order", "_rank"])
     queued = queued.reindex(columns=QUEUED_COLUMNS)
     play_order = {play.id: index for index, play in enumerate(config.plays)}
     due_in = pd.to_datetime(queued["due_date"]) - pd.to_datetime(queued["as_of"])
@@ -241,6 +252,7 @@ def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
         arr=queued["arr"].astype(float),
         _play_order=queued["play_id"].map(play_order).fillna(len(play_order)).astype(int),
         _action_order=0,  # the actions of one firing keep their order: listed by due date
+        _rank=queued["priority"].map(PRIORITY_RANK),
     ).reset_index(drop=True)
 
 
@@ -291,14 +303,14 @@ def _actions(play: Play, index: int, action, accounts: pd.DataFrame, reason: pd.
         "arr": accounts["arr"].to_numpy(dtype=float),
         "_play_order": [p.id for p in config.plays].index(play.id),
         "_action_order": index,
+        "_rank": PRIORITY_RANK.get(play.priority, np.nan),  # the priority's place: one a play
     })
 
 
 def _sorted(actions: pd.DataFrame) -> pd.DataFrame:
     if actions.empty:
         return actions.reindex(columns=ACTION_COLUMNS)
-    actions = actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
-    actions = actions.sort_values(
+    actions = _with_rank(actions).sort_values(
         ["due_date", "_rank", "arr", "account_id", "_play_order", "_action_order"],
         ascending=[True, True, False, True, True, True], kind="stable", ignore_index=True)
     return actions[ACTION_COLUMNS]
