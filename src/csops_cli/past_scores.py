@@ -121,6 +121,11 @@ class _Narrowing:
         activities = exports.activities
         self.activity_accounts = (None if activities is None else
                                   account_positions(ids, activities.frame["account_id"]))
+        # each usage chunk with events, and its first and last day: found once, for every date
+        events = exports.usage.events if exports.usage is not None else None
+        self.chunks = [] if events is None else [
+            (chunk, int(chunk.day.min()), int(chunk.day.max()))
+            for chunk in events.chunks if len(chunk)]
 
     def to(self, accounts: np.ndarray | None, day: int) -> Exports:
         """The exports as of ``day`` for ``accounts`` (None: every account)."""
@@ -147,8 +152,8 @@ class _Narrowing:
         """The events recoded to ``accounts`` (every other account: the slot past the
         last); with ``window_only``, only the chunks that reach into the window."""
         first = window_start(day, USAGE_WINDOW_DAYS)
-        chunks = [chunk for chunk in events.chunks if len(chunk) and not (
-            self.window_only and (chunk.day.max() < first or chunk.day.min() > day))]
+        chunks = [chunk for chunk, low, high in self.chunks
+                  if not (self.window_only and (high < first or low > day))]
         if accounts is None:
             return replace(events, chunks=chunks)
         code = np.full(self.n + 1, len(accounts), dtype=np.int32)
