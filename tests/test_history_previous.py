@@ -86,6 +86,40 @@ def test_the_look_up_of_given_accounts_is_the_grouping_of_every_snapshot(
         pd.testing.assert_frame_equal(actual, expected)
 
 
+def test_the_snapshot_of_a_day_and_whether_any_is_older_by_hand(tmp_path):
+    history = stored(tmp_path / "h.db", {
+        "2026-11-06": {"A1": 40, "A3": 55},
+        "2026-11-13": {"A1": 60},
+    })
+    stored(tmp_path / "h.db", {"2026-10-30": {"A1": 1}}, dataset="other")
+    on = history.snapshot_on(pd.Timestamp("2026-11-06"))
+    assert on["health_score"].to_dict() == {"A1": 40.0, "A3": 55.0}
+    assert set(on["as_of"]) == {"2026-11-06"}
+    assert history.snapshot_on(pd.Timestamp("2026-11-07")).empty
+    assert history.snapshot_on(pd.Timestamp("2026-10-30")).empty  # the other data set's
+    assert not history.has_before(pd.Timestamp("2026-11-06"))
+    assert history.has_before(pd.Timestamp("2026-11-07"))
+    assert not History(tmp_path / "none.db", "d").has_before(pd.Timestamp("2026-11-20"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(snapshots=snapshot_sets,
+       day=st.sampled_from(["2026-09-02", "2026-10-09", "2026-10-16", "2026-11-23"]))
+def test_the_snapshot_of_a_day_is_the_grouping_cut_to_that_day(tmp_path_factory, snapshots,
+                                                              day):
+    """What the backtest's --from-history and diff's note read, against the grouping."""
+    history = stored(tmp_path_factory.mktemp("h") / "h.db", snapshots)
+    date = pd.Timestamp(day)
+    latest = history.previous(date + pd.Timedelta(days=1))
+    expected = latest[latest["as_of"] == day].sort_index()
+    actual = history.snapshot_on(date).sort_index()
+    if expected.empty:
+        assert actual.empty
+    else:
+        pd.testing.assert_frame_equal(actual, expected)
+    assert history.has_before(date) == (not history.previous(date).empty)
+
+
 def test_a_schema_4_store_gets_the_index_and_keeps_its_rows(tmp_path):
     path = tmp_path / "h.db"
     stored(path, {"2026-11-06": {"A1": 40, "A2": 30}})

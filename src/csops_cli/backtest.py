@@ -539,8 +539,7 @@ def with_stored_scores(panel: pd.DataFrame, history: History, directory: pd.Data
     used = []
     for date in panel["as_of"].unique():
         date = pd.Timestamp(date)
-        stored = history.previous(date + pd.Timedelta(days=1))  # the latest on or before
-        stored = stored[stored["as_of"] == f"{date:%Y-%m-%d}"]
+        stored = history.snapshot_on(date)
         if stored.empty:
             continue
         stored = stored[stored.index.isin(positions.index)]  # accounts still exported

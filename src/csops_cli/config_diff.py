@@ -72,7 +72,7 @@ def config_diff(exports: Exports, old: tuple[str, Config], new: tuple[str, Confi
     sides = [_side(exports, label, config, as_of, history, backtest)
              for label, config in (old, new)]
     old_side, new_side = sides
-    if history is not None and history.previous(as_of).shape[0]:
+    if history is not None and history.has_before(as_of):
         notes.append(f"previous scores read from {history.path} (stored under the config in "
                      "use then): a score that moves because of the config change can fire a "
                      "play on score changes (such as a health-drop alert) under the new "

@@ -332,6 +332,24 @@ class History:
             return _empty()
         return pd.DataFrame(rows, columns=columns).set_index("account_id")
 
+    def has_before(self, as_of: pd.Timestamp) -> bool:
+        """Is any snapshot stored before ``as_of``? (One row read, not every account's
+        latest.)"""
+        return bool(self._read(
+            "SELECT 1 FROM health_snapshots WHERE dataset = ? AND as_of < ? LIMIT 1",
+            (self.dataset, as_of.strftime("%Y-%m-%d"))))
+
+    def snapshot_on(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """The snapshot stored on ``as_of`` (index account_id), as :meth:`previous` gives its
+        rows; empty when there is none."""
+        rows = self._read(
+            "SELECT account_id, as_of, health_score, health_band FROM health_snapshots "
+            "WHERE dataset = ? AND as_of = ?", (self.dataset, as_of.strftime("%Y-%m-%d")))
+        if not rows:
+            return _empty()
+        return pd.DataFrame(rows, columns=["account_id", "as_of", "health_score",
+                                           "health_band"]).set_index("account_id")
+
     def _latest_of(self, day: str, accounts: list[str]) -> list[tuple] | None:
         """The rows of :meth:`previous` for ``accounts``: the latest date before ``day``
         whole (most accounts are in it), then each account missing from it by a seek in the
