@@ -671,11 +671,16 @@ def test_exports_cut_down_to_some_accounts_are_never_cached(cli, data, built):
 
 def test_a_damaged_signals_entry_is_built_again(cli, data, built):
     reference = health(cli, data).stdout
-    for entry in CACHE.glob("signals-*"):
-        frame = entry / "frame.arrow"
-        frame.write_bytes(frame.read_bytes()[:200])
+    cut_short("signals")
     assert health(cli, data).stdout == reference
     assert len(built) == 2
+
+
+def cut_short(kind: str) -> None:
+    """Damage every built table of ``kind``: its frame file cut after 200 bytes."""
+    for entry in CACHE.glob(f"{kind}-*"):
+        frame = entry / "frame.arrow"
+        frame.write_bytes(frame.read_bytes()[:200])
 
 
 def test_the_backtests_past_tables_are_not_kept(cli, data, tmp_path, built):
@@ -842,9 +847,7 @@ def test_a_damaged_or_foreign_health_entry_is_scored_again(cli, data, scorings):
     from csops_cli.options import Inputs
 
     reference = health(cli, data).stdout
-    for entry in CACHE.glob("health-*"):
-        frame = entry / "frame.arrow"
-        frame.write_bytes(frame.read_bytes()[:200])
+    cut_short("health")
     assert health(cli, data).stdout == reference
     assert len(scorings) == 4
     # an entry read for other accounts than the table's is not theirs
