@@ -94,9 +94,9 @@ def _band_rates(exports: Exports, config: Config, as_of: pd.Timestamp) -> pd.Dat
     options = BacktestOptions(as_of=as_of, horizons=(BACKTEST_HORIZON,))
     dates = backtest_dates(as_of, options)
     # the renewal cohort alone: its rows are all that is counted
-    panel = past_panel(exports, config, dates, renewal_within=BACKTEST_HORIZON)
-    rows = label_outcomes(panel, ContractTerms.of(exports), as_of, BACKTEST_HORIZON,
-                          options.contraction_pct)
+    terms = ContractTerms.of(exports)
+    panel = past_panel(exports, config, dates, renewal_within=BACKTEST_HORIZON, terms=terms)
+    rows = label_outcomes(panel, terms, as_of, BACKTEST_HORIZON, options.contraction_pct)
     cohort = rows[rows["in_renewal"]] if not rows.empty else rows
     bands = (np.asarray(cohort["health_band"].astype(object)) if len(cohort)
              else np.array([], dtype=object))

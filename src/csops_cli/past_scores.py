@@ -57,14 +57,18 @@ def health_reads(config: Config) -> set[str]:
 
 
 def past_panel(exports: Exports, config: Config, dates: Sequence[pd.Timestamp],
-               renewal_within: int | None = None) -> pd.DataFrame:
+               renewal_within: int | None = None, terms: ContractTerms | None = None
+               ) -> pd.DataFrame:
     """The backtest's scored panel at ``dates`` (one row per date and paying account); with
-    ``renewal_within``, only its rows whose renewal is due within that many days (1 to N)."""
+    ``renewal_within``, only its rows whose renewal is due within that many days (1 to N).
+    ``terms``: the exports' contract terms, when the caller has them already."""
     window_only = not (health_reads(config) & USAGE_HISTORY_COLUMNS)
     if not can_narrow(exports) or (renewal_within is None and not window_only):
         panel = scored_panel(signals_as_known(exports, config, dates), config)
         return panel if renewal_within is None else panel[_due(panel, renewal_within)]
-    contracts = ContractTerms.of(exports) if renewal_within is not None else None
+    contracts = None
+    if renewal_within is not None:
+        contracts = terms if terms is not None else ContractTerms.of(exports)
     narrow = _Narrowing(exports, window_only)
     reads = health_reads(config) | {"segment", "arr", "days_to_renewal"} | \
         set(SIGNAL_EXPORTS.values())
