@@ -856,6 +856,19 @@ def test_a_damaged_or_foreign_health_entry_is_scored_again(cli, data, scorings):
     assert stored is not None
     day = int(np.datetime64(AS_OF, "D").astype(np.int64))
     index = scorings[2].scores.index  # the second run's first scoring: as_of's
-    assert stored.get_health(day, index) is not None
+    good = stored.get_health(day, index)
+    assert good is not None
     assert stored.get_health(day, index[1:]) is None
     assert stored.get_health(day, index[::-1]) is None
+    # an entry that says of itself other columns or types than scoring makes is not used
+    from dataclasses import replace
+
+    for odd in (good.scores.drop(columns="partial"),
+                good.scores.astype({"health_score": "string"}),
+                good.scores[list(reversed(good.scores.columns))]):
+        stored.put_health(day + 1, replace(good, scores=odd))
+        assert stored.get_health(day + 1, index) is None
+    stored.put_health(day + 1, replace(good, weights=good.weights.astype("float32")))
+    assert stored.get_health(day + 1, index) is None
+    stored.put_health(day + 1, good)
+    assert_same_health(stored.get_health(day + 1, index), good)

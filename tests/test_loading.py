@@ -238,11 +238,12 @@ def test_crm_exports_give_the_same_signals_as_canonical_csv(tmp_path, default_co
 
 def test_line_numbers_are_read_only_as_far_as_asked(tmp_path, monkeypatch):
     """Record positions map to the file's lines (a quoted line break and a blank line
-    between); the file is read up to the furthest position asked, then further when asked."""
+    between); the file is read up to the furthest position asked first, and whole when a
+    later look-up asks further: never more than twice."""
     from csops_cli.loading import csvtext
 
     path = write(tmp_path, "accounts.csv", 'account_id,note\nA1,one\nA2,"two\nlines"\n\n'
-                 'A3,three\nA4,four\n')
+                 'A3,three\nA4,four\nA5,five\n')
     read = []
     records = csvtext.records
 
@@ -253,7 +254,9 @@ def test_line_numbers_are_read_only_as_far_as_asked(tmp_path, monkeypatch):
     monkeypatch.setattr(csvtext, "records", counted)
     line_of = csvtext.csv_line_mapper(path, "utf-8", ",", 2)
     assert line_of([1, 0]) == [3, 2]
-    assert read == [2, 3]  # A3 and A4 not read
-    assert line_of([3, 2, 7, -1]) == [7, 6, None, None]
-    assert line_of([0, 9]) == [2, None]  # the end of the file is known: no new read
-    assert read == [2, 3, 2, 3, 6, 7]
+    assert read == [2, 3]  # A3, A4 and A5 not read
+    assert line_of([2, -1]) == [6, None]
+    assert read == [2, 3, 2, 3, 6, 7, 8]  # asked further: read whole
+    assert line_of([4, 9, 0]) == [8, None, 2]  # every line known: no new read
+    assert read == [2, 3, 2, 3, 6, 7, 8]
+    assert csvtext.csv_line_mapper(path, "utf-8", ",", 2)([]) == []

@@ -102,7 +102,7 @@ class BuiltCache:
         """The health scores of ``day``, if stored, whole and of the accounts ``index``."""
         import pandas as pd
 
-        from .health import Health
+        from .health import SCORE_DTYPES, Health
 
         hit = self.get(day)
         if hit is None:
@@ -114,6 +114,11 @@ class BuiltCache:
                      for part in HEALTH_PARTS}
             if not table.index.equals(index) or list(table.columns) != scores + [
                     _health_column(part, key) for part in HEALTH_PARTS for key in parts[part]]:
+                return None
+            # the columns and types scoring makes, whatever the entry says of itself
+            dtypes = [str(dtype) for dtype in table.dtypes]
+            if list(zip(scores, dtypes, strict=False)) != list(SCORE_DTYPES.items()) or any(
+                    dtype != "float64" for dtype in dtypes[len(scores):]):
                 return None
             frames = {part: table[[_health_column(part, key) for key in keys]].set_axis(
                 pd.MultiIndex.from_tuples(keys), axis=1) for part, keys in parts.items()}

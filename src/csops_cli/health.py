@@ -19,6 +19,10 @@ import pandas as pd
 from .config import Config, HealthConfig, SignalScale
 from .signal_catalogue import BUCKET_COLUMNS, SIGNAL_EXPORTS
 
+# the columns of Health.scores and their types, in order
+SCORE_DTYPES = {"health_score": "float64", "health_band": "string",
+                **dict.fromkeys(BUCKET_COLUMNS.values(), "float64"), "partial": "bool"}
+
 
 @dataclass(frozen=True)
 class Health:

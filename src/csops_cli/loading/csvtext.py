@@ -319,8 +319,9 @@ def check_quotes(path: Path, encoding: str, delimiter: str) -> None:
 
 
 def csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
-    """Line numbers of record positions; the file is read only as far as the furthest
-    position asked for so far (examples are mostly early rows)."""
+    """Line numbers of record positions. The first look-up reads the file only as far as its
+    furthest position (examples are mostly early rows); a look-up further on reads it whole,
+    so no file is read more than twice."""
     lines: list[int] = []
     whole = False
 
@@ -328,9 +329,10 @@ def csv_line_mapper(path: Path, encoding: str, delimiter: str, expected: int):
         nonlocal whole
         wanted = max(positions, default=-1) + 1
         if not whole and wanted > len(lines):
+            limit = None if lines else wanted
             lines[:] = [line for line, _ in itertools.islice(
-                records(path, encoding, delimiter, expected), wanted)]
-            whole = len(lines) < wanted  # the file ended first
+                records(path, encoding, delimiter, expected), limit)]
+            whole = limit is None or len(lines) < wanted  # read to the end
         return [lines[p] if 0 <= p < len(lines) else None for p in positions]
 
     return line_of
