@@ -312,7 +312,6 @@ class History:
         whole and only the accounts missing from it are looked up one by one in the index by
         account: about 0.15 s at 100,000 accounts, however long the history."""
         day = as_of.strftime("%Y-%m-%d")
-        columns = ["account_id", "as_of", "health_score", "health_band"]
         if accounts is None:
             rows = self._read("""
                 SELECT s.account_id, s.as_of, s.health_score, s.health_band
@@ -328,9 +327,7 @@ class History:
             if rows is None:  # a store without the index by account (read-only, schema 4)
                 every = self.previous(as_of)
                 return every[every.index.isin(wanted)]
-        if not rows:
-            return _empty()
-        return pd.DataFrame(rows, columns=columns).set_index("account_id")
+        return _snapshot_frame(rows)
 
     def has_before(self, as_of: pd.Timestamp) -> bool:
         """Is any snapshot stored before ``as_of``? (One row read, not every account's
@@ -345,10 +342,7 @@ class History:
         rows = self._read(
             "SELECT account_id, as_of, health_score, health_band FROM health_snapshots "
             "WHERE dataset = ? AND as_of = ?", (self.dataset, as_of.strftime("%Y-%m-%d")))
-        if not rows:
-            return _empty()
-        return pd.DataFrame(rows, columns=["account_id", "as_of", "health_score",
-                                           "health_band"]).set_index("account_id")
+        return _snapshot_frame(rows)
 
     def _latest_of(self, day: str, accounts: list[str]) -> list[tuple] | None:
         """The rows of :meth:`previous` for ``accounts``: the latest date before ``day``
@@ -551,6 +545,14 @@ def _plain(value):
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return value.item() if hasattr(value, "item") else value
+
+
+def _snapshot_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows of (account_id, as_of, health_score, health_band), indexed by account_id."""
+    if not rows:
+        return _empty()
+    return pd.DataFrame(rows, columns=["account_id", "as_of", "health_score",
+                                       "health_band"]).set_index("account_id")
 
 
 def _empty() -> pd.DataFrame:

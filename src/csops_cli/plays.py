@@ -231,7 +231,8 @@ def _ranked(actions: pd.DataFrame, first: list[str] | None = None) -> pd.DataFra
 
 
 def _with_rank(actions: pd.DataFrame) -> pd.DataFrame:
-    """``actions`` with ``_rank``, the priority's place (the actions of evaluate have it)."""
+    """``actions`` with ``_rank``, the priority's place (the actions evaluate makes have it
+    already)."""
     if "_rank" in actions:
         return actions
     return actions.assign(_rank=actions["priority"].map(PRIORITY_RANK))
@@ -246,13 +247,12 @@ def _carried(queued: pd.DataFrame | None, config: Config, as_of: pd.Timestamp
     queued = queued.reindex(columns=QUEUED_COLUMNS)
     play_order = {play.id: index for index, play in enumerate(config.plays)}
     due_in = pd.to_datetime(queued["due_date"]) - pd.to_datetime(queued["as_of"])
-    return queued.assign(
+    return _with_rank(queued).assign(
         as_of=f"{as_of:%Y-%m-%d}",
         due_date=(as_of + due_in).dt.strftime("%Y-%m-%d"),
         arr=queued["arr"].astype(float),
         _play_order=queued["play_id"].map(play_order).fillna(len(play_order)).astype(int),
         _action_order=0,  # the actions of one firing keep their order: listed by due date
-        _rank=queued["priority"].map(PRIORITY_RANK),
     ).reset_index(drop=True)
 
 

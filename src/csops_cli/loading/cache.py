@@ -57,8 +57,9 @@ FORMAT = 2  # the layout of an entry; a different number is a miss
 EDGE_BYTES = 1 << 20  # fingerprinted from each end of the file
 SAMPLES, SAMPLE_BYTES = 16, 4096  # and at evenly spaced places between
 KEEP_PER_FILE = 2  # entries kept for one input file and kind (the newest)
-# but the signal tables of one accounts export: a session reads those of three days (as_of, a
-# week before, the metrics' look-back); each is tens of MB at 100,000 accounts
+# but the signal tables (and their scores) of one accounts export: a session reads those of
+# three days (as_of, a week before, the metrics' look-back); each is tens of MB at 100,000
+# accounts
 KEEP_BY_KIND = {"signals": 4, "health": 4}
 MAX_TOTAL_BYTES = 4 << 30  # beyond this the least recently used entries go
 MANIFEST = "manifest.json"
