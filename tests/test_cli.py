@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -342,3 +343,29 @@ def test_explain_lists_plays_and_why(cli, five):
          "health_score=18.91; previous_health_score=12.78; health_change=6.12"),
         ("expansion_signal", False, "license_utilization=0.10; new_business_unit=false"),
         ("renewal_countdown", True, "days_to_renewal=1")]
+
+
+@pytest.mark.parametrize(("code", "status", "stderr"), [
+    ("None", 0, ""), ("3", 3, ""), ("'stopped'", 1, "stopped\n")])
+def test_the_process_ends_as_sys_exit_would_with_its_output_and_exit_handlers(
+        code, status, stderr):
+    """The process ends without the interpreter's teardown, but with what an ordinary exit
+    gives: the status, text on stderr, buffered output flushed, exit handlers run."""
+    program = ("import atexit, sys\n"
+               "from csops_cli.entry import leave\n"
+               "atexit.register(lambda: sys.stdout.write(' then the handler'))\n"
+               "sys.stdout.write('buffered')\n"
+               f"leave({code})\n"
+               "print('never')\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert (result.returncode, result.stdout, result.stderr) == (
+        status, "buffered then the handler", stderr)
+
+
+def test_a_failed_command_still_exits_2_with_its_message(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "csops_cli", "health", str(tmp_path / "no")],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert result.returncode == 2
+    assert "no such folder" in result.stderr

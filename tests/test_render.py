@@ -65,6 +65,33 @@ def test_an_unknown_result_type_is_a_bug_not_user_input():
         view_of(io.StringIO())
 
 
+def test_each_result_imports_its_own_renderer_first(monkeypatch):
+    """A command pays for importing its renderer only, not for the modules before it (the
+    diff's imports the backtest and the config diff)."""
+    import importlib
+    from pkgutil import iter_modules
+
+    import csops_cli.render as render
+
+    modules = [module.name for module in iter_modules(render.__path__)]
+    kinds = {name: importlib.import_module(f"csops_cli.render.{name}").VIEW.kind
+             for name in modules}
+    for name, kind in kinds.items():
+        for one in kind if isinstance(kind, tuple) else (kind,):
+            asked: list[str] = []
+
+            def imported(module, package, asked=asked):
+                asked.append(module)
+                return importlib.import_module(module, package)
+
+            monkeypatch.setattr(render, "import_module", imported)
+            assert view_of(object.__new__(one)).kind is kind
+            # the renderer is the first module tried, but where the type's name does not
+            # name it (Initialisation: initialise)
+            if name in one.__name__.lower():
+                assert asked[0] == f".{name}", (one.__name__, asked)
+
+
 # --- tables that fit the terminal ---------------------------------------------------------------
 
 def fitted_lines(columns, rows, width):

@@ -264,8 +264,8 @@ def test_help_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = ("import sys; from csops_cli.entry import main; sys.argv = ['csops', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    code = ("import sys; from csops_cli.entry import run; sys.argv = ['csops', '--help']\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('matplotlib', 'pandas')))")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -117,11 +117,16 @@ def sheet_name(result: Any) -> str:
 
 
 def view_of(result: Any) -> View:
-    """The view of the module of this package that renders ``result``'s type."""
+    """The view of the module of this package that renders ``result``'s type. A module
+    named in the type's name (``HealthReport``: ``health``) is tried first, so a command
+    imports only its own renderer (some import the backtest or the config diff)."""
     from pkgutil import iter_modules
 
-    for module in iter_modules(__path__):
-        view = import_module(f".{module.name}", __name__).VIEW
+    named = type(result).__name__.lower()
+    modules = sorted((module.name for module in iter_modules(__path__)),
+                     key=lambda name: name not in named)
+    for name in modules:
+        view = import_module(f".{name}", __name__).VIEW
         if isinstance(result, view.kind):
             return view
     raise TypeError(f"no view renders {type(result).__name__}")  # a bug, not user input
