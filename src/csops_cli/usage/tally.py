@@ -212,7 +212,7 @@ class _UsageTally:
         # first chunks that leaves few rows for the (slow) unbuffered minimum
         rows = np.flatnonzero(lookups.value[feature] & (day < self.first_value[account]))
         rows = rows[day[rows] >= lookups.onboarding[account[rows]]]
-        np.minimum.at(self.first_value, account[rows], day[rows])
+        np.minimum.at(self.first_value, account[rows], day[rows].astype(np.int32))  # one type
 
     def _add_users(self, accounts: np.ndarray, users: pa.Array) -> None:
         """User ids cleaned as the general reader cleans text (blank: no user), put by part."""
