@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import write
-from csops_cli import forecast, past_scores, pipeline
+from csops_cli import forecast, past_scores, pipeline, threads
 from csops_cli.backtest import BacktestOptions, backtest_dates, scored_panel, signals_as_known
 from csops_cli.config import default_config_text, parse_config
 from csops_cli.loading import load_exports
@@ -99,6 +99,30 @@ def test_past_panel_is_the_backtests_scored_panel(sample_exports, extra):
     whole = scored_panel(signals_as_known(sample_exports, config, dates), config)
     assert len(whole) > 3 * 200
     pd.testing.assert_frame_equal(panel, whole)
+
+
+def test_dates_built_side_by_side_give_the_panel_built_one_by_one(sample_exports,
+                                                                   monkeypatch):
+    """Four dates at once, each tallied on one thread, or one date at a time: the same rows
+    in the same order (dates as given)."""
+    config = config_reading()
+    dates = backtest_dates(AS_OF, BacktestOptions(as_of=AS_OF, horizons=(90,)))
+    inner: list[int] = []
+    build = past_scores.build_signals_at
+
+    def counting(*args, **kwargs):
+        inner.append(threads.thread_count())
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(past_scores, "build_signals_at", counting)
+    panels = {}
+    for count in ("1", "4"):
+        monkeypatch.setenv("CSOPS_THREADS", count)
+        panels[count] = past_scores.past_panel(sample_exports, config, dates,
+                                               renewal_within=90)
+    assert len(panels["1"]) > 400
+    pd.testing.assert_frame_equal(panels["1"], panels["4"])
+    assert set(inner) == {1}  # each date's own work on one thread, whatever the setting
 
 
 def test_window_only_usage_changes_only_the_usage_history_columns(sample_exports):

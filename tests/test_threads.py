@@ -123,3 +123,22 @@ def test_tally_threads_follow_the_threads_but_not_past_chunks_or_memory(monkeypa
     assert workers(8, chunks=100, n=10_000_000, widths=(3, 4), dates=2) == 2
     monkeypatch.setattr(tally_module, "TALLY_MEMORY_BYTES", 1 << 40)
     assert workers(8, chunks=100, n=10_000_000, widths=(3, 4), dates=2) == 8
+
+
+def test_limited_holds_on_its_own_thread_only(cores):
+    """Inside limited(1) this thread counts one; another thread, and this one after the
+    block (an error too), count the cores."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cores(4)
+    with ThreadPoolExecutor(1) as pool:
+        with threads.limited(1):
+            assert threads.thread_count() == 1
+            with threads.limited(3):
+                assert threads.thread_count() == 3
+            assert threads.thread_count() == 1
+            assert pool.submit(threads.thread_count).result() == 4
+        assert threads.thread_count() == 4
+        with pytest.raises(ValueError), threads.limited(2):
+            raise ValueError
+        assert threads.thread_count() == 4

@@ -14,18 +14,20 @@ but builds less to get them:
   renewal was due within the horizon on each date. Every such account has a contract active
   on the date and ending within the horizon, so the exports are narrowed to those accounts
   before the signal table is built;
-- **one scoring**: the rows of every date are scored at once; a score reads only its own row.
+- **one scoring**: the rows of every date are scored at once; a score reads only its own row;
+- **a date per core**: the narrowed dates are built side by side, each on one thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from . import progress
+from . import progress, threads
 from .backtest import BANDS, ContractTerms, scored_panel, scored_rows, signals_as_known
 from .config import Config
 from .dates import day_number, window_start
@@ -72,22 +74,40 @@ def past_panel(exports: Exports, config: Config, dates: Sequence[pd.Timestamp],
     narrow = _Narrowing(exports, window_only)
     reads = health_reads(config) | {"segment", "arr", "days_to_renewal"} | \
         set(SIGNAL_EXPORTS.values())
-    frames, dates_of, positions = [], [], []
-    for date in progress.steps(list(dates), "building past dates"):
+
+    def rows_of(date: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray] | None:
+        """The date's rows to score, as of when and for which accounts they are."""
         day = day_number(date)
         accounts = None if contracts is None else _renewing(contracts, day, renewal_within)
         if accounts is not None and not len(accounts):
-            continue
-        frame = build_signals_at(narrow.to(accounts, day), config, [date],
-                                 as_known=True)[date].frame
+            return None
+        with threads.limited(1):  # the dates share the cores: each tallies on one thread
+            frame = build_signals_at(narrow.to(accounts, day), config, [date],
+                                     as_known=True)[date].frame
         keep = (frame["arr"] > 0).to_numpy(copy=True)
         if renewal_within is not None:
             keep &= _due(frame, renewal_within)
-        frames.append(frame.loc[keep, [c for c in frame.columns if c in reads]]
-                      .reset_index(drop=True))
-        dates_of.append(np.full(int(keep.sum()), date.to_datetime64()))
         where = np.flatnonzero(keep)
-        positions.append(where if accounts is None else accounts[where])
+        return (frame.loc[keep, [c for c in frame.columns if c in reads]].reset_index(drop=True),
+                np.full(len(where), date.to_datetime64()),
+                where if accounts is None else accounts[where])
+
+    # a date at a time on each core: a date's tally on one thread has no threads' sets of
+    # user ids to merge, and one date's pandas work overlaps another's tally
+    frames, dates_of, positions = [], [], []
+    with progress.phase("building past dates", total=len(dates)) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, min(threads.thread_count(),
+                                                      len(dates)))) as pool:
+        try:
+            for rows in pool.map(rows_of, dates):
+                advance()
+                if rows is not None:
+                    frames.append(rows[0])
+                    dates_of.append(rows[1])
+                    positions.append(rows[2])
+        except BaseException:  # an error, Ctrl-C: the dates not begun are not built
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     if not frames:  # nothing renews within the horizon of any date
         return pd.DataFrame({
             "as_of": pd.Series(dtype="datetime64[ns]"), "account": pd.Series(dtype=np.int64),

@@ -1,9 +1,12 @@
 """How many threads reading and tallying usage may use: the cores this process may run on,
-or the number ``CSOPS_THREADS`` gives."""
+or the number ``CSOPS_THREADS`` gives; less inside :func:`limited`."""
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .errors import ProblemCode, UsageError
 
@@ -13,6 +16,7 @@ VARIABLE = "CSOPS_THREADS"
 # 2 GB budget is at risk for what a laptop's cores give back. Small files stay lower still:
 # a part is never smaller than the reader's least part size.
 MAX_THREADS = 8
+_here = threading.local()  # limit: set by limited() on this thread
 
 
 def thread_count() -> int:
@@ -28,8 +32,23 @@ def thread_count() -> int:
             raise UsageError(f"{VARIABLE}={text!r} is not a number of threads: set it to a "
                              f"positive whole number (e.g. {VARIABLE}=4), or unset it to use "
                              "every core", code=ProblemCode.INVALID_VALUE)
-        return count
-    return max(1, min(_cores(), MAX_THREADS))
+    else:
+        count = max(1, min(_cores(), MAX_THREADS))
+    limit = getattr(_here, "limit", None)
+    return count if limit is None else min(count, limit)
+
+
+@contextmanager
+def limited(count: int) -> Iterator[None]:
+    """Within the block, on this thread, :func:`thread_count` gives at most ``count``: work
+    already spread over the cores one level up (several past dates at once) keeps what it
+    does inside on that many threads."""
+    previous = getattr(_here, "limit", None)
+    _here.limit = count
+    try:
+        yield
+    finally:
+        _here.limit = previous
 
 
 def _cores() -> int:
