@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
+from health_vs_duckdb import AS_OF, HERE, compile_csops, ensure_data, timed
 
 DATES = 12
 EVERY_DAYS = 30
@@ -33,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ensure_data(args.data, args.accounts, args.events)
+    compile_csops()
     last = pd.Timestamp(AS_OF) - pd.Timedelta(days=HORIZON_DAYS)
     since = last - pd.Timedelta(days=EVERY_DAYS * (DATES - 1))
     common = [str(args.data), "--as-of", AS_OF, "--quiet"]

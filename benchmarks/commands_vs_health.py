@@ -20,7 +20,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
+from health_vs_duckdb import AS_OF, HERE, compile_csops, ensure_data, timed
 
 ACCOUNTS, EVENTS = 100_000, 10_900_000
 TARGET = 1.3
@@ -63,6 +63,7 @@ def main() -> None:
     data = args.data or HERE / "data" / ("big" if default_size
                                          else f"{args.accounts}-{args.events}")
     ensure_data(data, args.accounts, args.events)
+    compile_csops()
     print(f"data: {data}")
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as folder:

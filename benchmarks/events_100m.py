@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from health_vs_duckdb import AS_OF, alternate, ensure_data
+from health_vs_duckdb import AS_OF, alternate, compile_csops, ensure_data
 
 HERE = Path(__file__).resolve().parent
 COPY_BYTES = 64 << 20
@@ -69,6 +69,7 @@ def main() -> None:
 
     if not (args.source / "usage.csv").exists():
         ensure_data(args.source, 100_000, 10_900_000)
+    compile_csops()
     build(args.source, args.data, args.repeats)
     if args.build_only:
         return

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
+from health_vs_duckdb import AS_OF, HERE, compile_csops, ensure_data, timed
 
 SESSION = [("health", "--no-save"), ("plays", "--dry-run"), ("renewals",), ("metrics",),
            ("audit",)]
@@ -51,6 +51,7 @@ def main() -> None:
     data = args.data or HERE / "data" / f"monday-{args.accounts}-{args.events}"
     if args.data is None:
         ensure_data(data, args.accounts, args.events)
+    compile_csops()
     size = sum(p.stat().st_size for p in data.glob("*.csv"))
     print(f"data: {data} ({size / 1e6:,.0f} MB of CSV)")
     work = Path(tempfile.mkdtemp(prefix="csops-monday-"))

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from health_vs_duckdb import AS_OF, HERE, ensure_data, timed
+from health_vs_duckdb import AS_OF, HERE, compile_csops, ensure_data, timed
 
 TABLE = "usage_events"
 
@@ -145,6 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "usage.csv").exists():
         ensure_data(args.data, args.accounts, args.events)
+    compile_csops()
     size = (args.data / "usage.csv").stat().st_size
     print(f"data: {args.data} (usage.csv {size / 1e6:,.0f} MB)")
     with Server() as server:
