@@ -9,7 +9,6 @@ tallies are merged. Events of unknown accounts, or after as_of, go to an extra a
 
 from __future__ import annotations
 
-import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,11 +83,12 @@ class TallyBackend:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             try:
                 partials = list(pool.map(tally, shares))
+                # the threads' sets of user ids merged part by part, the parts side by side
+                merged = [_merged(list(by_date), pool)
+                          for by_date in zip(*partials, strict=True)]
             except BaseException:
                 stop.set()
                 raise
-        merged = [functools.reduce(_UsageTally.merge, by_date)
-                  for by_date in zip(*partials, strict=True)]
         aggregates = {tally.window.today: self._aggregates(tally, n, threads)
                       for tally in merged}
         release_unused_memory()
@@ -227,16 +227,32 @@ class _UsageTally:
             start, stop = bounds[part], bounds[part + 1]
             user_set.add(accounts[start:stop], users.slice(start, stop - start))
 
-    def merge(self, other: _UsageTally) -> _UsageTally:
+    def merge(self, other: _UsageTally, users: bool = True) -> _UsageTally:
+        """Add another tally (of other chunks); without ``users``, all but the user sets."""
         self.logins += other.logins
         np.maximum(self.busiest, other.busiest, out=self.busiest)
         self.core.merge(other.core)
         np.minimum(self.first_value, other.first_value, out=self.first_value)
         self.used_before |= other.used_before
         self.units.merge(other.units)
-        for user_set, others in zip(self.users, other.users, strict=True):
+        for user_set, others in zip(self.users, other.users, strict=True) if users else ():
             user_set.merge(others)
         return self
+
+
+def _merged(tallies: list[_UsageTally], pool: ThreadPoolExecutor) -> _UsageTally:
+    """The threads' tallies of one date as one. Each part of the user sets is merged on its
+    own (Arrow hashes the ids without the GIL), the parts spread over ``pool``."""
+    first, rest = tallies[0], tallies[1:]
+    for other in rest:
+        first.merge(other, users=False)
+
+    def merge_part(part: int) -> None:
+        for other in rest:
+            first.users[part].merge(other.users[part])
+
+    list(pool.map(merge_part, range(len(first.users))))
+    return first
 
 
 class _FirstSeen:
