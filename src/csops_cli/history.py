@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from .errors import InputError, Problem, ProblemCode
 
@@ -323,13 +321,13 @@ class History:
                   ON s.account_id = latest.account_id AND s.as_of = latest.as_of
                 WHERE s.dataset = ?
             """, (self.dataset, day, self.dataset))
-            return _snapshot_frame(rows)
-        wanted = pa.array(dict.fromkeys(str(account) for account in accounts), pa.string())
-        found = self._latest_of(day, wanted)
-        if found is None:  # a store without the index by account (read-only, schema 4)
-            every = self.previous(as_of)
-            return every[every.index.isin(wanted.to_pylist())]
-        return found
+        else:
+            wanted = [str(account) for account in accounts]
+            rows = self._latest_of(day, wanted)
+            if rows is None:  # a store without the index by account (read-only, schema 4)
+                every = self.previous(as_of)
+                return every[every.index.isin(wanted)]
+        return _snapshot_frame(rows)
 
     def has_before(self, as_of: pd.Timestamp) -> bool:
         """Is any snapshot stored before ``as_of``? (One row read, not every account's
@@ -346,13 +344,14 @@ class History:
             "WHERE dataset = ? AND as_of = ?", (self.dataset, as_of.strftime("%Y-%m-%d")))
         return _snapshot_frame(rows)
 
-    def _latest_of(self, day: str, accounts: pa.Array) -> pd.DataFrame | None:
-        """:meth:`previous` for ``accounts`` (distinct): the latest date before ``day`` whole
-        (most accounts are in it), then each account missing from it by a seek in the index
-        by account (the ids passed as one JSON parameter, never as SQL). None when the store
-        has no such index: a seek would then scan every older snapshot."""
+    def _latest_of(self, day: str, accounts: list[str]) -> list[tuple] | None:
+        """The rows of :meth:`previous` for ``accounts``: the latest date before ``day``
+        whole (most accounts are in it), then each account missing from it by a seek in the
+        index by account (the ids passed as one JSON parameter, never as SQL). None when the
+        store has no such index: a seek would then scan every older snapshot."""
         if not self.path.exists():
-            return _empty()
+            return []
+        wanted = set(accounts)
         with self._session(create=False) as connection:
             if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND "
                                   "name = 'snapshots_by_account'").fetchone() is None:
@@ -361,32 +360,28 @@ class History:
                 "SELECT MAX(as_of) FROM health_snapshots WHERE dataset = ? AND as_of < ?",
                 (self.dataset, day)).fetchone()
             if latest is None:
-                return _empty()
-            whole = _snapshot_frame(connection.execute(
-                "SELECT account_id, health_score, health_band FROM health_snapshots "
-                "WHERE dataset = ? AND as_of = ?", (self.dataset, latest)).fetchall(), latest)
-            # the ids looked up in each other by Arrow, in bulk
-            known = pa.array(whole.index, pa.string())
-            whole = whole[pc.is_in(known, value_set=accounts).to_numpy(zero_copy_only=False)]
-            missing = accounts.filter(pc.invert(pc.is_in(accounts, value_set=known)))
+                return []
+            rows = [row for row in connection.execute(
+                "SELECT account_id, as_of, health_score, health_band FROM health_snapshots "
+                "WHERE dataset = ? AND as_of = ?", (self.dataset, latest)) if row[0] in wanted]
+            found = {row[0] for row in rows}
+            missing = [account for account in dict.fromkeys(accounts) if account not in found]
             older = connection.execute(
                 "SELECT 1 FROM health_snapshots WHERE dataset = ? AND as_of < ? LIMIT 1",
                 (self.dataset, latest)).fetchone()
-            if not len(missing) or older is None:  # no older snapshot: nothing to seek
-                return whole
-            # CROSS JOIN keeps the ids the outer loop: each is two index seeks
-            sought = _snapshot_frame(connection.execute("""
-                SELECT l.account_id, s.as_of, s.health_score, s.health_band FROM
-                  (SELECT w.value AS account_id,
-                          (SELECT MAX(t.as_of) FROM health_snapshots t
-                           WHERE t.dataset = ? AND t.account_id = w.value
-                             AND t.as_of < ?) AS as_of
-                   FROM json_each(?) w) l
-                CROSS JOIN health_snapshots s
-                WHERE s.dataset = ? AND s.as_of = l.as_of AND s.account_id = l.account_id
-            """, (self.dataset, latest, json.dumps(missing.to_pylist()),
-                  self.dataset)).fetchall())
-        return pd.concat([whole, sought]) if len(sought) else whole
+            if missing and older is not None:  # no older snapshot: nothing to seek
+                # CROSS JOIN keeps the ids the outer loop: each is two index seeks
+                rows += connection.execute("""
+                    SELECT l.account_id, s.as_of, s.health_score, s.health_band FROM
+                      (SELECT w.value AS account_id,
+                              (SELECT MAX(t.as_of) FROM health_snapshots t
+                               WHERE t.dataset = ? AND t.account_id = w.value
+                                 AND t.as_of < ?) AS as_of
+                       FROM json_each(?) w) l
+                    CROSS JOIN health_snapshots s
+                    WHERE s.dataset = ? AND s.as_of = l.as_of AND s.account_id = l.account_id
+                """, (self.dataset, latest, json.dumps(missing), self.dataset)).fetchall()
+        return rows
 
     def open_plays(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """Plays opened before ``as_of`` and not resolved by then."""
@@ -552,19 +547,12 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _snapshot_frame(rows: list[tuple], as_of: str | None = None) -> pd.DataFrame:
-    """Rows of (account_id, as_of, health_score, health_band), indexed by account_id; with
-    ``as_of``, rows of (account_id, health_score, health_band) all of that date. Built column
-    by column: a hundred thousand rows in a tenth of the time row by row takes."""
+def _snapshot_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Rows of (account_id, as_of, health_score, health_band), indexed by account_id."""
     if not rows:
         return _empty()
-    if as_of is None:
-        accounts, dates, scores, bands = zip(*rows, strict=True)
-    else:
-        accounts, scores, bands = zip(*rows, strict=True)
-        dates = (as_of,) * len(accounts)
-    return pd.DataFrame({"as_of": dates, "health_score": scores, "health_band": bands},
-                        index=pd.Index(accounts, name="account_id"))
+    return pd.DataFrame(rows, columns=["account_id", "as_of", "health_score",
+                                       "health_band"]).set_index("account_id")
 
 
 def _empty() -> pd.DataFrame:
