@@ -235,8 +235,9 @@ class _UsageTally:
         np.minimum(self.first_value, other.first_value, out=self.first_value)
         self.used_before |= other.used_before
         self.units.merge(other.units)
-        for user_set, others in zip(self.users, other.users, strict=True) if users else ():
-            user_set.merge(others)
+        if users:
+            for user_set, others in zip(self.users, other.users, strict=True):
+                user_set.merge(others)
         return self
 
 
